@@ -1,0 +1,186 @@
+//! The command line's shape (clap derive). No logic lives here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Ansible playbooks, compiled and checked, run over SSH through a bastion.
+#[derive(Debug, Parser)]
+#[command(name = "deployer", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a playbook against an inventory.
+    Run(RunArgs),
+    /// Compile a playbook and inventory and report every problem; touches no host.
+    Validate(TargetArgs),
+    /// Print the compiled graph: plays, host batches and steps (deterministic).
+    Plan(PlanArgs),
+    /// Show an inventory's hosts, groups and variables.
+    Inventory(InventoryArgs),
+    /// Check that every host answers, and how fast.
+    Ping(PingArgs),
+    /// List each host's releases and which one is current.
+    Releases(ReleaseArgs),
+    /// Switch hosts back to their previous release (or `--to ID`) and reload.
+    Rollback(RollbackArgs),
+    /// Remove the deploy lock on hosts (for a crashed run's stale lock).
+    Unlock(HostsArgs),
+}
+
+/// A playbook and the inventory it runs against.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// The playbook file.
+    pub playbook: PathBuf,
+    /// The inventory: a file or folder, or a name under `inventories/`.
+    #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
+    pub inventory: String,
+    /// Extra variables: `k=v`, YAML/JSON, or `@file` (repeatable; they beat every other level).
+    #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
+    pub extra_vars: Vec<String>,
+}
+
+/// Host and tag selection shared by `run` and `plan`.
+#[derive(Debug, Args)]
+pub struct SelectArgs {
+    /// Only hosts matching this pattern.
+    #[arg(short = 'l', long = "limit", value_name = "PATTERN")]
+    pub limit: Option<String>,
+    /// Only tasks with these tags (comma-separated or repeated).
+    #[arg(short = 't', long = "tags", value_delimiter = ',')]
+    pub tags: Vec<String>,
+    /// Skip tasks with these tags.
+    #[arg(long = "skip-tags", value_delimiter = ',')]
+    pub skip_tags: Vec<String>,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Lines for people.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `deployer run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Playbook, inventory and variables.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Host and tag selection.
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Report what would change without changing anything.
+    #[arg(short = 'C', long)]
+    pub check: bool,
+    /// Show diffs of changed files.
+    #[arg(short = 'D', long)]
+    pub diff: bool,
+    /// How many hosts run a task at the same time.
+    #[arg(short = 'f', long, default_value_t = 25)]
+    pub forks: usize,
+    /// More output (-v results, -vv commands, -vvv connection details).
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Connection settings.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// SSH connection settings.
+#[derive(Debug, Args)]
+pub struct ConnectionArgs {
+    /// Record the host keys of hosts never seen before (like OpenSSH's accept-new).
+    #[arg(long)]
+    pub accept_new_host_keys: bool,
+    /// Do not verify host keys at all. Insecure: anyone on the path can impersonate the hosts.
+    #[arg(long)]
+    pub insecure_ignore_host_keys: bool,
+    /// Seconds to wait for a connection.
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
+}
+
+/// `deployer plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Playbook, inventory and variables.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Host and tag selection.
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `deployer inventory`.
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    /// The inventory: a file or folder, or a name under `inventories/`.
+    #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
+    pub inventory: String,
+    /// Print every host and group with variables as JSON (like `ansible-inventory --list`).
+    #[arg(long, conflicts_with = "graph")]
+    pub list: bool,
+    /// Print the group tree (like `ansible-inventory --graph`), optionally from one group.
+    #[arg(long, num_args = 0..=1, default_missing_value = "all", value_name = "GROUP")]
+    pub graph: Option<String>,
+}
+
+/// An inventory, a host pattern and connection settings: what commands on hosts need.
+#[derive(Debug, Args)]
+pub struct HostsArgs {
+    /// The inventory: a file or folder, or a name under `inventories/`.
+    #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
+    pub inventory: String,
+    /// Only hosts matching this pattern.
+    #[arg(
+        short = 'l',
+        long = "limit",
+        value_name = "PATTERN",
+        default_value = "all"
+    )]
+    pub limit: String,
+    /// Connection settings.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// `deployer ping`.
+pub type PingArgs = HostsArgs;
+
+/// `deployer releases`.
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    /// Inventory, hosts and connection.
+    #[command(flatten)]
+    pub hosts: HostsArgs,
+    /// The releases folder (default: each host's `deploy_to` variable).
+    #[arg(long)]
+    pub deploy_to: Option<String>,
+}
+
+/// `deployer rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// Inventory, hosts, connection and releases folder.
+    #[command(flatten)]
+    pub release: ReleaseArgs,
+    /// The release to switch to (default: the one before the current).
+    #[arg(long, value_name = "ID")]
+    pub to: Option<String>,
+}

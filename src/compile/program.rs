@@ -1,0 +1,223 @@
+//! The compiled program: plays and task trees with every keyword resolved and checked.
+//! Values that depend on a host (templates, `when`) stay as text and are evaluated at run time.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::modules::Module;
+use crate::parse::Span;
+
+/// Variables as a JSON object.
+pub type Vars = Map<String, Value>;
+
+/// A whole playbook, validated.
+pub struct Program {
+    /// The plays, in order (imported playbooks expanded in place).
+    pub plays: Vec<Play>,
+    /// The variables given with `-e`, which beat every other level.
+    pub extra_vars: Vars,
+}
+
+/// How many hosts a `serial` batch takes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BatchSize {
+    /// This many hosts.
+    Count(usize),
+    /// This percentage of the play's hosts (at least one).
+    Percent(f64),
+}
+
+/// How hosts move through a play's tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// Every host finishes a task before any host starts the next (Ansible's default).
+    Linear,
+    /// Each host runs through its tasks as fast as it can.
+    Free,
+}
+
+/// One play.
+pub struct Play {
+    /// Its name (the host pattern when none was given).
+    pub name: String,
+    /// Where it starts.
+    pub span: Span,
+    /// The host pattern.
+    pub hosts: String,
+    /// `vars` then `vars_files`, merged in that order.
+    pub vars: Vars,
+    /// `serial`: batch sizes; the last repeats. Empty means all hosts at once.
+    pub serial: Vec<BatchSize>,
+    /// Abort when more than this percentage of a batch failed.
+    pub max_fail_percentage: Option<f64>,
+    /// Abort the play for all hosts when any host fails.
+    pub any_errors_fatal: bool,
+    /// Linear or free.
+    pub strategy: Strategy,
+    /// Whether `gather_facts` was asked for (facts are gathered with a small shell probe).
+    pub gather_facts: bool,
+    /// Tags of the play itself (inherited by its tasks).
+    pub tags: Vec<String>,
+    /// `pre_tasks`, then roles and `tasks`, then `post_tasks`: handlers are flushed after each.
+    pub sections: Vec<Vec<TaskNode>>,
+    /// The play's handlers (role handlers included).
+    pub handlers: Vec<Arc<Task>>,
+    /// The folder of the playbook file (`playbook_dir`).
+    pub dir: PathBuf,
+}
+
+/// A node of a task tree.
+pub enum TaskNode {
+    /// A single task.
+    Task(Arc<Task>),
+    /// A block with its rescue and always sections.
+    Block(Block),
+}
+
+/// `block`/`rescue`/`always` (and the body of an `include_tasks` with a loop).
+pub struct Block {
+    /// Its name, when given.
+    pub name: Option<String>,
+    /// Where it starts.
+    pub span: Span,
+    /// The tasks tried first.
+    pub block: Vec<TaskNode>,
+    /// Run when a task in `block` failed; a success here rescues the host.
+    pub rescue: Vec<TaskNode>,
+    /// Run in every case.
+    pub always: Vec<TaskNode>,
+}
+
+/// A loop over items (`loop`, `with_items`, `with_dict`, ...).
+#[derive(Debug, Clone)]
+pub struct Loop {
+    /// The items: a list, or a template producing one.
+    pub items: Value,
+    /// How the raw items are turned into loop items.
+    pub kind: LoopKind,
+    /// The name of the loop variable (`item`).
+    pub var: String,
+    /// The name of the index variable, when wanted.
+    pub index_var: Option<String>,
+    /// A template for the item's label in output.
+    pub label: Option<String>,
+    /// Seconds to wait between items.
+    pub pause: f64,
+}
+
+/// The flavours of Ansible loops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoopKind {
+    /// `loop:` and `with_list:`: items as given.
+    List,
+    /// `with_items:`: lists flattened one level.
+    Items,
+    /// `with_dict:`: `{key, value}` items from a mapping.
+    Dict,
+}
+
+/// Privilege escalation wanted by a task.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BecomeSpec {
+    /// Whether to become another user.
+    pub enabled: bool,
+    /// The user to become (`root` when not given).
+    pub user: Option<String>,
+}
+
+/// One task, with every inherited keyword already folded in.
+#[derive(Clone)]
+pub struct Task {
+    /// Its name as written, when written.
+    pub name: Option<String>,
+    /// The role it comes from, shown as `role : name`.
+    pub role: Option<String>,
+    /// Where the task starts.
+    pub span: Span,
+    /// The module to run.
+    pub module: Arc<dyn Module>,
+    /// The module's arguments, still templated.
+    pub args: Value,
+    /// Conditions that must all hold (the block's, then the task's own).
+    pub when: Vec<String>,
+    /// The loop, when there is one.
+    pub looping: Option<Loop>,
+    /// The variable to store the result in.
+    pub register: Option<String>,
+    /// Handler names or topics to notify when changed.
+    pub notify: Vec<String>,
+    /// Topics this handler listens to (handlers only).
+    pub listen: Vec<String>,
+    /// Conditions that say the task changed something.
+    pub changed_when: Option<Vec<String>>,
+    /// Conditions that say the task failed.
+    pub failed_when: Option<Vec<String>>,
+    /// Keep going when the task fails.
+    pub ignore_errors: bool,
+    /// Keep going when the host is unreachable.
+    pub ignore_unreachable: bool,
+    /// Retry until this condition holds.
+    pub until: Option<String>,
+    /// How many times to retry with `until`.
+    pub retries: u32,
+    /// Seconds between retries.
+    pub delay: f64,
+    /// Run on the first host only and share the result.
+    pub run_once: bool,
+    /// Run on another host (a template).
+    pub delegate_to: Option<String>,
+    /// Tags, inherited ones included.
+    pub tags: Vec<String>,
+    /// Hide arguments and results from every output.
+    pub no_log: bool,
+    /// Variable layers in effect for this task, lowest first.
+    pub scope: Arc<Scope>,
+    /// `become` and `become_user`.
+    pub become_spec: BecomeSpec,
+    /// Environment variables for remote commands (templated values).
+    pub environment: Vars,
+    /// Force check mode on or off for this task.
+    pub check_mode: Option<bool>,
+    /// Force diff output on or off for this task.
+    pub diff: Option<bool>,
+    /// Abort the play for every host when this task fails.
+    pub any_errors_fatal: bool,
+    /// Where relative files and templates are looked up, in order.
+    pub search_paths: Arc<Vec<PathBuf>>,
+    /// The variables its templates and conditions read (so the executor resolves only those, and
+    /// builds `hostvars` only when read).
+    pub reads: BTreeSet<String>,
+}
+
+impl Task {
+    /// The task's title as Ansible shows it: `role : name`, or the module name.
+    pub fn title(&self) -> String {
+        let name = self
+            .name
+            .clone()
+            .unwrap_or_else(|| self.module.spec().name.to_string());
+        match &self.role {
+            Some(role) => format!("{role} : {name}"),
+            None => name,
+        }
+    }
+}
+
+/// Variable layers that come from where a task was written: its role, its blocks, itself.
+/// Each is placed at its own level of Ansible's precedence by the executor.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// The role's `defaults/` (lowest of all).
+    pub role_defaults: Vars,
+    /// The role's `vars/` (above play vars).
+    pub role_vars: Vars,
+    /// Block and task `vars` (above role vars).
+    pub task_vars: Vars,
+    /// Parameters given to the role or include (above registered variables).
+    pub params: Vars,
+    /// `role_path` and similar facts about where the task lives.
+    pub role_path: Option<PathBuf>,
+}

@@ -1,0 +1,648 @@
+//! One task mapping → a [`Task`] or a [`Block`]: keywords read and inherited, the module found
+//! and its arguments checked, templates parsed. Includes are expanded by `includes.rs`.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::Compiler;
+use super::program::{BecomeSpec, Block, Loop, LoopKind, Scope, Task, TaskNode, Vars};
+use super::values::{boolean, number, string_list, suggest, text, vars};
+use crate::diagnostic::Diagnostic;
+use crate::modules::{self, Module};
+use crate::parse::{Node, NodeValue};
+
+/// Keywords a task may carry besides its module.
+pub const TASK_KEYWORDS: &[&str] = &[
+    "name",
+    "when",
+    "loop",
+    "with_items",
+    "with_list",
+    "with_dict",
+    "loop_control",
+    "register",
+    "notify",
+    "listen",
+    "changed_when",
+    "failed_when",
+    "ignore_errors",
+    "ignore_unreachable",
+    "until",
+    "retries",
+    "delay",
+    "run_once",
+    "delegate_to",
+    "delegate_facts",
+    "tags",
+    "no_log",
+    "vars",
+    "become",
+    "become_user",
+    "become_method",
+    "environment",
+    "check_mode",
+    "diff",
+    "args",
+    "any_errors_fatal",
+    "timeout",
+    "throttle",
+    "debugger",
+    "collections",
+    "module_defaults",
+];
+
+/// Keywords a block may carry besides `block`, `rescue` and `always`.
+const BLOCK_KEYWORDS: &[&str] = &[
+    "name",
+    "when",
+    "tags",
+    "vars",
+    "become",
+    "become_user",
+    "become_method",
+    "environment",
+    "ignore_errors",
+    "ignore_unreachable",
+    "no_log",
+    "any_errors_fatal",
+    "delegate_to",
+    "run_once",
+    "check_mode",
+    "diff",
+    "notify",
+    "collections",
+    "module_defaults",
+    "debugger",
+    "throttle",
+    "timeout",
+];
+
+/// Keywords that include other tasks or roles; handled by the includes code.
+pub const INCLUDE_KEYWORDS: &[&str] = &[
+    "import_tasks",
+    "include_tasks",
+    "include",
+    "import_role",
+    "include_role",
+    "ansible.builtin.import_tasks",
+    "ansible.builtin.include_tasks",
+    "ansible.builtin.import_role",
+    "ansible.builtin.include_role",
+];
+
+/// What a task inherits from the play, its role and the blocks around it.
+#[derive(Clone, Default)]
+pub struct Inherited {
+    /// Conditions of enclosing blocks and includes.
+    pub when: Vec<String>,
+    /// Tags of the play, role, blocks and includes.
+    pub tags: Vec<String>,
+    /// `become` settings in force.
+    pub become_spec: BecomeSpec,
+    /// Environment in force.
+    pub environment: Vars,
+    /// `ignore_errors` in force.
+    pub ignore_errors: bool,
+    /// `ignore_unreachable` in force.
+    pub ignore_unreachable: bool,
+    /// `no_log` in force.
+    pub no_log: bool,
+    /// `check_mode` in force.
+    pub check_mode: Option<bool>,
+    /// `diff` in force.
+    pub diff: Option<bool>,
+    /// `any_errors_fatal` in force.
+    pub any_errors_fatal: bool,
+    /// `run_once` in force.
+    pub run_once: bool,
+    /// `delegate_to` in force.
+    pub delegate_to: Option<String>,
+    /// Variable layers in force.
+    pub scope: Arc<Scope>,
+    /// The role being compiled, if any.
+    pub role: Option<String>,
+    /// Where relative files are looked up.
+    pub search_paths: Arc<Vec<std::path::PathBuf>>,
+    /// The folder of the file being compiled, where includes are looked up first.
+    pub file_dir: std::path::PathBuf,
+}
+
+impl Compiler<'_> {
+    /// Compiles a list of task mappings; problems are recorded and the bad tasks left out.
+    pub fn tasks(&mut self, node: &Node, inherited: &Inherited, handlers: bool) -> Vec<TaskNode> {
+        let items = match &node.value {
+            NodeValue::Null => return Vec::new(),
+            NodeValue::Seq(items) => items,
+            _ => {
+                self.error(Diagnostic::error(
+                    node.span.clone(),
+                    format!("expected a list of tasks, found {}", node.kind()),
+                ));
+                return Vec::new();
+            }
+        };
+        let mut out = Vec::new();
+        for item in items {
+            if item.as_map().is_none() {
+                self.error(Diagnostic::error(
+                    item.span.clone(),
+                    format!("a task must be a mapping, not {}", item.kind()),
+                ));
+                continue;
+            }
+            out.extend(self.task_or_block(item, inherited, handlers));
+        }
+        out
+    }
+
+    fn task_or_block(
+        &mut self,
+        node: &Node,
+        inherited: &Inherited,
+        handlers: bool,
+    ) -> Vec<TaskNode> {
+        if node.get("block").is_some() {
+            return self
+                .block(node, inherited, handlers)
+                .into_iter()
+                .map(TaskNode::Block)
+                .collect();
+        }
+        if let Some((key, value)) = node
+            .as_map()
+            .unwrap_or_default()
+            .iter()
+            .find(|(k, _)| k.as_str().is_some_and(|k| INCLUDE_KEYWORDS.contains(&k)))
+        {
+            return self.include(node, key, value, inherited, handlers);
+        }
+        self.task(node, inherited, handlers)
+            .map(|t| vec![TaskNode::Task(Arc::new(t))])
+            .unwrap_or_default()
+    }
+
+    fn block(&mut self, node: &Node, inherited: &Inherited, handlers: bool) -> Option<Block> {
+        let mut allowed: Vec<&str> = BLOCK_KEYWORDS.to_vec();
+        allowed.extend(["block", "rescue", "always"]);
+        self.check_keys(node, &allowed, "block")?;
+        let inner = self.inherit(node, inherited)?;
+        let section = |this: &mut Self, key| {
+            node.get(key)
+                .map(|n| this.tasks(n, &inner, handlers))
+                .unwrap_or_default()
+        };
+        Some(Block {
+            name: node.get("name").and_then(|n| n.scalar_text()),
+            span: node.span.clone(),
+            block: section(self, "block"),
+            rescue: section(self, "rescue"),
+            always: section(self, "always"),
+        })
+    }
+
+    /// Records an error for every key of `node` not in `allowed`; `None` when there was one.
+    pub fn check_keys(&mut self, node: &Node, allowed: &[&str], what: &str) -> Option<()> {
+        let mut ok = true;
+        for (key, _) in node.as_map().unwrap_or_default() {
+            let name = key.scalar_text().unwrap_or_default();
+            if !allowed.contains(&name.as_str()) {
+                let mut d =
+                    Diagnostic::error(key.span.clone(), format!("unknown {what} keyword `{name}`"));
+                if let Some(s) = suggest(&name, allowed.iter().copied()) {
+                    d = d.with_help(format!("did you mean `{s}`?"));
+                }
+                self.error(d);
+                ok = false;
+            }
+        }
+        ok.then_some(())
+    }
+
+    /// Folds the keywords of a block, include or task into what its children inherit.
+    pub fn inherit(&mut self, node: &Node, outer: &Inherited) -> Option<Inherited> {
+        let mut inner = outer.clone();
+        let result: Result<(), Diagnostic> = (|| {
+            for (key, value) in node.as_map().unwrap_or_default() {
+                match key.as_str().unwrap_or_default() {
+                    "when" => {
+                        let conditions = string_list("when", value, false)?;
+                        for c in &conditions {
+                            self.check_condition(c, value);
+                        }
+                        inner.when.extend(conditions);
+                    }
+                    "tags" => inner.tags.extend(string_list("tags", value, true)?),
+                    "become" => inner.become_spec.enabled = boolean("become", value)?,
+                    "become_user" => inner.become_spec.user = Some(text("become_user", value)?),
+                    "become_method" => {
+                        let method = text("become_method", value)?;
+                        if method != "sudo" {
+                            return Err(Diagnostic::error(
+                                value.span.clone(),
+                                format!(
+                                    "become_method `{method}` is not supported; only `sudo` is"
+                                ),
+                            ));
+                        }
+                    }
+                    "environment" => inner.environment.extend(vars("environment", value)?),
+                    "ignore_errors" => inner.ignore_errors = boolean("ignore_errors", value)?,
+                    "ignore_unreachable" => {
+                        inner.ignore_unreachable = boolean("ignore_unreachable", value)?
+                    }
+                    "no_log" => inner.no_log = boolean("no_log", value)?,
+                    "check_mode" => inner.check_mode = Some(boolean("check_mode", value)?),
+                    "diff" => inner.diff = Some(boolean("diff", value)?),
+                    "any_errors_fatal" => {
+                        inner.any_errors_fatal = boolean("any_errors_fatal", value)?
+                    }
+                    "run_once" => inner.run_once = boolean("run_once", value)?,
+                    "delegate_to" => inner.delegate_to = Some(text("delegate_to", value)?),
+                    "vars" => {
+                        let mut scope = (*inner.scope).clone();
+                        scope.task_vars.extend(vars("vars", value)?);
+                        inner.scope = Arc::new(scope);
+                    }
+                    _ => {}
+                }
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => Some(inner),
+            Err(d) => {
+                self.error(d);
+                None
+            }
+        }
+    }
+
+    /// Compiles one task mapping (not a block, not an include).
+    pub fn task(&mut self, node: &Node, inherited: &Inherited, handler: bool) -> Option<Task> {
+        let ModuleCall {
+            module,
+            key: module_key,
+            args,
+        } = self.module_of(node)?;
+        let mut common = self.inherit(node, inherited)?;
+        let mut task = Task {
+            name: node.get("name").and_then(|n| n.scalar_text()),
+            role: inherited.role.clone(),
+            span: node.span.clone(),
+            module,
+            args: Value::Object(args),
+            when: std::mem::take(&mut common.when),
+            looping: None,
+            register: None,
+            notify: Vec::new(),
+            listen: Vec::new(),
+            changed_when: None,
+            failed_when: None,
+            ignore_errors: common.ignore_errors,
+            ignore_unreachable: common.ignore_unreachable,
+            until: None,
+            retries: 3,
+            delay: 5.0,
+            run_once: common.run_once,
+            delegate_to: common.delegate_to.clone(),
+            tags: common.tags.clone(),
+            no_log: common.no_log,
+            scope: Arc::clone(&common.scope),
+            become_spec: common.become_spec.clone(),
+            environment: common.environment.clone(),
+            check_mode: common.check_mode,
+            diff: common.diff,
+            any_errors_fatal: common.any_errors_fatal,
+            search_paths: Arc::clone(&common.search_paths),
+            reads: Default::default(),
+        };
+        if let Err(d) = self.task_keywords(node, &mut task, handler) {
+            self.error(d);
+            return None;
+        }
+        let args_node = node.get(&module_key).unwrap_or(node);
+        self.check_templates(&task.args, args_node);
+        for expression in super::expressions(&task).collect::<Vec<_>>() {
+            self.check_condition(
+                &expression,
+                super::find_scalar(args_node, &expression).unwrap_or(args_node),
+            );
+        }
+        task.reads = self.reads(&task);
+        Some(task)
+    }
+
+    /// The keywords that belong to tasks only (not blocks), read into `task`.
+    fn task_keywords(
+        &mut self,
+        node: &Node,
+        task: &mut Task,
+        handler: bool,
+    ) -> Result<(), Diagnostic> {
+        for (key, value) in node.as_map().unwrap_or_default() {
+            let name = key.as_str().unwrap_or_default();
+            match name {
+                "loop" | "with_items" | "with_list" | "with_dict" => {
+                    if task.looping.is_some() {
+                        return Err(Diagnostic::error(
+                            key.span.clone(),
+                            "a task can have only one loop",
+                        ));
+                    }
+                    let kind = match name {
+                        "with_items" => LoopKind::Items,
+                        "with_dict" => LoopKind::Dict,
+                        _ => LoopKind::List,
+                    };
+                    self.check_templates(&value.to_json(), value);
+                    task.looping = Some(Loop {
+                        items: value.to_json(),
+                        kind,
+                        var: "item".into(),
+                        index_var: None,
+                        label: None,
+                        pause: 0.0,
+                    });
+                }
+                "register" => task.register = Some(self.identifier("register", value)?),
+                "notify" => {
+                    task.notify = string_list("notify", value, false)?;
+                    for n in &task.notify {
+                        self.notified.push((n.clone(), value.span.clone()));
+                    }
+                }
+                "listen" if handler => task.listen = string_list("listen", value, false)?,
+                "listen" => {
+                    return Err(Diagnostic::error(
+                        key.span.clone(),
+                        "`listen` is only for handlers",
+                    ));
+                }
+                "changed_when" | "failed_when" => {
+                    let conditions = string_list(name, value, false)?;
+                    for c in &conditions {
+                        self.check_condition(c, value);
+                    }
+                    if name == "changed_when" {
+                        task.changed_when = Some(conditions);
+                    } else {
+                        task.failed_when = Some(conditions);
+                    }
+                }
+                "until" => {
+                    let condition = text("until", value)?;
+                    self.check_condition(&condition, value);
+                    task.until = Some(condition);
+                }
+                "retries" => task.retries = number("retries", value)? as u32,
+                "delay" => task.delay = number("delay", value)?,
+                _ => {}
+            }
+        }
+        if let Some(control) = node.get("loop_control") {
+            let looping = task.looping.as_mut().ok_or_else(|| {
+                Diagnostic::error(control.span.clone(), "`loop_control` needs a loop")
+            })?;
+            loop_control(control, looping)?;
+        }
+        if task.until.is_some() && node.get("retries").is_none() {
+            task.retries = 3;
+        }
+        Ok(())
+    }
+
+    fn identifier(&self, keyword: &str, node: &Node) -> Result<String, Diagnostic> {
+        let name = text(keyword, node)?;
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if valid {
+            Ok(name)
+        } else {
+            Err(Diagnostic::error(
+                node.span.clone(),
+                format!("`{name}` is not a valid variable name for `{keyword}`"),
+            ))
+        }
+    }
+
+    /// Finds the module key of a task and its arguments (`args:` merged in).
+    fn module_of(&mut self, node: &Node) -> Option<ModuleCall> {
+        let entries = node.as_map().unwrap_or_default();
+        let candidates: Vec<&(Node, Node)> = entries
+            .iter()
+            .filter(|(k, _)| !TASK_KEYWORDS.contains(&k.as_str().unwrap_or_default()))
+            .collect();
+        let Some((key, value)) = candidates.first() else {
+            self.error(
+                Diagnostic::error(node.span.clone(), "this task names no module")
+                    .with_help("add a module such as `command:` or `copy:`"),
+            );
+            return None;
+        };
+        let name = key.scalar_text().unwrap_or_default();
+        let Some(module) = modules::lookup(&name) else {
+            let mut d = Diagnostic::error(
+                key.span.clone(),
+                format!("unknown module or task keyword `{name}`"),
+            );
+            let mut names: Vec<&str> = modules::names();
+            names.extend(TASK_KEYWORDS);
+            if let Some(s) = suggest(&name, names) {
+                d = d.with_help(format!("did you mean `{s}`?"));
+            }
+            self.error(d);
+            return None;
+        };
+        for (extra, _) in &candidates[1..] {
+            let extra_name = extra.scalar_text().unwrap_or_default();
+            self.error(Diagnostic::error(
+                extra.span.clone(),
+                format!("a task runs one module: found `{extra_name}` besides `{name}`"),
+            ));
+        }
+        let mut args = match self.module_args(module.as_ref(), value) {
+            Ok(args) => args,
+            Err(d) => {
+                self.error(d);
+                return None;
+            }
+        };
+        if let Some(extra) = node.get("args") {
+            match vars("args", extra) {
+                Ok(more) => args.extend(more),
+                Err(d) => self.error(d),
+            }
+        }
+        for problem in module.spec().validate(&args) {
+            let span = problem
+                .arg
+                .as_deref()
+                .and_then(|a| {
+                    value
+                        .as_map()
+                        .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some(a)))
+                })
+                .map_or(key.span.clone(), |(k, _)| k.span.clone());
+            self.error(Diagnostic::error(span, problem.message));
+        }
+        Some(ModuleCall {
+            module,
+            key: name,
+            args,
+        })
+    }
+
+    /// A module's arguments from a mapping, or from a `k=v` / free-form string.
+    fn module_args(
+        &self,
+        module: &dyn Module,
+        value: &Node,
+    ) -> Result<Map<String, Value>, Diagnostic> {
+        let spec = module.spec();
+        match &value.value {
+            NodeValue::Map(_) => {
+                let mut args = vars(spec.name, value)?;
+                if spec.free_form
+                    && spec.arg("cmd").is_none()
+                    && let Some(cmd) = args.remove("cmd")
+                {
+                    args.insert("_raw_params".into(), cmd);
+                }
+                Ok(args)
+            }
+            NodeValue::Null => Ok(Map::new()),
+            NodeValue::Seq(_) => Err(Diagnostic::error(
+                value.span.clone(),
+                format!(
+                    "arguments of `{}` must be a mapping or a string, not a list",
+                    spec.name
+                ),
+            )),
+            _ => {
+                let line = value.scalar_text().unwrap_or_default();
+                split_kv(&line, spec.free_form, |k| spec.arg(k).is_some())
+                    .map_err(|message| Diagnostic::error(value.span.clone(), message))
+            }
+        }
+    }
+}
+
+/// The module a task runs, the key it was written under, and its arguments.
+struct ModuleCall {
+    module: Arc<dyn Module>,
+    key: String,
+    args: Map<String, Value>,
+}
+
+/// Reads `loop_control` into a loop.
+fn loop_control(node: &Node, looping: &mut Loop) -> Result<(), Diagnostic> {
+    for (key, value) in node.as_map().unwrap_or_default() {
+        match key.as_str().unwrap_or_default() {
+            "loop_var" => looping.var = text("loop_var", value)?,
+            "index_var" => looping.index_var = Some(text("index_var", value)?),
+            "label" => looping.label = Some(text("label", value)?),
+            "pause" => looping.pause = number("pause", value)?,
+            "extended" => {}
+            other => {
+                return Err(Diagnostic::error(
+                    key.span.clone(),
+                    format!("unknown loop_control keyword `{other}`"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Splits Ansible's `k=v k2="v 2"` argument strings. For free-form modules, words that are not
+/// known `k=v` arguments stay in `_raw_params`, in order.
+pub fn split_kv(
+    line: &str,
+    free_form: bool,
+    is_arg: impl Fn(&str) -> bool,
+) -> Result<Map<String, Value>, String> {
+    let mut args = Map::new();
+    let mut raw: Vec<&str> = Vec::new();
+    for word in words(line) {
+        match word.split_once('=') {
+            Some((k, v)) if is_arg(k) || (!free_form && !k.is_empty()) => {
+                let v = unquote(v);
+                args.insert(k.to_string(), Value::String(v));
+            }
+            _ if free_form => raw.push(word),
+            _ => return Err(format!("expected `key=value` arguments, found `{word}`")),
+        }
+    }
+    if !raw.is_empty() {
+        args.insert("_raw_params".into(), Value::String(raw.join(" ")));
+    }
+    Ok(args)
+}
+
+/// Splits on whitespace outside quotes, keeping quotes in the words.
+fn words(line: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = None;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match (c, quote) {
+            ('\\', _) => escaped = true,
+            ('\'' | '"', None) => quote = Some(c),
+            (q, Some(open)) if q == open => quote = None,
+            (c, None) if c.is_whitespace() => {
+                if let Some(s) = start.take() {
+                    out.push(&line[s..i]);
+                }
+                continue;
+            }
+            _ => {}
+        }
+        start.get_or_insert(i);
+    }
+    if let Some(s) = start {
+        out.push(&line[s..]);
+    }
+    out
+}
+
+fn unquote(value: &str) -> String {
+    let bytes = value.as_bytes();
+    if bytes.len() >= 2
+        && (bytes[0] == b'"' || bytes[0] == b'\'')
+        && bytes[0] == bytes[bytes.len() - 1]
+    {
+        value[1..value.len() - 1].to_string()
+    } else {
+        value.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn kv_strings_split_like_ansible() {
+        let args = split_kv("path=/tmp/x state=directory mode='0755'", false, |_| true).unwrap();
+        assert_eq!(
+            Value::Object(args),
+            json!({"path": "/tmp/x", "state": "directory", "mode": "0755"})
+        );
+        let args = split_kv("echo 'a b' chdir=/tmp > out x=1", true, |k| k == "chdir").unwrap();
+        assert_eq!(
+            Value::Object(args),
+            json!({"chdir": "/tmp", "_raw_params": "echo 'a b' > out x=1"})
+        );
+        assert!(split_kv("path=/x oops", false, |_| true).is_err());
+    }
+}

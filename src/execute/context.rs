@@ -1,0 +1,242 @@
+//! The variables a task sees on a host, layered in Ansible's precedence order (lowest first),
+//! plus the magic variables (`inventory_hostname`, `groups`, `hostvars`, ...).
+
+use serde_json::{Map, Value};
+
+use super::Run;
+use super::state::HostState;
+use std::collections::BTreeSet;
+
+use crate::compile::{Play, Task};
+use crate::modules::spec::is_template;
+use crate::template::Templater;
+
+/// The value `{{ omit }}` renders to; arguments holding it are dropped before the module runs.
+pub const OMIT: &str = "__omit_place_holder__deployer";
+
+/// What the context needs to know about the play in progress.
+pub struct PlayContext<'a> {
+    /// The play.
+    pub play: &'a Play,
+    /// Every host the play targets.
+    pub all_hosts: &'a [String],
+    /// The hosts of the current batch.
+    pub batch: &'a [String],
+}
+
+impl Run<'_> {
+    /// The variables of `task` on `host`, lowest precedence first:
+    /// role defaults < inventory < play vars/vars_files < role vars < block/task vars <
+    /// facts, `set_fact` and registered < role/include params < extra vars < magic variables.
+    pub fn task_vars(
+        &self,
+        play: &PlayContext<'_>,
+        host: &HostState,
+        task: Option<&Task>,
+    ) -> Map<String, Value> {
+        let mut vars = Map::new();
+        if let Some(task) = task {
+            vars.extend(task.scope.role_defaults.clone());
+        }
+        vars.extend(host.inventory_vars.clone());
+        vars.extend(play.play.vars.clone());
+        if let Some(task) = task {
+            vars.extend(task.scope.role_vars.clone());
+            vars.extend(task.scope.task_vars.clone());
+        }
+        vars.extend(host.facts.lock().expect("facts lock").clone());
+        if let Some(task) = task {
+            vars.extend(task.scope.params.clone());
+            if let Some(path) = &task.scope.role_path {
+                vars.insert(
+                    "role_path".into(),
+                    Value::String(path.display().to_string()),
+                );
+                if let Some(name) = &task.role {
+                    vars.insert("role_name".into(), Value::String(name.clone()));
+                }
+            }
+        }
+        vars.extend(self.program.extra_vars.clone());
+        self.magic(
+            &mut vars,
+            play,
+            host,
+            task.is_some_and(|t| t.reads.contains("hostvars")),
+        );
+        vars
+    }
+
+    fn magic(
+        &self,
+        vars: &mut Map<String, Value>,
+        play: &PlayContext<'_>,
+        host: &HostState,
+        hostvars: bool,
+    ) {
+        let active: Vec<Value> = play
+            .batch
+            .iter()
+            .filter(|h| !self.is_down(h))
+            .map(|h| Value::String(h.clone()))
+            .collect();
+        let short = host
+            .name
+            .split('.')
+            .next()
+            .unwrap_or(&host.name)
+            .to_string();
+        let entries = [
+            ("inventory_hostname", Value::String(host.name.clone())),
+            ("inventory_hostname_short", Value::String(short)),
+            (
+                "group_names",
+                Value::from(self.inventory.groups_of(&host.name)),
+            ),
+            ("groups", Value::Object(self.inventory.groups_map())),
+            (
+                "ansible_play_hosts_all",
+                Value::from(play.all_hosts.to_vec()),
+            ),
+            ("ansible_play_hosts", Value::Array(active.clone())),
+            ("play_hosts", Value::Array(active.clone())),
+            ("ansible_play_batch", Value::Array(active)),
+            ("ansible_play_name", Value::String(play.play.name.clone())),
+            (
+                "playbook_dir",
+                Value::String(play.play.dir.display().to_string()),
+            ),
+            ("ansible_check_mode", Value::Bool(self.options.check)),
+            ("ansible_diff_mode", Value::Bool(self.options.diff)),
+            ("ansible_forks", Value::from(self.options.forks)),
+            ("ansible_run_tags", Value::from(self.options.tags.clone())),
+            (
+                "ansible_skip_tags",
+                Value::from(self.options.skip_tags.clone()),
+            ),
+            ("omit", Value::String(OMIT.into())),
+        ];
+        for (name, value) in entries {
+            vars.insert(name.into(), value);
+        }
+        if hostvars {
+            vars.insert("hostvars".into(), Value::Object(self.hostvars(play)));
+        }
+    }
+
+    /// `hostvars`: every host's inventory and run-time variables.
+    fn hostvars(&self, play: &PlayContext<'_>) -> Map<String, Value> {
+        let hosts = self.hosts.lock().expect("hosts lock");
+        let mut all = Map::new();
+        for (name, state) in hosts.iter() {
+            let mut vars = state.inventory_vars.clone();
+            vars.extend(play.play.vars.clone());
+            vars.extend(state.facts.lock().expect("facts lock").clone());
+            vars.insert("inventory_hostname".into(), Value::String(name.clone()));
+            all.insert(name.clone(), Value::Object(vars));
+        }
+        all
+    }
+}
+
+/// Drops arguments whose value is `{{ omit }}`.
+pub fn strip_omitted(args: &mut Map<String, Value>) {
+    args.retain(|_, v| v.as_str() != Some(OMIT));
+}
+
+/// Renders, in place, the variables in `roots` (and those they read) whose values are templates
+/// themselves: Ansible templates variables lazily and recursively. A variable that (indirectly)
+/// reads itself is an error naming the loop.
+pub fn resolve_templated(
+    templater: &Templater,
+    vars: &mut Map<String, Value>,
+    roots: impl IntoIterator<Item = String>,
+) -> Result<(), String> {
+    let mut done = BTreeSet::new();
+    let mut path = Vec::new();
+    for root in roots {
+        resolve_one(templater, vars, &root, &mut done, &mut path)?;
+    }
+    Ok(())
+}
+
+fn resolve_one(
+    templater: &Templater,
+    vars: &mut Map<String, Value>,
+    name: &str,
+    done: &mut BTreeSet<String>,
+    path: &mut Vec<String>,
+) -> Result<(), String> {
+    if done.contains(name) {
+        return Ok(());
+    }
+    if path.iter().any(|p| p == name) {
+        path.push(name.to_string());
+        return Err(format!(
+            "recursive loop in variables: {}",
+            path.join(" -> ")
+        ));
+    }
+    let Some(value) = vars.get(name).filter(|v| is_template(v)).cloned() else {
+        done.insert(name.to_string());
+        return Ok(());
+    };
+    path.push(name.to_string());
+    let mut sources = Vec::new();
+    collect_templates(&value, &mut sources);
+    for source in &sources {
+        for dependency in templater.undeclared_variables(source).unwrap_or_default() {
+            resolve_one(templater, vars, &dependency, done, path)?;
+        }
+    }
+    let rendered = templater
+        .render_value(&value, &Value::Object(vars.clone()))
+        .map_err(|e| format!("variable `{name}`: {e}"))?;
+    vars.insert(name.to_string(), rendered);
+    path.pop();
+    done.insert(name.to_string());
+    Ok(())
+}
+
+fn collect_templates(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) if s.contains("{{") || s.contains("{%") => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| collect_templates(v, out)),
+        Value::Object(map) => map.values().for_each(|v| collect_templates(v, out)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn resolve(vars: Value, roots: &[&str]) -> Result<Value, String> {
+        let mut map = vars.as_object().unwrap().clone();
+        resolve_templated(
+            &Templater::new(),
+            &mut map,
+            roots.iter().map(|r| r.to_string()),
+        )?;
+        Ok(Value::Object(map))
+    }
+
+    #[test]
+    fn variables_are_templated_recursively_and_lazily() {
+        let vars = json!({"a": "{{ b }}-x", "b": "{{ c * 2 }}", "c": 21, "unused": "{{ nope }}"});
+        let out = resolve(vars, &["a"]).unwrap();
+        assert_eq!(out["a"], "42-x");
+        assert_eq!(out["b"], 42);
+        assert_eq!(
+            out["unused"], "{{ nope }}",
+            "unread variables are left alone"
+        );
+    }
+
+    #[test]
+    fn a_variable_loop_is_an_error() {
+        let err = resolve(json!({"a": "{{ b }}", "b": "{{ a }}"}), &["a"]).unwrap_err();
+        assert_eq!(err, "recursive loop in variables: a -> b -> a");
+    }
+}

@@ -1,0 +1,77 @@
+//! The linear strategy's barrier: no host starts a step until every host still in the play has
+//! reached it. Steps are ordered positions, so hosts on different paths through blocks and
+//! rescues still move in order, and hosts that skip a step never hold the others back.
+
+use tokio::sync::watch;
+
+/// A point in a play's steps: (sequence number, sub-step for handlers flushed there).
+pub type Position = (u32, u32);
+
+/// Where a host that has left the play stands: past every step.
+const DONE: Position = (u32::MAX, u32::MAX);
+
+/// Keeps hosts in step (linear), or lets them run free.
+pub struct Lockstep {
+    positions: watch::Sender<Vec<Position>>,
+    enabled: bool,
+}
+
+impl Lockstep {
+    /// A barrier for `hosts` hosts; `enabled` false makes every wait return at once (free).
+    pub fn new(hosts: usize, enabled: bool) -> Self {
+        Lockstep {
+            positions: watch::Sender::new(vec![(0, 0); hosts]),
+            enabled,
+        }
+    }
+
+    /// Host `index` is ready to run the step at `position`: returns once every other host has
+    /// reached it or left.
+    pub async fn arrive(&self, index: usize, position: Position) {
+        self.positions.send_modify(|p| p[index] = position);
+        if !self.enabled {
+            return;
+        }
+        let mut receiver = self.positions.subscribe();
+        // The sender lives as long as `self`, so waiting cannot fail.
+        let _ = receiver
+            .wait_for(|all| all.iter().all(|p| *p >= position))
+            .await;
+    }
+
+    /// Host `index` has no more steps in this play.
+    pub fn leave(&self, index: usize) {
+        self.positions.send_modify(|p| p[index] = DONE);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::Mutex;
+
+    #[tokio::test]
+    async fn hosts_start_each_step_together() {
+        let lockstep = Arc::new(Lockstep::new(2, true));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let host = |index: usize, steps: Vec<u32>, delay: u64| {
+            let (lockstep, log) = (Arc::clone(&lockstep), Arc::clone(&log));
+            tokio::spawn(async move {
+                for step in steps {
+                    lockstep.arrive(index, (step, 0)).await;
+                    log.lock().unwrap().push((step, index));
+                    tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+                }
+                lockstep.leave(index);
+            })
+        };
+        // Host 1 skips step 2 (a rescue it does not need) and is slow.
+        let a = host(0, vec![1, 2, 3], 1);
+        let b = host(1, vec![1, 3], 30);
+        a.await.unwrap();
+        b.await.unwrap();
+        let steps: Vec<u32> = log.lock().unwrap().iter().map(|(s, _)| *s).collect();
+        assert_eq!(steps, [1, 1, 2, 3, 3]);
+    }
+}

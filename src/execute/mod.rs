@@ -1,0 +1,263 @@
+//! The scheduler: plays, `serial` batches, hosts in parallel (bounded by `forks`), failure
+//! accounting, handlers and the recap. Reaches hosts only through the [`Connector`]; never
+//! names SSH and never prints (it emits [`Event`]s).
+
+mod batches;
+pub use batches::batches;
+mod context;
+mod facts;
+mod lock;
+pub use lock::{DEFAULT_LOCK_PATH, force_release};
+mod lockstep;
+mod rollback;
+mod state;
+mod tags;
+mod task;
+mod walk;
+
+pub use tags::TagFilter;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use futures::future::join_all;
+use tokio::sync::Semaphore;
+
+use crate::compile::{Play, Program, Strategy};
+use crate::inventory::Inventory;
+use crate::report::{Emitter, Event, Recap};
+use crate::template::Templater;
+use crate::transport::Connector;
+use context::PlayContext;
+use lockstep::Lockstep;
+use state::HostState;
+use walk::{Flow, PlayRun};
+
+/// Settings of one run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Decide only; change nothing.
+    pub check: bool,
+    /// Show diffs of what changes.
+    pub diff: bool,
+    /// At most this many hosts run a task at the same time.
+    pub forks: usize,
+    /// Restrict every play to hosts matching this pattern.
+    pub limit: Option<String>,
+    /// `--tags`.
+    pub tags: Vec<String>,
+    /// `--skip-tags`.
+    pub skip_tags: Vec<String>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            check: false,
+            diff: false,
+            forks: 25,
+            limit: None,
+            tags: Vec::new(),
+            skip_tags: Vec::new(),
+        }
+    }
+}
+
+/// The state of one run across its plays.
+pub struct Run<'a> {
+    program: &'a Program,
+    inventory: &'a Inventory,
+    options: &'a RunOptions,
+    connector: Arc<Connector>,
+    templater: &'a Templater,
+    emitter: Emitter,
+    forks: Semaphore,
+    /// Every host seen so far, by name.
+    hosts: Mutex<BTreeMap<String, Arc<HostState>>>,
+    /// Hosts that failed or were unreachable: they take no further part in the run.
+    down: Mutex<HashSet<String>>,
+    /// Who this run is, for deploy locks.
+    owner: lock::LockOwner,
+    /// Deploy locks taken: host and lock path.
+    locks: Mutex<Vec<(String, String)>>,
+    /// Hosts whose lock another run holds.
+    locked_out: Mutex<Vec<String>>,
+}
+
+/// Runs a compiled program against an inventory and returns the recap (also emitted last).
+pub async fn execute(
+    program: &Program,
+    inventory: &Inventory,
+    options: &RunOptions,
+    connector: Arc<Connector>,
+    templater: &Templater,
+    emitter: Emitter,
+) -> Recap {
+    let run = Run {
+        program,
+        inventory,
+        options,
+        connector,
+        templater,
+        emitter,
+        forks: Semaphore::new(options.forks.max(1)),
+        hosts: Mutex::new(BTreeMap::new()),
+        down: Mutex::new(HashSet::new()),
+        owner: lock::LockOwner::current(),
+        locks: Mutex::new(Vec::new()),
+        locked_out: Mutex::new(Vec::new()),
+    };
+    for play in &program.plays {
+        if !run.play(play).await {
+            break;
+        }
+    }
+    run.release_locks().await;
+    let recap = Recap {
+        locked_out: run.locked_out.lock().expect("locked_out lock").clone(),
+        hosts: run
+            .hosts
+            .lock()
+            .expect("hosts lock")
+            .iter()
+            .map(|(name, state)| (name.clone(), *state.stats.lock().expect("stats lock")))
+            .collect(),
+    };
+    run.emitter.emit(Event::Recap(recap.clone()));
+    recap
+}
+
+impl Run<'_> {
+    /// Runs one play, batch by batch. Returns false when the run must stop.
+    async fn play(&self, play: &Play) -> bool {
+        let hosts = self.play_hosts(play);
+        self.emitter.emit(Event::PlayStarted {
+            name: play.name.clone(),
+            hosts: hosts.clone(),
+        });
+        if hosts.is_empty() {
+            self.emitter.emit(Event::Warning {
+                message: format!(
+                    "play `{}`: no hosts matched `{}`, skipping",
+                    play.name, play.hosts
+                ),
+            });
+            return true;
+        }
+        for batch in batches::batches(&hosts, &play.serial) {
+            let batch: Vec<String> = batch.into_iter().filter(|h| !self.is_down(h)).collect();
+            if batch.is_empty() {
+                continue;
+            }
+            let (fatal, failed) = self.batch(play, &hosts, &batch).await;
+            let all_failed = !play.serial.is_empty() && failed == batch.len();
+            if fatal
+                || all_failed
+                || batches::exceeds(failed, batch.len(), play.max_fail_percentage)
+            {
+                self.emitter.emit(Event::Warning {
+                    message: format!(
+                        "play `{}`: {failed} of {} hosts in the batch failed; stopping the rollout",
+                        play.name,
+                        batch.len()
+                    ),
+                });
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The play's hosts: its pattern, narrowed by `--limit`, without hosts already down.
+    fn play_hosts(&self, play: &Play) -> Vec<String> {
+        let selected = self.inventory.select(&play.hosts).unwrap_or_default();
+        let limit: Option<Vec<String>> = self
+            .options
+            .limit
+            .as_deref()
+            .map(|l| self.inventory.limit(l).unwrap_or_default());
+        selected
+            .into_iter()
+            .filter(|h| limit.as_ref().is_none_or(|l| l.contains(h)))
+            .filter(|h| !self.is_down(h))
+            .collect()
+    }
+
+    /// Runs one batch; returns whether the play was aborted and how many hosts failed.
+    async fn batch(&self, play: &Play, all_hosts: &[String], batch: &[String]) -> (bool, usize) {
+        let (sequence, section_ends) = walk::sequence(&play.sections);
+        let run = PlayRun {
+            ctx: PlayContext {
+                play,
+                all_hosts,
+                batch,
+            },
+            lockstep: Lockstep::new(batch.len(), play.strategy == Strategy::Linear),
+            sequence,
+            section_ends,
+            tags: TagFilter {
+                only: self.options.tags.clone(),
+                skip: self.options.skip_tags.clone(),
+            },
+            announced: Mutex::new(HashSet::new()),
+            abort: AtomicBool::new(false),
+            fatal: AtomicBool::new(false),
+            run_once: tokio::sync::Mutex::new(HashMap::new()),
+        };
+        let states: Vec<Arc<HostState>> = batch.iter().map(|h| self.host_state(h)).collect();
+        if play.gather_facts {
+            self.gather_facts(&run.ctx, &states).await;
+        }
+        let walks = states.iter().enumerate().map(|(index, host)| {
+            let run = &run;
+            async move {
+                if self.is_down(&host.name) {
+                    run.lockstep.leave(index);
+                    return Flow::Continue;
+                }
+                let flow = self.walk_play(run, index, host).await;
+                if matches!(flow, Flow::Failed | Flow::Unreachable) {
+                    self.mark_down(&host.name);
+                    if let Some(max) = play.max_fail_percentage {
+                        let failed = batch.iter().filter(|h| self.is_down(h)).count();
+                        if batches::exceeds(failed, batch.len(), Some(max)) {
+                            run.stop_run();
+                        }
+                    }
+                }
+                flow
+            }
+        });
+        join_all(walks).await;
+        let failed = batch.iter().filter(|h| self.is_down(h)).count();
+        (run.fatal.load(Ordering::SeqCst), failed)
+    }
+
+    /// The state of a host, created on first use.
+    fn host_state(&self, name: &str) -> Arc<HostState> {
+        let mut hosts = self.hosts.lock().expect("hosts lock");
+        Arc::clone(hosts.entry(name.to_string()).or_insert_with(|| {
+            Arc::new(HostState::new(
+                name,
+                self.inventory.host_vars(name),
+                Arc::clone(&self.connector),
+            ))
+        }))
+    }
+
+    fn is_down(&self, host: &str) -> bool {
+        self.down.lock().expect("down lock").contains(host)
+    }
+
+    fn mark_down(&self, host: &str) {
+        self.down
+            .lock()
+            .expect("down lock")
+            .insert(host.to_string());
+    }
+
+    fn clear_down(&self, host: &str) {
+        self.down.lock().expect("down lock").remove(host);
+    }
+}

@@ -1,0 +1,114 @@
+//! What the executor keeps per host across the run: its variables learned at run time
+//! (facts, `set_fact`, `register`), its counts, its notified handlers, and its connection.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+use tokio::sync::OnceCell;
+
+use crate::compile::Task;
+use crate::report::HostStats;
+use crate::transport::{Connector, ExecOutput, ExecRequest, Transport, TransportError};
+
+/// One host's run-time state.
+pub struct HostState {
+    /// The inventory name.
+    pub name: String,
+    /// Inventory variables (already merged by precedence).
+    pub inventory_vars: Map<String, Value>,
+    /// Facts, `set_fact` values and registered results: Ansible's host-level run-time variables.
+    pub facts: Mutex<Map<String, Value>>,
+    /// The recap counts.
+    pub stats: Mutex<HostStats>,
+    /// Indices of handlers notified and not yet run.
+    pub notified: Mutex<BTreeSet<usize>>,
+    /// The connection, opened on first use.
+    pub connection: LazyConnection,
+    /// The release switch made in the current play, for automatic rollback.
+    pub switch: Mutex<Option<SwitchRecord>>,
+}
+
+/// A release switch made on a host, and the health checks run since.
+#[derive(Clone)]
+pub struct SwitchRecord {
+    /// The `release` task that switched.
+    pub task: Arc<Task>,
+    /// The folder the releases live in.
+    pub deploy_to: String,
+    /// The release that was current before the switch (empty on a first deploy).
+    pub previous: String,
+    /// `health_check` tasks run after the switch.
+    pub checks: Vec<Arc<Task>>,
+}
+
+impl HostState {
+    /// Fresh state for a host.
+    pub fn new(name: &str, inventory_vars: Map<String, Value>, connector: Arc<Connector>) -> Self {
+        HostState {
+            name: name.to_string(),
+            connection: LazyConnection {
+                host: name.to_string(),
+                vars: inventory_vars.clone(),
+                connector,
+                cell: OnceCell::new(),
+            },
+            inventory_vars,
+            facts: Mutex::new(Map::new()),
+            stats: Mutex::new(HostStats::default()),
+            notified: Mutex::new(BTreeSet::new()),
+            switch: Mutex::new(None),
+        }
+    }
+
+    /// Changes the counts.
+    pub fn count(&self, change: impl FnOnce(&mut HostStats)) {
+        change(&mut self.stats.lock().expect("stats lock"));
+    }
+
+    /// Sets run-time variables (facts, registered results).
+    pub fn set_facts(&self, values: impl IntoIterator<Item = (String, Value)>) {
+        self.facts.lock().expect("facts lock").extend(values);
+    }
+}
+
+/// A transport that connects the first time a command is run, so that tasks which never touch
+/// the host (`debug`, `set_fact`) never open a connection.
+pub struct LazyConnection {
+    host: String,
+    vars: Map<String, Value>,
+    connector: Arc<Connector>,
+    cell: OnceCell<Result<Arc<dyn Transport>, String>>,
+}
+
+impl LazyConnection {
+    async fn get(&self) -> Result<&Arc<dyn Transport>, TransportError> {
+        let opened = self
+            .cell
+            .get_or_init(|| async {
+                self.connector
+                    .connect(&self.host, &self.vars)
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+            .await;
+        opened
+            .as_ref()
+            .map_err(|message| TransportError::Unreachable(message.clone()))
+    }
+}
+
+#[async_trait]
+impl Transport for LazyConnection {
+    async fn exec(&self, request: ExecRequest) -> Result<ExecOutput, TransportError> {
+        self.get().await?.exec(request).await
+    }
+
+    fn describe(&self) -> String {
+        match self.cell.get() {
+            Some(Ok(transport)) => transport.describe(),
+            _ => self.host.clone(),
+        }
+    }
+}

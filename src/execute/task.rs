@@ -1,0 +1,591 @@
+//! Running one task on one host: conditions, loops, templated arguments, the module itself,
+//! `until` retries, `changed_when`/`failed_when`, `register`, notifications and counts.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value};
+
+use super::Run;
+use super::context::{PlayContext, resolve_templated, strip_omitted};
+use super::state::HostState;
+use crate::compile::{LoopKind, Task, strip_braces};
+use crate::modules::{Control, ModuleContext, ModuleError, ModuleResult};
+use crate::report::{Event, HostResult, Status};
+use crate::transport::{Become, LocalTransport, Transport};
+
+/// The message shown instead of a `no_log` task's result.
+const CENSORED: &str =
+    "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
+
+/// How a task ended on a host, for the walker.
+#[derive(Debug, Clone)]
+pub struct TaskOutcome {
+    /// Its status.
+    pub status: Status,
+    /// The registered result.
+    pub registered: Value,
+    /// Facts it set.
+    pub facts: Map<String, Value>,
+    /// What it asks the executor to do.
+    pub control: Option<Control>,
+}
+
+impl Run<'_> {
+    /// Runs `task` on `host` and records its result; `rescuable` says a failure will be handled by
+    /// a rescue section (and so is not counted as a failure).
+    pub async fn run_task(
+        &self,
+        play: &PlayContext<'_>,
+        host: &HostState,
+        task: &Task,
+        rescuable: bool,
+    ) -> TaskOutcome {
+        let started = Instant::now();
+        let mut vars = self.task_vars(play, host, Some(task));
+        if let Err(message) =
+            resolve_templated(self.templater, &mut vars, task.reads.iter().cloned())
+        {
+            let outcome = failed_outcome(message);
+            self.record(play, host, task, &outcome, rescuable, started.elapsed());
+            return outcome;
+        }
+        let outcome = match &task.looping {
+            None => self.run_single(host, task, &vars).await,
+            Some(_) => self.run_loop(host, task, vars).await,
+        };
+        self.record(play, host, task, &outcome, rescuable, started.elapsed());
+        outcome
+    }
+
+    /// Registers, counts, notifies and reports a finished task.
+    fn record(
+        &self,
+        play: &PlayContext<'_>,
+        host: &HostState,
+        task: &Task,
+        outcome: &TaskOutcome,
+        rescuable: bool,
+        took: Duration,
+    ) {
+        host.set_facts(outcome.facts.clone());
+        if let Some(name) = &task.register {
+            host.set_facts([(name.clone(), outcome.registered.clone())]);
+        }
+        host.count(|s| match outcome.status {
+            Status::Ok => s.ok += 1,
+            Status::Changed => {
+                s.ok += 1;
+                s.changed += 1;
+            }
+            Status::Skipped => s.skipped += 1,
+            Status::Ignored => s.ignored += 1,
+            Status::Failed if rescuable => {}
+            Status::Failed => s.failed += 1,
+            Status::Unreachable => s.unreachable += 1,
+        });
+        if outcome.status == Status::Changed {
+            notify(play, host, task);
+        }
+        if task.looping.is_none()
+            || outcome.status != Status::Ok && outcome.status != Status::Changed
+        {
+            self.report(host, task, outcome.status, None, &outcome.registered, took);
+        }
+    }
+
+    /// Sends a result event, hiding it when the task is `no_log`.
+    fn report(
+        &self,
+        host: &HostState,
+        task: &Task,
+        status: Status,
+        item: Option<String>,
+        result: &Value,
+        took: Duration,
+    ) {
+        let (result, item) = if task.no_log {
+            let changed = result.get("changed").cloned().unwrap_or(Value::Bool(false));
+            (
+                serde_json::json!({"censored": CENSORED, "changed": changed}),
+                item.map(|_| "(censored)".to_string()),
+            )
+        } else {
+            (result.clone(), item)
+        };
+        let diffs = result
+            .get("diff")
+            .and_then(Value::as_array)
+            .map(|d| {
+                d.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.emitter.emit(Event::HostResult(HostResult {
+            host: host.name.clone(),
+            delegated_to: task.delegate_to.clone(),
+            task: task.title(),
+            module: task.module.spec().name.to_string(),
+            status,
+            item,
+            result,
+            diffs,
+            duration: took,
+        }));
+    }
+
+    async fn run_loop(
+        &self,
+        host: &HostState,
+        task: &Task,
+        mut vars: Map<String, Value>,
+    ) -> TaskOutcome {
+        let looping = task.looping.as_ref().expect("a loop");
+        let items = match self.loop_items(task, &vars) {
+            Ok(items) => items,
+            Err(message) => return failed_outcome(message),
+        };
+        let mut results = Vec::new();
+        let (mut changed, mut failed, mut all_skipped) = (false, false, !items.is_empty());
+        let mut facts = Map::new();
+        for (index, item) in items.into_iter().enumerate() {
+            if index > 0 && looping.pause > 0.0 {
+                tokio::time::sleep(Duration::from_secs_f64(looping.pause)).await;
+            }
+            vars.insert(looping.var.clone(), item.clone());
+            if let Some(index_var) = &looping.index_var {
+                vars.insert(index_var.clone(), Value::from(index));
+            }
+            let started = Instant::now();
+            let outcome = self.run_single(host, task, &vars).await;
+            if outcome.status == Status::Unreachable {
+                return outcome;
+            }
+            changed |= outcome.status == Status::Changed;
+            failed |= outcome.status == Status::Failed;
+            all_skipped &= outcome.status == Status::Skipped;
+            facts.extend(outcome.facts);
+            let label = self.item_label(task, &vars, &item);
+            let mut registered = outcome.registered;
+            if let Value::Object(map) = &mut registered {
+                map.insert(looping.var.clone(), item);
+                map.insert(
+                    "ansible_loop_var".into(),
+                    Value::String(looping.var.clone()),
+                );
+            }
+            self.report(
+                host,
+                task,
+                outcome.status,
+                Some(label),
+                &registered,
+                started.elapsed(),
+            );
+            results.push(registered);
+        }
+        let mut registered = Map::new();
+        registered.insert("results".into(), Value::Array(results));
+        registered.insert("changed".into(), Value::Bool(changed));
+        registered.insert("failed".into(), Value::Bool(failed));
+        if failed {
+            registered.insert(
+                "msg".into(),
+                Value::String("One or more items failed".into()),
+            );
+        }
+        if all_skipped {
+            registered.insert("skipped".into(), Value::Bool(true));
+        }
+        let status = if failed && task.ignore_errors {
+            Status::Ignored
+        } else if failed {
+            Status::Failed
+        } else if all_skipped {
+            Status::Skipped
+        } else if changed {
+            Status::Changed
+        } else {
+            Status::Ok
+        };
+        TaskOutcome {
+            status,
+            registered: Value::Object(registered),
+            facts,
+            control: None,
+        }
+    }
+
+    /// The loop's items, rendered and shaped per the loop kind.
+    fn loop_items(&self, task: &Task, vars: &Map<String, Value>) -> Result<Vec<Value>, String> {
+        let looping = task.looping.as_ref().expect("a loop");
+        let context = Value::Object(vars.clone());
+        let rendered = self
+            .templater
+            .render_value(&looping.items, &context)
+            .map_err(|e| format!("cannot render the loop: {e}"))?;
+        match (looping.kind, rendered) {
+            (LoopKind::Dict, Value::Object(map)) => Ok(map
+                .into_iter()
+                .map(|(key, value)| serde_json::json!({"key": key, "value": value}))
+                .collect()),
+            (LoopKind::Items, Value::Array(items)) => Ok(items
+                .into_iter()
+                .flat_map(|i| match i {
+                    Value::Array(inner) => inner,
+                    other => vec![other],
+                })
+                .collect()),
+            (LoopKind::List, Value::Array(items)) => Ok(items),
+            (LoopKind::Items, Value::String(s)) => Ok(vec![Value::String(s)]),
+            (_, other) => Err(format!(
+                "the loop must be given a {}, not {}",
+                if looping.kind == LoopKind::Dict {
+                    "mapping"
+                } else {
+                    "list"
+                },
+                crate::modules::spec::kind(&other)
+            )),
+        }
+    }
+
+    fn item_label(&self, task: &Task, vars: &Map<String, Value>, item: &Value) -> String {
+        let label = task.looping.as_ref().and_then(|l| l.label.as_ref());
+        match label {
+            Some(template) => self
+                .templater
+                .render_str(template, &Value::Object(vars.clone()))
+                .unwrap_or_else(|_| template.clone()),
+            None => match item {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            },
+        }
+    }
+
+    /// Runs the task once (for one item, or without a loop): `when`, the module, retries, and the
+    /// `changed_when`/`failed_when` overrides.
+    async fn run_single(
+        &self,
+        host: &HostState,
+        task: &Task,
+        vars: &Map<String, Value>,
+    ) -> TaskOutcome {
+        let context = Value::Object(vars.clone());
+        for condition in &task.when {
+            match self
+                .templater
+                .eval_condition(strip_braces(condition), &context)
+            {
+                Ok(true) => {}
+                Ok(false) => return skipped_outcome(condition),
+                Err(e) => {
+                    return failed_outcome(format!("the condition `{condition}` failed: {e}"));
+                }
+            }
+        }
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let result = self.run_module(host, task, &context).await;
+            let mut result = match result {
+                Ok(result) => result,
+                Err(ModuleError::Transport(e)) if e.is_unreachable() => {
+                    return TaskOutcome {
+                        status: Status::Unreachable,
+                        registered: serde_json::json!({"unreachable": true, "msg": e.to_string(), "changed": false}),
+                        facts: Map::new(),
+                        control: None,
+                    };
+                }
+                Err(e) => ModuleResult::failed(e.to_string()),
+            };
+            if let Err(message) = self.apply_overrides(task, &context, &mut result) {
+                result = ModuleResult::failed(message);
+            }
+            let Some(until) = &task.until else {
+                return self.outcome(task, result, attempts, false);
+            };
+            result.data.insert("attempts".into(), Value::from(attempts));
+            let holds = self
+                .condition_on_result(task, &context, &result, until)
+                .unwrap_or(false);
+            if holds || attempts > task.retries as usize {
+                return self.outcome(task, result, attempts, !holds);
+            }
+            tokio::time::sleep(Duration::from_secs_f64(task.delay)).await;
+        }
+    }
+
+    fn outcome(
+        &self,
+        task: &Task,
+        mut result: ModuleResult,
+        attempts: usize,
+        retries_exhausted: bool,
+    ) -> TaskOutcome {
+        if task.until.is_some() {
+            result.data.insert("attempts".into(), Value::from(attempts));
+            if retries_exhausted {
+                result.failed = true;
+                result.msg.get_or_insert_with(|| "retries exhausted".into());
+            }
+        }
+        let status = if result.failed && task.ignore_errors {
+            Status::Ignored
+        } else if result.failed {
+            Status::Failed
+        } else if result.skipped {
+            Status::Skipped
+        } else if result.changed {
+            Status::Changed
+        } else {
+            Status::Ok
+        };
+        let mut registered = result.to_registered();
+        if !result.diffs.is_empty()
+            && let Value::Object(map) = &mut registered
+        {
+            let diffs = result
+                .diffs
+                .iter()
+                .map(|d| Value::String(unified_diff(d)))
+                .collect();
+            map.insert("diff".into(), Value::Array(diffs));
+        }
+        TaskOutcome {
+            status,
+            registered,
+            facts: result.facts,
+            control: result.control,
+        }
+    }
+
+    /// Evaluates `changed_when` and `failed_when` with the result visible under the register name.
+    fn apply_overrides(
+        &self,
+        task: &Task,
+        context: &Value,
+        result: &mut ModuleResult,
+    ) -> Result<(), String> {
+        if let Some(conditions) = &task.changed_when {
+            result.changed = self.all_hold(task, context, result, conditions)?;
+        }
+        if let Some(conditions) = &task.failed_when {
+            let failed = self.all_hold(task, context, result, conditions)?;
+            result.failed = failed;
+            if !failed {
+                result.msg = None;
+            }
+        }
+        Ok(())
+    }
+
+    fn all_hold(
+        &self,
+        task: &Task,
+        context: &Value,
+        result: &ModuleResult,
+        conditions: &[String],
+    ) -> Result<bool, String> {
+        for condition in conditions {
+            if !self.condition_on_result(task, context, result, condition)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    fn condition_on_result(
+        &self,
+        task: &Task,
+        context: &Value,
+        result: &ModuleResult,
+        condition: &str,
+    ) -> Result<bool, String> {
+        let mut vars = context.as_object().cloned().unwrap_or_default();
+        let registered = result.to_registered();
+        if let Some(name) = &task.register {
+            vars.insert(name.clone(), registered.clone());
+        }
+        if let Value::Object(fields) = registered {
+            for (k, v) in fields {
+                vars.entry(k).or_insert(v);
+            }
+        }
+        self.templater
+            .eval_condition(strip_braces(condition), &Value::Object(vars))
+            .map_err(|e| format!("the condition `{condition}` failed: {e}"))
+    }
+
+    /// Renders the arguments and runs the module through the right connection.
+    async fn run_module(
+        &self,
+        host: &HostState,
+        task: &Task,
+        context: &Value,
+    ) -> Result<ModuleResult, ModuleError> {
+        let rendered = match self.templater.render_value(&task.args, context) {
+            Ok(Value::Object(args)) => args,
+            Ok(_) => {
+                return Ok(ModuleResult::failed(
+                    "the module arguments must be a mapping",
+                ));
+            }
+            Err(e) => {
+                return Ok(ModuleResult::failed(format!(
+                    "template error in the arguments: {e}"
+                )));
+            }
+        };
+        let mut rendered = rendered;
+        strip_omitted(&mut rendered);
+        let args = task.module.spec().normalise(&rendered)?;
+        let delegate = match &task.delegate_to {
+            Some(target) => match self.templater.render_str(target, context) {
+                Ok(name) => Some(name),
+                Err(e) => {
+                    return Ok(ModuleResult::failed(format!(
+                        "cannot render delegate_to: {e}"
+                    )));
+                }
+            },
+            None => None,
+        };
+        let transport: Arc<dyn Transport>;
+        let via: &dyn Transport = match delegate.as_deref() {
+            None => &host.connection,
+            Some(name) if name == host.name => &host.connection,
+            Some(name) => {
+                transport = self.delegate(name).await?;
+                transport.as_ref()
+            }
+        };
+        let check_mode = task.check_mode.unwrap_or(self.options.check);
+        let environment = self.render_environment(task, context)?;
+        let ctx = ModuleContext {
+            host: &host.name,
+            transport: via,
+            become_user: become_for(task, context),
+            env: environment,
+            check_mode,
+            diff: task.diff.unwrap_or(self.options.diff),
+            vars: context,
+            templater: self.templater,
+            search_paths: &task.search_paths,
+        };
+        task.module.run(&args, &ctx).await
+    }
+
+    fn render_environment(
+        &self,
+        task: &Task,
+        context: &Value,
+    ) -> Result<Vec<(String, String)>, ModuleError> {
+        let mut env = Vec::new();
+        for (name, value) in &task.environment {
+            let rendered = self.templater.render_value(value, context).map_err(|e| {
+                crate::modules::ArgError {
+                    arg: Some(name.clone()),
+                    message: e.to_string(),
+                }
+            })?;
+            let text = match rendered {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            env.push((name.clone(), text));
+        }
+        Ok(env)
+    }
+
+    /// The transport for a `delegate_to` target: the controller for `localhost`, else the
+    /// inventory host's connection.
+    async fn delegate(&self, name: &str) -> Result<Arc<dyn Transport>, ModuleError> {
+        let vars = self.inventory.host_vars(name);
+        let is_local = matches!(name, "localhost" | "127.0.0.1")
+            && vars
+                .get("ansible_connection")
+                .and_then(Value::as_str)
+                .is_none_or(|c| c == "local");
+        if is_local {
+            return Ok(Arc::new(LocalTransport));
+        }
+        Ok(self.connector.connect(name, &vars).await?)
+    }
+}
+
+/// Marks the handlers `task` notifies as pending on `host`.
+fn notify(play: &PlayContext<'_>, host: &HostState, task: &Task) {
+    let mut pending = host.notified.lock().expect("notified lock");
+    for name in &task.notify {
+        for (index, handler) in play.play.handlers.iter().enumerate() {
+            let answers = handler.name.as_deref() == Some(name.as_str())
+                || handler.title() == *name
+                || handler.listen.contains(name);
+            if answers {
+                pending.insert(index);
+            }
+        }
+    }
+}
+
+/// `become` settings rendered for a task: the user, and a password from the host's variables or
+/// `DEPLOYER_BECOME_PASSWORD`.
+fn become_for(task: &Task, context: &Value) -> Option<Become> {
+    if !task.become_spec.enabled {
+        return None;
+    }
+    let password = [
+        "ansible_become_password",
+        "ansible_become_pass",
+        "ansible_sudo_pass",
+    ]
+    .iter()
+    .find_map(|k| context.get(k).and_then(Value::as_str).map(str::to_string))
+    .or_else(|| std::env::var("DEPLOYER_BECOME_PASSWORD").ok());
+    Some(Become {
+        user: task
+            .become_spec
+            .user
+            .clone()
+            .unwrap_or_else(|| "root".into()),
+        password,
+    })
+}
+
+fn skipped_outcome(condition: &str) -> TaskOutcome {
+    TaskOutcome {
+        status: Status::Skipped,
+        registered: serde_json::json!({
+            "changed": false,
+            "skipped": true,
+            "skip_reason": "Conditional result was False",
+            "false_condition": condition,
+        }),
+        facts: Map::new(),
+        control: None,
+    }
+}
+
+fn failed_outcome(message: String) -> TaskOutcome {
+    TaskOutcome {
+        status: Status::Failed,
+        registered: serde_json::json!({"changed": false, "failed": true, "msg": message}),
+        facts: Map::new(),
+        control: None,
+    }
+}
+
+/// A unified diff of a before/after pair, as `--diff` shows it.
+fn unified_diff(diff: &crate::modules::Diff) -> String {
+    similar::TextDiff::from_lines(&diff.before, &diff.after)
+        .unified_diff()
+        .header(
+            &format!("before: {}", diff.label),
+            &format!("after: {}", diff.label),
+        )
+        .to_string()
+}

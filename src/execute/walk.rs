@@ -1,0 +1,274 @@
+//! One host's walk through a play's task tree: blocks with rescue and always, handler flushes
+//! at the end of each section and on `meta: flush_handlers`, and the lockstep of the linear
+//! strategy.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures::future::BoxFuture;
+
+use super::Run;
+use super::context::PlayContext;
+use super::lockstep::{Lockstep, Position};
+use super::state::HostState;
+use super::tags::TagFilter;
+use crate::compile::{Task, TaskNode};
+use crate::modules::Control;
+use crate::report::{Event, Status};
+
+/// How a walk through a list of tasks ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Every task ran (or was skipped); go on.
+    Continue,
+    /// A task failed.
+    Failed,
+    /// The host could not be reached.
+    Unreachable,
+    /// `meta: end_host`: this host is done with the play.
+    EndHost,
+    /// The play is over for every host.
+    EndPlay,
+}
+
+/// What every host's walk through one play (or batch) shares.
+pub struct PlayRun<'a> {
+    /// The play and its hosts.
+    pub ctx: PlayContext<'a>,
+    /// The barrier of the linear strategy.
+    pub lockstep: Lockstep,
+    /// Each task's sequence number (by address), to order lockstep positions.
+    pub sequence: HashMap<usize, u32>,
+    /// The sequence number of the end of each section.
+    pub section_ends: Vec<u32>,
+    /// Which tasks to run.
+    pub tags: TagFilter,
+    /// Positions already announced with `TaskStarted`.
+    pub announced: std::sync::Mutex<std::collections::HashSet<Position>>,
+    /// Set when the play must stop for every host.
+    pub abort: AtomicBool,
+    /// Set when the whole run must stop (`any_errors_fatal`, `max_fail_percentage`).
+    pub fatal: AtomicBool,
+    /// Results of `run_once` tasks, shared by the hosts of the batch.
+    pub run_once: tokio::sync::Mutex<HashMap<usize, super::task::TaskOutcome>>,
+}
+
+impl PlayRun<'_> {
+    /// Stops the play for every host, and the run after it.
+    pub fn stop_run(&self) {
+        self.fatal.store(true, Ordering::SeqCst);
+        self.abort.store(true, Ordering::SeqCst);
+    }
+
+    fn position(&self, task: &Task) -> Position {
+        (self.sequence[&(task as *const Task as usize)], 0)
+    }
+}
+
+impl Run<'_> {
+    /// Walks every section of the play for one host, then leaves the lockstep.
+    pub async fn walk_play(&self, play: &PlayRun<'_>, index: usize, host: &HostState) -> Flow {
+        host.switch.lock().expect("switch lock").take();
+        if let Some(flow) = self.take_lock(&play.ctx, host).await {
+            play.lockstep.leave(index);
+            return flow;
+        }
+        let mut flow = Flow::Continue;
+        for (section, tasks) in play.ctx.play.sections.iter().enumerate() {
+            flow = self.walk(play, index, host, tasks, false).await;
+            if flow == Flow::Continue {
+                flow = self
+                    .flush(play, index, host, play.section_ends[section])
+                    .await;
+            }
+            if flow != Flow::Continue {
+                break;
+            }
+        }
+        play.lockstep.leave(index);
+        if flow == Flow::Failed {
+            self.roll_back(play, host).await;
+        }
+        flow
+    }
+
+    /// Walks a list of task nodes. Boxed because blocks recurse.
+    fn walk<'s>(
+        &'s self,
+        play: &'s PlayRun<'_>,
+        index: usize,
+        host: &'s HostState,
+        nodes: &'s [TaskNode],
+        rescuable: bool,
+    ) -> BoxFuture<'s, Flow> {
+        Box::pin(async move {
+            for node in nodes {
+                let flow = match node {
+                    TaskNode::Task(task) => {
+                        if !play.tags.selects(&task.tags) {
+                            continue;
+                        }
+                        self.step(play, index, host, task, play.position(task), rescuable)
+                            .await
+                    }
+                    TaskNode::Block(block) => {
+                        let mut flow = self
+                            .walk(
+                                play,
+                                index,
+                                host,
+                                &block.block,
+                                rescuable || !block.rescue.is_empty(),
+                            )
+                            .await;
+                        if flow == Flow::Failed && !block.rescue.is_empty() {
+                            host.count(|s| s.rescued += 1);
+                            flow = self.walk(play, index, host, &block.rescue, rescuable).await;
+                        }
+                        if matches!(flow, Flow::Continue | Flow::Failed | Flow::EndHost) {
+                            let after =
+                                self.walk(play, index, host, &block.always, rescuable).await;
+                            if after != Flow::Continue {
+                                flow = after;
+                            }
+                        }
+                        flow
+                    }
+                };
+                if flow != Flow::Continue {
+                    return flow;
+                }
+            }
+            Flow::Continue
+        })
+    }
+
+    /// Runs one task (or handler) at its lockstep position.
+    async fn step(
+        &self,
+        play: &PlayRun<'_>,
+        index: usize,
+        host: &HostState,
+        task: &Arc<Task>,
+        position: Position,
+        rescuable: bool,
+    ) -> Flow {
+        if play.abort.load(Ordering::SeqCst) {
+            return Flow::EndPlay;
+        }
+        play.lockstep.arrive(index, position).await;
+        if play.abort.load(Ordering::SeqCst) {
+            return Flow::EndPlay;
+        }
+        self.announce(play, task, position, position.1 > 0);
+        let outcome = if task.run_once {
+            let mut shared = play.run_once.lock().await;
+            let key = Arc::as_ptr(task) as usize;
+            match shared.get(&key) {
+                Some(first) => {
+                    host.set_facts(first.facts.clone());
+                    if let Some(name) = &task.register {
+                        host.set_facts([(name.clone(), first.registered.clone())]);
+                    }
+                    return Flow::Continue;
+                }
+                None => {
+                    let outcome = self.run_task(&play.ctx, host, task, rescuable).await;
+                    shared.insert(key, outcome.clone());
+                    outcome
+                }
+            }
+        } else {
+            let _permit = self
+                .forks
+                .acquire()
+                .await
+                .expect("the forks semaphore is never closed");
+            self.run_task(&play.ctx, host, task, rescuable).await
+        };
+        self.track_release(host, task, &outcome);
+        match (outcome.status, outcome.control) {
+            (Status::Failed, _) => {
+                if task.any_errors_fatal || play.ctx.play.any_errors_fatal {
+                    play.stop_run();
+                }
+                Flow::Failed
+            }
+            (Status::Unreachable, _) if task.ignore_unreachable => Flow::Continue,
+            (Status::Unreachable, _) => Flow::Unreachable,
+            (_, Some(Control::FlushHandlers)) => self.flush(play, index, host, position.0).await,
+            (_, Some(Control::EndHost)) => Flow::EndHost,
+            (_, Some(Control::EndPlay)) => {
+                play.abort.store(true, Ordering::SeqCst);
+                Flow::EndPlay
+            }
+            (_, Some(Control::ClearHostErrors)) => {
+                self.clear_down(&host.name);
+                Flow::Continue
+            }
+            _ => Flow::Continue,
+        }
+    }
+
+    /// Runs this host's notified handlers, in the order they are defined.
+    async fn flush(&self, play: &PlayRun<'_>, index: usize, host: &HostState, at: u32) -> Flow {
+        for (i, handler) in play.ctx.play.handlers.iter().enumerate() {
+            let pending = host.notified.lock().expect("notified lock").remove(&i);
+            if !pending {
+                continue;
+            }
+            // Boxed: a handler may itself flush handlers.
+            let flow =
+                Box::pin(self.step(play, index, host, handler, (at, 1 + i as u32), false)).await;
+            if flow != Flow::Continue {
+                return flow;
+            }
+        }
+        Flow::Continue
+    }
+
+    /// Emits `TaskStarted` once per position, when the first host gets there.
+    fn announce(&self, play: &PlayRun<'_>, task: &Task, position: Position, handler: bool) {
+        if play
+            .announced
+            .lock()
+            .expect("announced lock")
+            .insert(position)
+        {
+            self.emitter.emit(Event::TaskStarted {
+                task: task.title(),
+                location: task.span.to_string(),
+                handler,
+            });
+        }
+    }
+}
+
+/// Numbers every task of a play in walking order, and the end of each section.
+pub fn sequence(sections: &[Vec<TaskNode>]) -> (HashMap<usize, u32>, Vec<u32>) {
+    fn number(nodes: &[TaskNode], next: &mut u32, out: &mut HashMap<usize, u32>) {
+        for node in nodes {
+            match node {
+                TaskNode::Task(task) => {
+                    *next += 1;
+                    out.insert(Arc::as_ptr(task) as usize, *next);
+                }
+                TaskNode::Block(block) => {
+                    number(&block.block, next, out);
+                    number(&block.rescue, next, out);
+                    number(&block.always, next, out);
+                }
+            }
+        }
+    }
+    let mut out = HashMap::new();
+    let mut ends = Vec::new();
+    let mut next = 0;
+    for section in sections {
+        number(section, &mut next, &mut out);
+        next += 1;
+        ends.push(next);
+    }
+    (out, ends)
+}

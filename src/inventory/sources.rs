@@ -1,0 +1,144 @@
+//! Inventory sources on disk: one file, or a directory read like Ansible reads it (entries in
+//! sorted order, subdirectories recursed, hidden files, `group_vars/`, `host_vars/` and backup or
+//! documentation files skipped), and the choice of parser for each file.
+//!
+//! A file is YAML when its extension says so (`.yml`, `.yaml`, `.json`), INI when it says `.ini`,
+//! and otherwise when its first meaningful line looks like YAML (`---`, `{`, or a `key:` line).
+//! Dynamic inventory scripts and TOML inventories are refused with a located error.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::graph::Graph;
+use super::{ini, yaml};
+use crate::diagnostic::Diagnostic;
+use crate::parse::{Source, Span, parse_yaml};
+
+/// Largest inventory file read; bigger ones are refused before parsing.
+const MAX_INVENTORY_BYTES: u64 = 64 * 1024 * 1024;
+/// Directory entries that are never inventory files (Ansible's `IGNORED_ALWAYS`).
+const IGNORED_NAMES: [&str; 3] = ["group_vars", "host_vars", "vars_plugins"];
+/// Endings of files skipped in a directory (Ansible's default `INVENTORY_IGNORE_EXTS`).
+const IGNORED_ENDINGS: [&str; 12] = [
+    ".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst", ".orig", ".cfg", ".retry",
+];
+
+/// The two inventory dialects.
+#[derive(Debug, PartialEq)]
+enum Format {
+    Yaml,
+    Ini,
+}
+
+/// Reads the inventory file or directory at `path` into `graph`.
+pub(super) fn read(path: &Path, graph: &mut Graph, errors: &mut Vec<Diagnostic>) {
+    if path.is_dir() {
+        read_dir(path, graph, errors);
+    } else {
+        read_file(path, graph, errors);
+    }
+}
+
+fn read_dir(dir: &Path, graph: &mut Graph, errors: &mut Vec<Diagnostic>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            errors.push(Diagnostic::file(dir, format!("cannot read directory: {e}")));
+            return;
+        }
+    };
+    let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        let name = path
+            .file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+        let ignored = name.starts_with('.')
+            || IGNORED_NAMES.contains(&name.as_str())
+            || IGNORED_ENDINGS.iter().any(|ending| name.ends_with(ending));
+        if !ignored {
+            read(&path, graph, errors);
+        }
+    }
+}
+
+fn read_file(path: &Path, graph: &mut Graph, errors: &mut Vec<Diagnostic>) {
+    let source = match Source::read(path, MAX_INVENTORY_BYTES) {
+        Ok(source) => Arc::new(source),
+        Err(error) => return errors.push(error),
+    };
+    match detect(path, &source) {
+        Ok(Format::Ini) => ini::parse(&source, graph, errors),
+        Ok(Format::Yaml) => match parse_yaml(&source) {
+            Ok(root) => yaml::parse(&root, graph, errors),
+            Err(error) => errors.push(error),
+        },
+        Err(error) => errors.push(error),
+    }
+}
+
+/// Which parser reads `source`, or why none can.
+fn detect(path: &Path, source: &Arc<Source>) -> Result<Format, Diagnostic> {
+    let start = Span::start_of(source);
+    if source.text.starts_with("#!") {
+        return Err(
+            Diagnostic::error(start, "dynamic inventory scripts are not supported")
+                .with_help("write the hosts into a YAML or INI inventory file"),
+        );
+    }
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("yml" | "yaml" | "json") => return Ok(Format::Yaml),
+        Some("ini") => return Ok(Format::Ini),
+        Some("toml") => {
+            return Err(
+                Diagnostic::error(start, "TOML inventories are not supported")
+                    .with_help("write the hosts into a YAML or INI inventory file"),
+            );
+        }
+        _ => {}
+    }
+    let first = (source.text.lines())
+        .map(str::trim)
+        .find(|line| !line.is_empty() && !line.starts_with(['#', ';']));
+    let yaml_like = first.is_some_and(|line| {
+        line.starts_with("---") || line.starts_with('{') || line.ends_with(':')
+    });
+    Ok(if yaml_like { Format::Yaml } else { Format::Ini })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_the_format_from_extension_then_content() {
+        let cases = [
+            ("hosts.yml", "[web]\n", Format::Yaml),
+            ("hosts.ini", "all:\n", Format::Ini),
+            ("hosts", "# comment\n\nall:\n  hosts:\n", Format::Yaml),
+            ("hosts", "---\nall: {}\n", Format::Yaml),
+            ("hosts", "{\"all\": {}}\n", Format::Yaml),
+            ("hosts", "; comment\n[web]\nweb1\n", Format::Ini),
+            ("hosts", "localhost ansible_connection=local\n", Format::Ini),
+            ("hosts", "", Format::Ini),
+        ];
+        for (name, text, expected) in cases {
+            let source = Arc::new(Source::inline(name, text));
+            assert_eq!(
+                detect(Path::new(name), &source).unwrap(),
+                expected,
+                "{name}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn scripts_and_toml_are_refused() {
+        let script = Arc::new(Source::inline("ec2.py", "#!/usr/bin/env python\n"));
+        let err = detect(Path::new("ec2.py"), &script).unwrap_err();
+        assert!(err.message.contains("scripts"), "{}", err.message);
+        let toml = Arc::new(Source::inline("hosts.toml", "[web]\n"));
+        let err = detect(Path::new("hosts.toml"), &toml).unwrap_err();
+        assert!(err.message.contains("TOML"), "{}", err.message);
+    }
+}

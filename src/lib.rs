@@ -1,0 +1,204 @@
+//! deployer: Ansible playbooks compiled into a checked task graph and run over SSH through a bastion.
+//!
+//! The pipeline, one stage per module: [`parse`] (YAML with positions) → [`compile`] (a validated
+//! program) → [`plan`] (the deterministic graph) → [`execute`] (hosts, in parallel, through a
+//! [`transport`]) → [`report`] (the only code that prints). This file is the front door the
+//! command line calls: load, validate, plan and run.
+
+pub mod compile;
+pub mod diagnostic;
+pub mod error;
+pub mod execute;
+pub mod fleet_ops;
+pub mod inventory;
+pub mod modules;
+pub mod parse;
+pub mod plan;
+pub mod report;
+pub mod template;
+pub mod transport;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use compile::{Program, Vars};
+use diagnostic::{Diagnostic, Diagnostics};
+pub use error::{Error, exit_code};
+use execute::RunOptions;
+use inventory::Inventory;
+use parse::{Source, parse_yaml};
+use report::{Emitter, Event, Recap, Reporter};
+use template::Templater;
+use transport::{ConnectOptions, Connector};
+
+/// What every command starts from: a playbook, an inventory and `-e` values.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    /// The playbook file.
+    pub playbook: PathBuf,
+    /// The inventory file or folder.
+    pub inventory: PathBuf,
+    /// The `-e` arguments, as given.
+    pub extra_vars: Vec<String>,
+}
+
+/// A compiled program with its inventory, ready to plan or run.
+pub struct Loaded {
+    /// The validated program.
+    pub program: Program,
+    /// The inventory, with the playbook's `group_vars/` and `host_vars/` added.
+    pub inventory: Inventory,
+    /// Warnings found while compiling.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Turns `-i prod` into `inventories/prod` (or `prod.yml`, `prod.yaml`, `prod.ini`) when `prod`
+/// itself does not exist.
+pub fn resolve_inventory(name: &str) -> PathBuf {
+    let given = PathBuf::from(name);
+    if given.exists() {
+        return given;
+    }
+    ["", ".yml", ".yaml", ".ini"]
+        .iter()
+        .map(|ext| Path::new("inventories").join(format!("{name}{ext}")))
+        .find(|p| p.exists())
+        .unwrap_or(given)
+}
+
+/// Parses `-e` arguments: `k=v` pairs, inline YAML or JSON mappings, and `@file`. Later ones win.
+pub fn parse_extra_vars(args: &[String]) -> Result<Vars, Error> {
+    let mut vars = Vars::new();
+    for (i, arg) in args.iter().enumerate() {
+        let node = if let Some(file) = arg.strip_prefix('@') {
+            parse::parse_yaml_file(Path::new(file)).map_err(|d| Diagnostics(vec![d]))?
+        } else if arg.trim_start().starts_with('{') {
+            let source = Arc::new(Source::inline(&format!("-e #{}", i + 1), arg.clone()));
+            parse_yaml(&source).map_err(|d| Diagnostics(vec![d]))?
+        } else {
+            let pairs = compile::split_kv(arg, false, |_| true)
+                .map_err(|m| Error::Usage(format!("-e {arg}: {m}")))?;
+            vars.extend(pairs);
+            continue;
+        };
+        match node.to_json() {
+            serde_json::Value::Object(map) => vars.extend(map),
+            _ => {
+                return Err(Error::Usage(format!(
+                    "-e {arg}: expected a mapping of variables"
+                )));
+            }
+        }
+    }
+    Ok(vars)
+}
+
+/// Compiles the playbook and loads the inventory; nothing touches a host.
+pub fn load(inputs: &Inputs, templater: &Templater) -> Result<Loaded, Error> {
+    let extra_vars = parse_extra_vars(&inputs.extra_vars)?;
+    let mut inventory = Inventory::load(&inputs.inventory)?;
+    if let Some(dir) = inputs.playbook.parent() {
+        inventory.add_vars_dir(dir)?;
+    }
+    let (program, mut warnings) = compile::compile(&inputs.playbook, extra_vars, templater)?;
+    for play in &program.plays {
+        if inventory.select(&play.hosts).map_or(true, |h| h.is_empty()) {
+            warnings.push(Diagnostic::warning(
+                play.span.clone(),
+                format!("no host in the inventory matches `{}`", play.hosts),
+            ));
+        }
+    }
+    Ok(Loaded {
+        program,
+        inventory,
+        warnings,
+    })
+}
+
+/// Refuses a malformed `--limit` pattern (a limit matching no host is fine: nothing runs).
+pub fn check_limit(inventory: &Inventory, limit: Option<&str>) -> Result<(), Error> {
+    match limit.map(|l| inventory.limit(l)) {
+        Some(Err(e)) => Err(Error::Usage(format!("--limit: {e}"))),
+        _ => Ok(()),
+    }
+}
+
+/// How one host answered `deployer ping`.
+#[derive(Debug, Clone)]
+pub struct PingResult {
+    /// The inventory name.
+    pub host: String,
+    /// The round trip of one command once connected, or why the host could not be reached.
+    pub outcome: Result<std::time::Duration, String>,
+}
+
+/// Connects to every host matching `pattern` in parallel and times one command on each.
+pub async fn ping(
+    inventory: &Path,
+    pattern: &str,
+    connect: ConnectOptions,
+) -> Result<Vec<PingResult>, Error> {
+    let inventory = Inventory::load(inventory)?;
+    let hosts = inventory
+        .select(pattern)
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    let connector = Connector::new(connect);
+    let pings = hosts.iter().map(|host| {
+        let (connector, vars) = (&connector, inventory.host_vars(host));
+        async move {
+            let outcome = async {
+                let transport = connector.connect(host, &vars).await?;
+                let started = std::time::Instant::now();
+                let out = transport.exec(transport::ExecRequest::new("true")).await?;
+                if out.exit_code != 0 {
+                    return Err(transport::TransportError::Unreachable(format!(
+                        "`true` exited with {}: {}",
+                        out.exit_code,
+                        out.stderr_text().trim()
+                    )));
+                }
+                Ok(started.elapsed())
+            }
+            .await
+            .map_err(|e| e.to_string());
+            PingResult {
+                host: host.clone(),
+                outcome,
+            }
+        }
+    });
+    Ok(futures::future::join_all(pings).await)
+}
+
+/// Compiles and runs a playbook, sending every event to `reporter`. Returns the recap.
+pub async fn run(
+    inputs: &Inputs,
+    options: &RunOptions,
+    connect: ConnectOptions,
+    reporter: Box<dyn Reporter>,
+) -> Result<Recap, Error> {
+    let templater = Templater::new();
+    let loaded = load(inputs, &templater)?;
+    check_limit(&loaded.inventory, options.limit.as_deref())?;
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    let printer = tokio::spawn(report::drain(receiver, reporter));
+    let emitter = Emitter::new(sender);
+    for warning in &loaded.warnings {
+        emitter.emit(Event::Warning {
+            message: format!("{} ({})", warning.message, warning.span),
+        });
+    }
+    let connector = Arc::new(Connector::new(connect));
+    let recap = execute::execute(
+        &loaded.program,
+        &loaded.inventory,
+        options,
+        connector,
+        &templater,
+        emitter,
+    )
+    .await;
+    let _ = printer.await;
+    Ok(recap)
+}

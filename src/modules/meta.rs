@@ -1,0 +1,60 @@
+//! `meta`: asks the executor itself to act (flush handlers, end the play or the host).
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+
+use super::spec::ModuleSpec;
+use super::{Control, Module, ModuleContext, ModuleError, ModuleResult, arg_str};
+
+static SPEC: ModuleSpec = ModuleSpec {
+    name: "meta",
+    aliases: &[],
+    args: &[],
+    free_form: true,
+    one_of: &["_raw_params"],
+    open: false,
+};
+
+/// The actions `meta` understands.
+pub const ACTIONS: [&str; 5] = [
+    "flush_handlers",
+    "end_play",
+    "end_host",
+    "clear_host_errors",
+    "noop",
+];
+
+/// The `meta` module.
+pub struct Meta;
+
+#[async_trait]
+impl Module for Meta {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SPEC
+    }
+
+    async fn run(
+        &self,
+        args: &Map<String, Value>,
+        _ctx: &ModuleContext<'_>,
+    ) -> Result<ModuleResult, ModuleError> {
+        let action = arg_str(args, "_raw_params").unwrap_or_default().trim();
+        let control = match action {
+            "flush_handlers" => Some(Control::FlushHandlers),
+            "end_play" => Some(Control::EndPlay),
+            "end_host" => Some(Control::EndHost),
+            "clear_host_errors" => Some(Control::ClearHostErrors),
+            "noop" => None,
+            other => {
+                return Ok(ModuleResult::failed(format!(
+                    "unknown meta action `{other}`; known: {}",
+                    ACTIONS.join(", ")
+                )));
+            }
+        };
+        Ok(ModuleResult {
+            control,
+            ..ModuleResult::ok()
+        })
+    }
+}

@@ -1,0 +1,143 @@
+//! `template`: renders a Jinja template on the controller with the task's variables, then puts
+//! the text on the host exactly as `copy` does with `content` (checksum compare, atomic write,
+//! mode/owner, backup, validate).
+//!
+//! `src` is looked up in the role's `templates/` first. Besides the task's variables, templates
+//! see `template_path`, `template_fullpath`, `template_destpath` and `ansible_managed`. Jinja
+//! overrides in the task (`variable_start_string`, `trim_blocks`, ...) and `newline_sequence`
+//! are not supported.
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+
+use super::attrs::ATTR_ARGS;
+use super::copy::place;
+use super::facts::{FileError, basename, finish};
+use super::spec::{ArgSpec, ArgType, ModuleSpec};
+use super::transfer::{Content, find_local};
+use super::{Module, ModuleContext, ModuleError, ModuleResult, arg_str};
+
+static SPEC: ModuleSpec = ModuleSpec {
+    name: "template",
+    aliases: &[],
+    args: &[
+        ArgSpec::new("src", ArgType::Str).required(),
+        ArgSpec::new("dest", ArgType::Str).required(),
+        ATTR_ARGS[0],
+        ATTR_ARGS[1],
+        ATTR_ARGS[2],
+        ArgSpec::new("backup", ArgType::Bool),
+        ArgSpec::new("force", ArgType::Bool),
+        ArgSpec::new("validate", ArgType::Str),
+    ],
+    free_form: false,
+    one_of: &[],
+    open: false,
+};
+
+/// What `{{ ansible_managed }}` renders to, like Ansible's default.
+const ANSIBLE_MANAGED: &str = "Ansible managed";
+
+/// The `template` module.
+pub struct Template;
+
+#[async_trait]
+impl Module for Template {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SPEC
+    }
+
+    async fn run(
+        &self,
+        args: &Map<String, Value>,
+        ctx: &ModuleContext<'_>,
+    ) -> Result<ModuleResult, ModuleError> {
+        finish(template(args, ctx).await)
+    }
+}
+
+async fn template(
+    args: &Map<String, Value>,
+    ctx: &ModuleContext<'_>,
+) -> Result<ModuleResult, FileError> {
+    let src = arg_str(args, "src").unwrap_or_default();
+    let dest = arg_str(args, "dest").unwrap_or_default();
+    let path = find_local(ctx.search_paths, src, "templates")?;
+    let source = std::fs::read_to_string(&path).map_err(|source| FileError::Local {
+        path: path.clone(),
+        source,
+    })?;
+    let mut vars = match ctx.vars {
+        Value::Object(map) => map.clone(),
+        _ => Map::new(),
+    };
+    let full = path.display().to_string();
+    vars.insert("template_path".into(), Value::String(src.to_string()));
+    vars.insert("template_fullpath".into(), Value::String(full.clone()));
+    vars.insert("template_destpath".into(), Value::String(dest.to_string()));
+    vars.entry("ansible_managed")
+        .or_insert_with(|| Value::String(ANSIBLE_MANAGED.into()));
+    let rendered = ctx
+        .templater
+        .render_file(&full, &source, &Value::Object(vars), ctx.search_paths)
+        .map_err(|e| FileError::failed(format!("cannot render {src}: {e}")))?;
+    place(
+        ctx,
+        args,
+        Content::bytes(rendered.into_bytes()),
+        Some(basename(src)),
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::modules::testing::{LocalRun, args};
+
+    #[tokio::test]
+    async fn renders_with_the_task_variables_then_copies() {
+        let dir = tempfile::tempdir().unwrap();
+        let (role, templates) = (dir.path().join("role"), dir.path().join("role/templates"));
+        fs::create_dir_all(&templates).unwrap();
+        fs::write(role.join("app.conf.j2"), "wrong").unwrap();
+        fs::write(
+            templates.join("app.conf.j2"),
+            "# {{ ansible_managed }}\nanswer={{ answer }} for {{ template_destpath }}\n",
+        )
+        .unwrap();
+        let dest = dir.path().join("app 'x'.conf");
+        let run = LocalRun::default().searching(&role).searching(&templates);
+        let task = || args(json!({"src": "app.conf.j2", "dest": dest, "mode": "0600"}));
+        let checked = LocalRun::check()
+            .searching(&templates)
+            .run(&Template, task())
+            .await;
+        assert!(checked.changed && !dest.exists(), "{checked:?}");
+        let first = run.run(&Template, task()).await;
+        assert!(first.changed && !first.failed, "{first:?}");
+        let written = fs::read_to_string(&dest).unwrap();
+        // The trailing newline is the templater's business (Ansible keeps it).
+        let expected = format!("# Ansible managed\nanswer=42 for {}", dest.display());
+        assert_eq!(written.trim_end(), expected);
+        assert!(!run.run(&Template, task()).await.changed);
+    }
+
+    #[tokio::test]
+    async fn a_template_error_fails_the_task() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("bad.j2"), "{{ nope }}").unwrap();
+        let task = args(json!({"src": "bad.j2", "dest": dir.path().join("out")}));
+        let result = LocalRun::default()
+            .searching(dir.path())
+            .run(&Template, task)
+            .await;
+        assert!(result.failed);
+        assert!(result.msg.unwrap().starts_with("cannot render bad.j2"));
+        assert!(!dir.path().join("out").exists());
+    }
+}

@@ -1,0 +1,83 @@
+//! Choosing and opening the transport for a host from its connection variables
+//! (`ansible_connection`, `ansible_host`, ...): `local` runs on the controller, `ssh` (the
+//! default) goes through [`ssh`](super::ssh), sharing connections between hosts.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use super::ssh::{Credentials, SshConnector};
+use super::{LocalTransport, Transport, TransportError};
+
+/// Settings that apply to every connection of a run.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// Record unknown host keys instead of refusing them (OpenSSH's `accept-new`). A changed key
+    /// is refused all the same.
+    pub accept_new_host_keys: bool,
+    /// Skip host key verification altogether. Insecure: anyone on the path can impersonate the
+    /// hosts. Every connection made so logs a warning.
+    pub insecure_ignore_host_keys: bool,
+    /// How long to wait for a connection to open (and, separately, for the login).
+    pub connect_timeout: Duration,
+    /// The directory with the user's ssh `config`, `known_hosts` and default keys
+    /// (`None`: `~/.ssh`).
+    pub ssh_dir: Option<PathBuf>,
+    /// Keys given other than as files, and the ssh-agent.
+    pub credentials: Credentials,
+}
+
+impl Default for ConnectOptions {
+    /// Verified host keys, a 10 s connect timeout, `~/.ssh`, and credentials from the
+    /// environment ([`Credentials::from_env`]).
+    fn default() -> Self {
+        ConnectOptions {
+            accept_new_host_keys: false,
+            insecure_ignore_host_keys: false,
+            connect_timeout: Duration::from_secs(10),
+            ssh_dir: None,
+            credentials: Credentials::from_env(),
+        }
+    }
+}
+
+/// Opens transports for hosts, sharing connections where hosts share a path.
+pub struct Connector {
+    ssh: SshConnector,
+}
+
+impl Connector {
+    /// A connector with the run's settings.
+    pub fn new(options: ConnectOptions) -> Self {
+        Connector {
+            ssh: SshConnector::new(&options),
+        }
+    }
+
+    /// Opens (or reuses) the transport for `host`, given its merged variables.
+    pub async fn connect(
+        &self,
+        host: &str,
+        vars: &Map<String, Value>,
+    ) -> Result<Arc<dyn Transport>, TransportError> {
+        let kind = vars
+            .get("ansible_connection")
+            .and_then(Value::as_str)
+            .unwrap_or("ssh");
+        match kind {
+            "local" => Ok(Arc::new(LocalTransport)),
+            "ssh" | "smart" => Ok(self.ssh.connect(host, vars).await?),
+            other => Err(TransportError::Config(format!(
+                "host {host}: connection `{other}` is not supported (use ssh or local)"
+            ))),
+        }
+    }
+
+    /// Closes every connection this connector opened. Transports handed out before reconnect
+    /// on their next command.
+    pub async fn shutdown(&self) {
+        self.ssh.shutdown().await;
+    }
+}

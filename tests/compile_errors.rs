@@ -1,0 +1,147 @@
+//! Bad playbooks are refused before anything runs, with file:line:column and a caret, and exit 4.
+
+use crate::support::{Project, local_inventory};
+
+/// Validates `playbook` and returns what was printed on stderr; asserts exit code 4.
+fn rejected(playbook: &str) -> String {
+    let project = Project::new()
+        .file("inv.yml", &local_inventory(&["localhost"]))
+        .file("site.yml", playbook);
+    let out = project.run(&["validate", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(
+        out.code, 4,
+        "stdout: {}\nstderr: {}",
+        out.stdout, out.stderr
+    );
+    let run = project.run(&["run", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(run.code, 4, "run must refuse too: {}", run.stderr);
+    assert!(
+        !run.stdout.contains("PLAY ["),
+        "nothing may run: {}",
+        run.stdout
+    );
+    out.stderr
+}
+
+#[test]
+fn unknown_play_keyword_points_at_the_key() {
+    let err = rejected("- hosts: app\n  taks:\n    - debug: {msg: hi}\n");
+    assert_eq!(
+        err,
+        "error: unknown play keyword `taks`\n  --> site.yml:2:3\n  |\n2 |   taks:\n  |   ^\n  = help: did you mean `tasks`?\n\nerror: 1 problem found; nothing was run\n"
+    );
+}
+
+#[test]
+fn unknown_module_and_argument() {
+    let err = rejected(
+        "- hosts: app\n  tasks:\n    - name: one\n      comand: ls\n    - name: two\n      command:\n        cmd: ls\n        chdirr: /tmp\n",
+    );
+    assert!(
+        err.contains("error: unknown module or task keyword `comand`\n  --> site.yml:4:7\n"),
+        "{err}"
+    );
+    assert!(err.contains("= help: did you mean `command`?"), "{err}");
+    assert!(
+        err.contains("error: module `command` has no argument `chdirr`; it accepts: cmd, chdir,"),
+        "{err}"
+    );
+    assert!(err.contains("  --> site.yml:8:9\n"), "{err}");
+    assert!(err.contains("2 problems found"), "{err}");
+}
+
+#[test]
+fn missing_and_mistyped_arguments() {
+    let err = rejected("- hosts: app\n  tasks:\n    - assert: {}\n    - pause: {seconds: soon}\n");
+    assert!(
+        err.contains("module `assert` needs the argument `that`\n  --> site.yml:3:7"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`seconds` must be a number, not `soon`\n  --> site.yml:4:15"),
+        "{err}"
+    );
+}
+
+#[test]
+fn notify_must_name_a_handler() {
+    let err = rejected(
+        "- hosts: app\n  tasks:\n    - command: 'true'\n      notify: restart ap\n  handlers:\n    - name: restart app\n      debug: {msg: x}\n",
+    );
+    assert!(
+        err.contains("error: `notify` names no handler: `restart ap`\n  --> site.yml:4:15"),
+        "{err}"
+    );
+    assert!(err.contains("help: handlers here: restart app"), "{err}");
+}
+
+#[test]
+fn template_syntax_errors_are_located() {
+    let err = rejected(
+        "- hosts: app\n  tasks:\n    - debug:\n        msg: \"{{ name | }}\"\n    - debug: {msg: x}\n      when: a ==\n",
+    );
+    assert!(err.contains("error: template syntax error"), "{err}");
+    assert!(err.contains("  --> site.yml:4:"), "{err}");
+    assert!(err.contains("error: condition syntax error"), "{err}");
+    assert!(err.contains("  --> site.yml:6:13"), "{err}");
+}
+
+#[test]
+fn yaml_errors_are_located() {
+    let err = rejected("- hosts: app\n  tasks:\n    - debug: {msg: [1, 2}\n");
+    assert!(err.starts_with("error: YAML syntax error"), "{err}");
+    assert!(err.contains("  --> site.yml:3:"), "{err}");
+}
+
+#[test]
+fn missing_role_and_include() {
+    let err = rejected(
+        "- hosts: app\n  roles:\n    - nosuchrole\n  tasks:\n    - import_tasks: nothere.yml\n",
+    );
+    assert!(
+        err.contains("error: role `nosuchrole` not found\n  --> site.yml:3:7"),
+        "{err}"
+    );
+    assert!(
+        err.contains("error: included file `nothere.yml` not found\n  --> site.yml:5:21"),
+        "{err}"
+    );
+}
+
+#[test]
+fn include_cycles_are_refused() {
+    let project = Project::new()
+        .file("inv.yml", &local_inventory(&["localhost"]))
+        .file(
+            "site.yml",
+            "- hosts: app\n  tasks:\n    - import_tasks: a.yml\n",
+        )
+        .file("a.yml", "- import_tasks: b.yml\n")
+        .file("b.yml", "- import_tasks: a.yml\n");
+    let out = project.run(&["validate", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(out.code, 4);
+    assert!(
+        out.stderr.contains("a.yml includes itself"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_good_playbook_validates_and_warns_on_empty_patterns() {
+    let project = Project::new()
+        .file("inv.yml", &local_inventory(&["localhost"]))
+        .file(
+            "site.yml",
+            "- hosts: nosuchgroup\n  tasks:\n    - debug: {msg: hi}\n",
+        );
+    let out = project.run(&["validate", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "warning: no host in the inventory matches `nosuchgroup`\n  --> site.yml:1:3"
+        ),
+        "{}",
+        out.stderr
+    );
+}

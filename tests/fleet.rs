@@ -1,0 +1,81 @@
+//! The Docker test fleet for integration tests: brought up once per test binary (or reused when
+//! already running), shared by the tests, each of which works under its own paths.
+//!
+//! Without a Docker engine the fleet tests skip loudly, unless `DEPLOYER_REQUIRE_FLEET` is set
+//! (CI sets it), in which case they fail.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// A running fleet: a bastion on 127.0.0.1 and app hosts behind it.
+pub struct Fleet {
+    /// The fleet's state folder (keys, inventory, known_hosts).
+    pub dir: PathBuf,
+}
+
+/// The shared fleet, or `None` (after a loud message) where no Docker engine exists.
+pub fn fleet() -> Option<&'static Fleet> {
+    static FLEET: OnceLock<Option<Fleet>> = OnceLock::new();
+    FLEET.get_or_init(start).as_ref()
+}
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("vagrant/fleet")
+}
+
+fn start() -> Option<Fleet> {
+    let docker = Command::new("docker").arg("info").output();
+    if !docker.is_ok_and(|o| o.status.success()) {
+        assert!(
+            std::env::var_os("DEPLOYER_REQUIRE_FLEET").is_none(),
+            "DEPLOYER_REQUIRE_FLEET is set but no Docker engine answers `docker info`"
+        );
+        eprintln!("\n!!! SKIPPING FLEET TESTS: no Docker engine (`docker info` failed) !!!\n");
+        return None;
+    }
+    let status = Command::new(script())
+        .args(["up", "3"])
+        .status()
+        .expect("vagrant/fleet runs");
+    assert!(status.success(), "vagrant/fleet up failed");
+    Some(Fleet {
+        dir: Path::new(env!("CARGO_MANIFEST_DIR")).join(".fleet"),
+    })
+}
+
+impl Fleet {
+    /// The fleet's inventory file.
+    pub fn inventory(&self) -> PathBuf {
+        self.dir.join("inventory.yml")
+    }
+
+    /// Runs a shell command on a fleet host with `docker exec` (not through deployer), as root.
+    pub fn exec(&self, host: &str, command: &str) -> (i32, String) {
+        let out = Command::new(script())
+            .args(["exec", host, "sh", "-c", command])
+            .output()
+            .expect("vagrant/fleet exec runs");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    }
+
+    /// The text of a file on a fleet host, or `None` when it does not exist.
+    pub fn read(&self, host: &str, path: &str) -> Option<String> {
+        let (code, text) = self.exec(host, &format!("cat '{path}'"));
+        (code == 0).then_some(text)
+    }
+
+    /// Runs `vagrant/fleet SUBCOMMAND` and returns its exit code and output.
+    pub fn command(&self, args: &[&str]) -> (i32, String) {
+        let out = Command::new(script())
+            .args(args)
+            .output()
+            .expect("vagrant/fleet runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code().unwrap_or(-1), text)
+    }
+}

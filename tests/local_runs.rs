@@ -1,0 +1,327 @@
+//! Whole runs on the local connection: recaps, files written, and Ansible's execution semantics.
+
+use crate::support::{Project, local_inventory};
+
+fn project(hosts: &[&str], playbook: &str) -> Project {
+    Project::new()
+        .file("inv.yml", &local_inventory(hosts))
+        .file("site.yml", playbook)
+}
+
+#[test]
+fn runs_tasks_writes_files_and_is_idempotent() {
+    let p = Project::new().file("inv.yml", &local_inventory(&["localhost"]));
+    let out_dir = p.join("out");
+    let p = p.file(
+        "site.yml",
+        &format!(
+            "- hosts: app\n  gather_facts: false\n  tasks:\n    - command: mkdir -p {dir}\n      args: {{creates: {dir}}}\n    - shell: echo hello > {dir}/greeting\n      args: {{creates: {dir}/greeting}}\n",
+            dir = out_dir.display()
+        ),
+    );
+    let first = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
+    assert_eq!(
+        first.recap("localhost"),
+        "ok=2 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("greeting")).unwrap(),
+        "hello\n"
+    );
+    let second = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(
+        second.recap("localhost"),
+        "ok=2 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn check_mode_changes_nothing() {
+    let p = Project::new().file("inv.yml", &local_inventory(&["localhost"]));
+    let target = p.join("never");
+    let p = p.file(
+        "site.yml",
+        &format!(
+            "- hosts: app\n  gather_facts: false\n  tasks:\n    - command: touch {}\n",
+            target.display()
+        ),
+    );
+    let out = p.run(&["run", "site.yml", "-i", "inv.yml", "--check"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!target.exists());
+    assert_eq!(
+        out.recap("localhost"),
+        "ok=0 changed=0 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn variables_follow_precedence_and_extra_vars_win() {
+    let p = project(
+        &["localhost"],
+        "- hosts: app\n  gather_facts: false\n  vars: {a: play, b: play, c: play}\n  tasks:\n    - set_fact: {b: fact}\n    - debug: {msg: \"{{ a }} {{ b }} {{ c }} {{ d }}\"}\n      vars: {a: task, b: task}\n",
+    );
+    let out = p.run(&[
+        "run",
+        "site.yml",
+        "-i",
+        "inv.yml",
+        "-e",
+        "c=extra",
+        "-e",
+        "{\"d\": 4}",
+    ]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("\"msg\": \"task fact extra 4\""),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_failed_host_stops_but_the_others_go_on() {
+    let p = project(
+        &["h1", "h2", "h3"],
+        "- hosts: app\n  gather_facts: false\n  tasks:\n    - fail: {msg: down}\n      when: inventory_hostname == 'h2'\n    - debug: {msg: after}\n",
+    );
+    let out = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert_eq!(
+        out.recap("h1"),
+        "ok=1 changed=0 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0"
+    );
+    assert_eq!(
+        out.recap("h2"),
+        "ok=0 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0"
+    );
+    assert!(
+        out.stdout.contains(
+            "fatal: [h2]: FAILED! => {\"changed\":false,\"failed\":true,\"msg\":\"down\"}"
+        ),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn ignore_errors_rescue_and_always() {
+    let p = project(
+        &["localhost"],
+        "- hosts: app\n  gather_facts: false\n  tasks:\n    - command: 'false'\n      ignore_errors: true\n    - block:\n        - fail: {msg: x}\n        - debug: {msg: never}\n      rescue:\n        - debug: {msg: rescued}\n      always:\n        - debug: {msg: always}\n",
+    );
+    let out = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert_eq!(
+        out.recap("localhost"),
+        "ok=2 changed=0 unreachable=0 failed=0 skipped=0 rescued=1 ignored=1"
+    );
+    assert!(!out.stdout.contains("never"));
+    assert!(out.stdout.contains("...ignoring"));
+}
+
+#[test]
+fn handlers_run_once_at_the_end_of_the_section_when_notified() {
+    let p = project(
+        &["localhost"],
+        "- hosts: app\n  gather_facts: false\n  tasks:\n    - command: 'true'\n      notify: restart\n    - command: 'true'\n      notify: [restart, reload]\n    - debug: {msg: last task}\n      changed_when: false\n      notify: never\n  handlers:\n    - name: restart\n      debug: {msg: restarting}\n    - name: never\n      debug: {msg: should not run}\n    - name: reload\n      listen: reload\n      debug: {msg: reloading}\n",
+    );
+    let out = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert_eq!(
+        out.stdout.matches("RUNNING HANDLER [restart]").count(),
+        1,
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("RUNNING HANDLER [reload]"));
+    assert!(!out.stdout.contains("should not run"));
+    let last = out.stdout.find("last task").unwrap();
+    assert!(
+        out.stdout.find("restarting").unwrap() > last,
+        "handlers run after the tasks"
+    );
+}
+
+#[test]
+fn serial_batches_run_in_order_and_max_fail_stops_the_rollout() {
+    let p = Project::new().file("inv.yml", &local_inventory(&["h1", "h2", "h3", "h4"]));
+    let log = p.join("log");
+    let p = p.file(
+        "site.yml",
+        &format!(
+            "- hosts: app\n  gather_facts: false\n  serial: 2\n  max_fail_percentage: 0\n  tasks:\n    - shell: echo {{{{ inventory_hostname }}}} >> {}\n    - fail: {{msg: bad}}\n      when: inventory_hostname == 'h2'\n",
+            log.display()
+        ),
+    );
+    let out = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    let mut seen: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    seen.sort();
+    assert_eq!(seen, ["h1", "h2"], "the second batch must not start");
+    assert!(
+        out.stdout.contains("stopping the rollout"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn loops_register_results_and_until_retries() {
+    let p = project(
+        &["localhost"],
+        "- hosts: app\n  gather_facts: false\n  tasks:\n    - command: echo {{ item }}\n      loop: [a, b]\n      register: echoed\n    - assert:\n        that:\n          - echoed.results | length == 2\n          - echoed.results[1].stdout == 'b'\n          - echoed.changed\n    - set_fact: {tries: 0}\n    - shell: echo x\n      register: r\n      until: r.attempts >= 2\n      retries: 3\n      delay: 0\n    - assert: {that: [\"r.attempts == 2\"]}\n    - debug: {msg: \"{{ item.key }}={{ item.value }}\"}\n      with_dict: {x: 1}\n",
+    );
+    let out = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("\"msg\": \"x=1\""), "{}", out.stdout);
+}
+
+#[test]
+fn tags_limit_and_run_once() {
+    let p = project(
+        &["h1", "h2"],
+        "- hosts: app\n  gather_facts: false\n  tasks:\n    - debug: {msg: tagged}\n      tags: [deploy]\n    - debug: {msg: untagged}\n    - debug: {msg: always}\n      tags: always\n    - command: echo once\n      run_once: true\n      register: once\n      tags: deploy\n    - assert: {that: [\"once.stdout == 'once'\"]}\n      tags: deploy\n",
+    );
+    let out = p.run(&["run", "site.yml", "-i", "inv.yml", "--tags", "deploy"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(!out.stdout.contains("\"untagged\""));
+    assert!(out.stdout.contains("\"always\""));
+    assert_eq!(
+        out.stdout.matches("changed: [").count(),
+        1,
+        "run_once runs on one host: {}",
+        out.stdout
+    );
+    let limited = p.run(&["run", "site.yml", "-i", "inv.yml", "--limit", "h2"]);
+    assert!(!limited.stdout.contains("[h1]"), "{}", limited.stdout);
+}
+
+#[test]
+fn roles_with_defaults_vars_handlers_and_dependencies() {
+    let p = project(&["localhost"], "- hosts: app\n  gather_facts: false\n  roles:\n    - role: web\n      port: 8080\n")
+        .file("roles/base/tasks/main.yml", "- debug: {msg: \"base first\"}\n")
+        .file("roles/web/meta/main.yml", "dependencies: [base]\n")
+        .file("roles/web/defaults/main.yml", "port: 80\nname: web\n")
+        .file("roles/web/vars/main.yml", "flavour: nginx\n")
+        .file("roles/web/tasks/main.yml", "- name: show\n  command: echo {{ name }} {{ flavour }} {{ port }}\n  notify: restart web\n- import_tasks: more.yml\n")
+        .file("roles/web/tasks/more.yml", "- debug: {msg: \"more from {{ role_name }}\"}\n")
+        .file("roles/web/handlers/main.yml", "- name: restart web\n  debug: {msg: restarted}\n");
+    let out = p.run(&["run", "site.yml", "-i", "inv.yml", "-v"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("TASK [web : show]"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("\"stdout\": \"web nginx 8080\""),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.find("base first").unwrap() < out.stdout.find("web : show").unwrap());
+    assert!(out.stdout.contains("more from web"));
+    assert!(
+        out.stdout.contains("RUNNING HANDLER [web : restart web]"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn plan_is_deterministic_and_shows_batches() {
+    let p = project(
+        &["h1", "h2", "h3"],
+        "- name: Roll\n  hosts: app\n  serial: [1, \"50%\"]\n  tasks:\n    - name: step one\n      command: 'true'\n      when: x is defined\n      tags: [a]\n",
+    );
+    let first = p.run(&["plan", "site.yml", "-i", "inv.yml"]);
+    let second = p.run(&["plan", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(first.stdout, second.stdout);
+    assert_eq!(
+        first.stdout,
+        "PLAY 1 [Roll]  (site.yml:1:3)\n  hosts: app  strategy: linear\n  batch 1: h1\n  batch 2: h2\n  batch 3: h3\n  tasks:\n    1. step one (command)  site.yml:5:7\n       when: x is defined\n       tags: a\n"
+    );
+    let json = p.run(&["plan", "site.yml", "-i", "inv.yml", "--format", "json"]);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        value["plays"][0]["batches"],
+        serde_json::json!([["h1"], ["h2"], ["h3"]])
+    );
+}
+
+#[test]
+fn json_events_are_one_object_per_line() {
+    let p = project(
+        &["localhost"],
+        "- hosts: app\n  gather_facts: false\n  tasks:\n    - debug: {msg: hi}\n",
+    );
+    let out = p.run(&["run", "site.yml", "-i", "inv.yml", "--format", "json"]);
+    let events: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["play_started", "task_started", "host_result", "recap"]
+    );
+    assert_eq!(events[2]["status"], "ok");
+    assert_eq!(events[3]["hosts"]["localhost"]["ok"], 1);
+    assert!(events.iter().all(|e| e["v"] == 1));
+}
+
+#[test]
+fn gather_facts_fills_ansible_facts() {
+    let p = project(
+        &["localhost"],
+        "- hosts: app\n  tasks:\n    - assert:\n        that:\n          - ansible_facts.system == 'Linux'\n          - ansible_hostname | length > 0\n",
+    );
+    let out = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert_eq!(
+        out.recap("localhost"),
+        "ok=2 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn variables_are_templated_lazily() {
+    let p = project(
+        &["localhost"],
+        "- hosts: app\n  gather_facts: false\n  vars:\n    x: \"{{ y }}!\"\n    y: \"{{ z | upper }}\"\n    z: a\n    unused: \"{{ undefined_here }}\"\n  tasks:\n    - debug: {msg: \"{{ x }}\"}\n    - assert: {that: [\"x == 'A!'\"]}\n",
+    );
+    let out = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(out.stdout.contains("\"msg\": \"A!\""), "{}", out.stdout);
+}
+
+#[test]
+fn inventory_list_and_graph_and_named_inventories() {
+    let p = Project::new()
+        .file(
+            "inventories/prod.ini",
+            "[web]\nweb[1:2] port=80\n\n[db]\ndb1\n\n[prod:children]\nweb\ndb\n",
+        )
+        .file(
+            "site.yml",
+            "- hosts: web\n  gather_facts: false\n  tasks: []\n",
+        );
+    let graph = p.run(&["inventory", "-i", "prod", "--graph"]);
+    assert_eq!(graph.code, 0, "{}", graph.stderr);
+    assert_eq!(
+        graph.stdout,
+        "@all:\n  |--@ungrouped:\n  |--@prod:\n  |  |--@web:\n  |  |  |--web1\n  |  |  |--web2\n  |  |--@db:\n  |  |  |--db1\n"
+    );
+    let list = p.run(&["inventory", "-i", "prod", "--list"]);
+    let value: serde_json::Value = serde_json::from_str(&list.stdout).unwrap();
+    assert_eq!(value["web"]["hosts"], serde_json::json!(["web1", "web2"]));
+    assert_eq!(value["_meta"]["hostvars"]["web2"]["port"], 80);
+    let bad_limit = p.run(&["plan", "site.yml", "-i", "prod", "--limit", "@no-such-file"]);
+    assert_eq!(bad_limit.code, 4, "{}", bad_limit.stderr);
+}

@@ -1,0 +1,9 @@
+//! Integration tests: every test drives the real `deployer` binary.
+
+mod bad_input;
+mod compile_errors;
+mod fleet;
+mod local_runs;
+mod over_ssh;
+mod releases;
+mod support;
