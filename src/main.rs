@@ -17,7 +17,7 @@ use cli::{
 use deployer::error::{EXIT_ERROR, EXIT_OK};
 use deployer::execute::{RunOptions, TagFilter};
 use deployer::fleet_ops::{Operation, run_operation};
-use deployer::report::{JsonReporter, Reporter, TerminalReporter};
+use deployer::report::{Fanout, JsonReporter, TerminalReporter};
 use deployer::template::Templater;
 use deployer::transport::ConnectOptions;
 use deployer::{Error, Inputs};
@@ -108,7 +108,8 @@ async fn run(args: RunArgs) -> anyhow::Result<i32> {
         tags: args.select.tags.clone(),
         skip_tags: args.select.skip_tags.clone(),
     };
-    let reporter: Box<dyn Reporter> = match args.format {
+    let mut reporters = Fanout::default();
+    reporters.push(match args.format {
         Format::Json => Box::new(JsonReporter::new(std::io::stdout())),
         Format::Text => {
             let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
@@ -118,12 +119,12 @@ async fn run(args: RunArgs) -> anyhow::Result<i32> {
                 args.verbose,
             ))
         }
-    };
+    });
     let recap = deployer::run(
         &inputs(&args.target),
         &options,
         connect_options(&args.connection),
-        reporter,
+        Box::new(reporters),
     )
     .await?;
     Ok(deployer::exit_code(&recap))
