@@ -24,6 +24,7 @@ use deployer::{Error, Inputs};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -45,6 +46,19 @@ fn main() -> ExitCode {
         },
     };
     ExitCode::from(code as u8)
+}
+
+/// Sends the library's diagnostics (host key warnings, SSH details) to stderr, filtered by
+/// `DEPLOYER_LOG` (tracing's `EnvFilter` syntax, e.g. `debug` or `deployer::transport=debug`);
+/// warnings only by default.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DEPLOYER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .init();
 }
 
 async fn dispatch(command: Command) -> anyhow::Result<i32> {

@@ -99,7 +99,7 @@ pub(crate) async fn run(
     let (reader, writer, _) = running.parts.as_mut().expect("just set");
     let request = with_remote_deadline(request);
     let (line, preamble) = remote_command(&request);
-    let driving = drive(reader, writer, line, preamble, &request.stdin);
+    let driving = drive(session, reader, writer, line, preamble, &request.stdin);
     let outcome = match request.timeout {
         Some(limit) => tokio::time::timeout(limit, driving)
             .await
@@ -154,6 +154,7 @@ async fn open_channel(session: &Session) -> Result<russh::Channel<Msg>, Transpor
 
 /// Starts the command, feeds its stdin while collecting its output, and returns when it ends.
 async fn drive(
+    session: &Session,
     reader: &mut ChannelReadHalf,
     writer: &ChannelWriteHalf<Msg>,
     line: String,
@@ -172,26 +173,37 @@ async fn drive(
         output = &mut collecting => output,
         fed = &mut feeding => match fed {
             Err(FeedError::Local(e)) => Err(TransportError::Io(e)),
-            Ok(()) | Err(FeedError::Remote) => collecting.await,
+            Ok(sent) => {
+                if sent > 0 {
+                    tracing::debug!(session = %session.label, bytes = sent, "sent stdin");
+                }
+                collecting.await
+            }
+            Err(FeedError::Remote) => collecting.await,
         },
     }
 }
 
-/// Writes the sudo password (if any) and then the request's stdin, and closes stdin.
+/// Writes the sudo password (if any) and then the request's stdin, and closes stdin. Returns
+/// how many bytes of the request's stdin (the password not counted) were sent.
 async fn feed(
     writer: &ChannelWriteHalf<Msg>,
     preamble: Option<String>,
     stdin: &Stdin,
-) -> Result<(), FeedError> {
+) -> Result<u64, FeedError> {
     let mut sink = writer.make_writer();
     if let Some(password) = preamble.map(zeroize::Zeroizing::new) {
         sink.write_all(password.as_bytes())
             .await
             .map_err(|_| FeedError::Remote)?;
     }
+    let mut sent = 0u64;
     match stdin {
         Stdin::Null => {}
-        Stdin::Bytes(bytes) => sink.write_all(bytes).await.map_err(|_| FeedError::Remote)?,
+        Stdin::Bytes(bytes) => {
+            sink.write_all(bytes).await.map_err(|_| FeedError::Remote)?;
+            sent = bytes.len() as u64;
+        }
         Stdin::File(path) => {
             let mut file = tokio::fs::File::open(path)
                 .await
@@ -205,10 +217,12 @@ async fn feed(
                 sink.write_all(&buffer[..read])
                     .await
                     .map_err(|_| FeedError::Remote)?;
+                sent += read as u64;
             }
         }
     }
-    sink.shutdown().await.map_err(|_| FeedError::Remote)
+    sink.shutdown().await.map_err(|_| FeedError::Remote)?;
+    Ok(sent)
 }
 
 /// Reads the channel until the server closes it.
