@@ -45,6 +45,17 @@ fn start() -> Option<Fleet> {
 }
 
 impl Fleet {
+    /// The Docker container of a fleet host (`FLEET_PREFIX` names the fleet, as in vagrant/fleet).
+    pub fn container(&self, host: &str) -> String {
+        let prefix = std::env::var("FLEET_PREFIX").unwrap_or_else(|_| "deployer-fleet".into());
+        format!("{prefix}-{host}")
+    }
+
+    /// The loopback port of the bastion's sshd (`FLEET_BASTION_PORT`, as in vagrant/fleet).
+    pub fn bastion_port(&self) -> String {
+        std::env::var("FLEET_BASTION_PORT").unwrap_or_else(|_| "2222".into())
+    }
+
     /// The fleet's inventory file.
     pub fn inventory(&self) -> PathBuf {
         self.dir.join("inventory.yml")

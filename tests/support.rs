@@ -53,9 +53,14 @@ impl Project {
 
     /// Writes a file (folders created as needed).
     pub fn file(self, path: &str, text: &str) -> Self {
+        self.bytes(path, text.as_bytes())
+    }
+
+    /// Writes a file with these bytes (folders created as needed).
+    pub fn bytes(self, path: &str, bytes: &[u8]) -> Self {
         let full = self.dir.path().join(path);
         std::fs::create_dir_all(full.parent().expect("a parent")).expect("folders");
-        std::fs::write(full, text).expect("write");
+        std::fs::write(full, bytes).expect("write");
         self
     }
 
@@ -71,10 +76,16 @@ impl Project {
 
     /// Runs `deployer ARGS` inside the project.
     pub fn run(&self, args: &[&str]) -> Output {
+        self.run_with_env(args, &[])
+    }
+
+    /// Runs `deployer ARGS` inside the project with these extra environment variables.
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let output = Command::new(env!("CARGO_BIN_EXE_deployer"))
             .args(args)
             .current_dir(self.dir.path())
             .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
             .output()
             .expect("the binary runs");
         Output {
