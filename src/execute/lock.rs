@@ -27,6 +27,8 @@ pub enum LockOutcome {
     TookOverStale(String),
     /// Held by another run; says whose.
     Held(String),
+    /// Could not be created (no such folder, no permission); says why.
+    Impossible(String),
 }
 
 /// Who this run is, written into every lock it takes.
@@ -97,7 +99,8 @@ pub async fn acquire(
     );
     let script = format!(
         "L={path}; I={info}; now=$(date +%s)\n\
-         if mkdir \"$L\" 2>/dev/null; then chmod 700 \"$L\"; printf '%s' \"$I\" > \"$L/owner\"; echo taken; exit 0; fi\n\
+         if err=$(mkdir \"$L\" 2>&1); then chmod 700 \"$L\"; printf '%s' \"$I\" > \"$L/owner\"; echo taken; exit 0; fi\n\
+         [ -d \"$L\" ] || {{ echo impossible; printf '%s\\n' \"$err\"; exit 0; }}\n\
          if grep -qx {run} \"$L/owner\" 2>/dev/null; then echo taken; exit 0; fi\n\
          exp=$(sed -n 's/^expires=//p' \"$L/owner\" 2>/dev/null)\n\
          if [ -n \"$exp\" ] && [ \"$exp\" -lt \"$now\" ]; then echo stale; cat \"$L/owner\"; printf '%s' \"$I\" > \"$L/owner\"; exit 0; fi\n\
@@ -110,7 +113,11 @@ pub async fn acquire(
     let text = out.stdout_text();
     let mut lines = text.lines();
     let verdict = lines.next().unwrap_or_default();
-    let holder = describe_holder(&lines.collect::<Vec<_>>().join("\n"));
+    let rest = lines.collect::<Vec<_>>().join("\n");
+    if verdict == "impossible" {
+        return Ok(LockOutcome::Impossible(rest.trim().to_string()));
+    }
+    let holder = describe_holder(&rest);
     Ok(match verdict {
         "taken" => LockOutcome::Taken,
         "stale" => LockOutcome::TookOverStale(holder),
@@ -176,7 +183,9 @@ impl super::Run<'_> {
     ) -> Option<super::walk::Flow> {
         use super::walk::Flow;
         use crate::report::{Event, HostResult, Status};
-        let (path, ttl) = lock_settings(&self.task_vars(play, host, None))?;
+        let vars = self.task_vars(play, host, None);
+        let (raw_path, ttl) = lock_settings(&vars)?;
+        let rendered = self.templater.render_str(&raw_path, &Value::Object(vars));
         if self
             .locks
             .lock()
@@ -187,23 +196,33 @@ impl super::Run<'_> {
             return None;
         }
         let started = std::time::Instant::now();
-        let (status, message) = match acquire(host, &path, ttl, &self.owner).await {
-            Ok(LockOutcome::Taken) => (None, None),
-            Ok(LockOutcome::TookOverStale(who)) => (
-                None,
-                Some(format!("took over the stale deploy lock of {who}")),
-            ),
-            Ok(LockOutcome::Held(who)) => (
+        let (status, message) = match &rendered {
+            Err(e) => (
                 Some(Status::Failed),
-                Some(format!("the deploy lock {path} is held by {who}")),
+                Some(format!("bad `deployer_lock_path`: {e}")),
             ),
-            Err(e) => (Some(Status::Unreachable), Some(e.to_string())),
+            Ok(path) => match acquire(host, path, ttl, &self.owner).await {
+                Ok(LockOutcome::Taken) => (None, None),
+                Ok(LockOutcome::TookOverStale(who)) => (
+                    None,
+                    Some(format!("took over the stale deploy lock of {who}")),
+                ),
+                Ok(LockOutcome::Held(who)) => (
+                    Some(Status::Failed),
+                    Some(format!("the deploy lock {path} is held by {who}")),
+                ),
+                Ok(LockOutcome::Impossible(why)) => (
+                    Some(Status::Failed),
+                    Some(format!("cannot take the deploy lock {path}: {why}")),
+                ),
+                Err(e) => (Some(Status::Unreachable), Some(e.to_string())),
+            },
         };
         let Some(status) = status else {
             self.locks
                 .lock()
                 .expect("locks lock")
-                .push((host.name.clone(), path));
+                .push((host.name.clone(), rendered.unwrap_or(raw_path)));
             if let Some(message) = message {
                 self.emitter.emit(Event::Warning {
                     message: format!("{}: {message}", host.name),
@@ -319,6 +338,19 @@ mod tests {
                 .map(|w| w.contains("run r4")),
             Some(true)
         );
+    }
+
+    #[tokio::test]
+    async fn a_lock_that_cannot_be_created_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("missing/lock").display().to_string();
+        match acquire(&local_host(), &path, 60, &owner("r1"))
+            .await
+            .unwrap()
+        {
+            LockOutcome::Impossible(why) => assert!(why.contains("No such file"), "{why}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
