@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod compile_errors;
+mod deploys;
 mod fleet;
 mod local_runs;
 mod over_ssh;
