@@ -325,3 +325,28 @@ fn inventory_list_and_graph_and_named_inventories() {
     let bad_limit = p.run(&["plan", "site.yml", "-i", "prod", "--limit", "@no-such-file"]);
     assert_eq!(bad_limit.code, 4, "{}", bad_limit.stderr);
 }
+
+#[test]
+fn run_once_runs_on_the_first_host_and_its_failure_stops_the_batch() {
+    let p = project(&["h3", "h1", "h2"], "");
+    let marker = p.join("ran-on");
+    let p = p.file(
+        "site.yml",
+        &format!(
+            "- hosts: app\n  gather_facts: false\n  tasks:\n    - shell: echo {{{{ inventory_hostname }}}} >> {marker}\n      run_once: true\n    - shell: exit {{{{ fail_once | default(0) }}}}\n      run_once: true\n    - debug: {{msg: after}}\n",
+            marker = marker.display()
+        ),
+    );
+    for _ in 0..5 {
+        let out = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+        assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    }
+    assert_eq!(
+        std::fs::read_to_string(&marker).unwrap(),
+        "h3\n".repeat(5),
+        "always the first host in inventory order, once per run"
+    );
+    let failed = p.run(&["run", "site.yml", "-i", "inv.yml", "-e", "fail_once=1"]);
+    assert_eq!(failed.code, 2, "{}", failed.stdout);
+    assert!(!failed.stdout.contains("\"after\""), "{}", failed.stdout);
+}

@@ -26,17 +26,22 @@ impl Lockstep {
     }
 
     /// Host `index` is ready to run the step at `position`: returns once every other host has
-    /// reached it or left.
-    pub async fn arrive(&self, index: usize, position: Position) {
+    /// reached it or left, with whether this host leads the step (it is the first host, in
+    /// inventory order, at this position: the one a `run_once` step runs on). Without lockstep
+    /// every host leads.
+    pub async fn arrive(&self, index: usize, position: Position) -> bool {
         self.positions.send_modify(|p| p[index] = position);
         if !self.enabled {
-            return;
+            return true;
         }
         let mut receiver = self.positions.subscribe();
         // The sender lives as long as `self`, so waiting cannot fail.
-        let _ = receiver
+        receiver
             .wait_for(|all| all.iter().all(|p| *p >= position))
-            .await;
+            .await
+            .map_or(true, |all| {
+                all.iter().position(|p| *p == position) == Some(index)
+            })
     }
 
     /// Host `index` has no more steps in this play.
@@ -73,5 +78,22 @@ mod tests {
         b.await.unwrap();
         let steps: Vec<u32> = log.lock().unwrap().iter().map(|(s, _)| *s).collect();
         assert_eq!(steps, [1, 1, 2, 3, 3]);
+    }
+
+    #[tokio::test]
+    async fn the_first_host_in_order_leads_each_step() {
+        let lockstep = Arc::new(Lockstep::new(3, true));
+        let arrivals = [2, 0, 1].map(|index| {
+            let lockstep = Arc::clone(&lockstep);
+            tokio::spawn(async move { (index, lockstep.arrive(index, (1, 0)).await) })
+        });
+        let mut leaders = Vec::new();
+        for arrival in arrivals {
+            let (index, leads) = arrival.await.unwrap();
+            if leads {
+                leaders.push(index);
+            }
+        }
+        assert_eq!(leaders, [0]);
     }
 }

@@ -204,6 +204,7 @@ impl Run<'_> {
             abort: AtomicBool::new(false),
             fatal: AtomicBool::new(false),
             run_once: tokio::sync::Mutex::new(HashMap::new()),
+            run_once_done: tokio::sync::Notify::new(),
         };
         let states: Vec<Arc<HostState>> = batch.iter().map(|h| self.host_state(h)).collect();
         if play.gather_facts {

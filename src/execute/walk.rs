@@ -52,6 +52,32 @@ pub struct PlayRun<'a> {
     pub fatal: AtomicBool,
     /// Results of `run_once` tasks, shared by the hosts of the batch.
     pub run_once: tokio::sync::Mutex<HashMap<usize, super::task::TaskOutcome>>,
+    /// Wakes the hosts waiting for a `run_once` step's outcome.
+    pub run_once_done: tokio::sync::Notify,
+}
+
+/// How a host took part in a `run_once` step.
+enum RunOnce {
+    /// This host ran it.
+    Ran(super::task::TaskOutcome),
+    /// Another host ran it; this is its outcome.
+    Shared(super::task::TaskOutcome),
+    /// The play stopped before the step ran.
+    Aborted,
+}
+
+/// Takes on the outcome of a `run_once` step another host ran: its facts and registered result,
+/// and its failure (like Ansible, a failed `run_once` step fails every host of the batch).
+fn adopt(host: &HostState, task: &Task, first: &super::task::TaskOutcome) -> Flow {
+    host.set_facts(first.facts.clone());
+    if let Some(name) = &task.register {
+        host.set_facts([(name.clone(), first.registered.clone())]);
+    }
+    if first.status == Status::Failed {
+        Flow::Failed
+    } else {
+        Flow::Continue
+    }
 }
 
 impl PlayRun<'_> {
@@ -157,27 +183,16 @@ impl Run<'_> {
         if play.abort.load(Ordering::SeqCst) {
             return Flow::EndPlay;
         }
-        play.lockstep.arrive(index, position).await;
+        let leads = play.lockstep.arrive(index, position).await;
         if play.abort.load(Ordering::SeqCst) {
             return Flow::EndPlay;
         }
         self.announce(play, task, position, position.1 > 0);
         let outcome = if task.run_once {
-            let mut shared = play.run_once.lock().await;
-            let key = Arc::as_ptr(task) as usize;
-            match shared.get(&key) {
-                Some(first) => {
-                    host.set_facts(first.facts.clone());
-                    if let Some(name) = &task.register {
-                        host.set_facts([(name.clone(), first.registered.clone())]);
-                    }
-                    return Flow::Continue;
-                }
-                None => {
-                    let outcome = self.run_task(&play.ctx, host, task, rescuable).await;
-                    shared.insert(key, outcome.clone());
-                    outcome
-                }
+            match self.run_once(play, host, task, rescuable, leads).await {
+                RunOnce::Ran(outcome) => outcome,
+                RunOnce::Shared(first) => return adopt(host, task, &first),
+                RunOnce::Aborted => return Flow::EndPlay,
             }
         } else {
             let _permit = self
@@ -208,6 +223,41 @@ impl Run<'_> {
                 Flow::Continue
             }
             _ => Flow::Continue,
+        }
+    }
+
+    /// A `run_once` step: the leading host runs it (once per batch); the others wait for its
+    /// outcome.
+    async fn run_once(
+        &self,
+        play: &PlayRun<'_>,
+        host: &HostState,
+        task: &Arc<Task>,
+        rescuable: bool,
+        leads: bool,
+    ) -> RunOnce {
+        let key = Arc::as_ptr(task) as usize;
+        if leads {
+            let mut shared = play.run_once.lock().await;
+            if let Some(first) = shared.get(&key) {
+                return RunOnce::Shared(first.clone());
+            }
+            let outcome = self.run_task(&play.ctx, host, task, rescuable).await;
+            shared.insert(key, outcome.clone());
+            play.run_once_done.notify_waiters();
+            return RunOnce::Ran(outcome);
+        }
+        loop {
+            let done = play.run_once_done.notified();
+            if let Some(first) = play.run_once.lock().await.get(&key) {
+                return RunOnce::Shared(first.clone());
+            }
+            if play.abort.load(Ordering::SeqCst) {
+                return RunOnce::Aborted;
+            }
+            // The leader may stop without running the step (the play was aborted): look again
+            // now and then rather than trusting a single wake-up.
+            let _ = tokio::time::timeout(std::time::Duration::from_millis(200), done).await;
         }
     }
 
