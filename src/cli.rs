@@ -11,6 +11,10 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// A file holding the vault password (else DEPLOYER_VAULT_PASSWORD, else a prompt on a
+    /// terminal).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub vault_password_file: Option<PathBuf>,
 }
 
 /// The subcommands.
@@ -32,6 +36,10 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// Remove the deploy lock on hosts (for a crashed run's stale lock).
     Unlock(HostsArgs),
+    /// Show the log of the last run, or of a given run.
+    Log(LogArgs),
+    /// Encrypt, decrypt or edit vault files (Ansible Vault 1.1 format).
+    Vault(VaultArgs),
 }
 
 /// A playbook and the inventory it runs against.
@@ -97,6 +105,81 @@ pub struct RunArgs {
     /// Connection settings.
     #[command(flatten)]
     pub connection: ConnectionArgs,
+    /// Run log settings.
+    #[command(flatten)]
+    pub logging: LoggingArgs,
+}
+
+/// Where a run's log and notifications go.
+#[derive(Debug, Args)]
+pub struct LoggingArgs {
+    /// The runs folder (default: `.deployer/runs` beside the playbook).
+    #[arg(long, env = "DEPLOYER_RUN_DIR", value_name = "DIR")]
+    pub runs_dir: Option<PathBuf>,
+    /// Also ship the run log to `http(s)://HOST[:PORT]/PATH` or `syslog://HOST:PORT`.
+    #[arg(long, env = "DEPLOYER_LOG_SINK", value_name = "URL")]
+    pub log_sink: Option<String>,
+    /// A Slack-compatible webhook told of the run's start and outcome (beats the
+    /// `deployer_notify_webhook` variable).
+    #[arg(
+        long,
+        env = "DEPLOYER_NOTIFY_WEBHOOK",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub notify_webhook: Option<String>,
+}
+
+/// `deployer log`.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// The run to show (default: the latest).
+    pub run_id: Option<String>,
+    /// The runs folder (default: `.deployer/runs` beside `--playbook`, else in this folder).
+    #[arg(long, env = "DEPLOYER_RUN_DIR", value_name = "DIR")]
+    pub runs_dir: Option<PathBuf>,
+    /// The playbook whose runs to look at.
+    #[arg(long, value_name = "PLAYBOOK", conflicts_with = "runs_dir")]
+    pub playbook: Option<PathBuf>,
+    /// `text`: a readable summary; `json`: the logged lines as they are.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `deployer vault`.
+#[derive(Debug, Args)]
+pub struct VaultArgs {
+    /// What to do with the file.
+    #[command(subcommand)]
+    pub action: VaultAction,
+}
+
+/// The vault subcommands.
+#[derive(Debug, Subcommand)]
+pub enum VaultAction {
+    /// Encrypt a file (in place, or to --output).
+    Encrypt(VaultFileArgs),
+    /// Decrypt a file (in place, or to --output; `-` is standard output).
+    Decrypt(VaultFileArgs),
+    /// Decrypt into a private temporary file, open $EDITOR on it, and encrypt the result back.
+    Edit(VaultEditArgs),
+}
+
+/// A file to encrypt or decrypt.
+#[derive(Debug, Args)]
+pub struct VaultFileArgs {
+    /// The file.
+    pub file: PathBuf,
+    /// Write the result here instead of replacing the file (`-`: standard output).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// A file to edit.
+#[derive(Debug, Args)]
+pub struct VaultEditArgs {
+    /// The vault file (created when missing).
+    pub file: PathBuf,
 }
 
 /// SSH connection settings.

@@ -12,11 +12,16 @@ pub mod execute;
 pub mod fleet_ops;
 pub mod inventory;
 pub mod modules;
+pub mod notify;
+pub mod outbound;
 pub mod parse;
 pub mod plan;
 pub mod report;
+pub mod runlog;
+pub mod secrets;
 pub mod template;
 pub mod transport;
+pub mod vault;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -28,8 +33,10 @@ use execute::RunOptions;
 use inventory::Inventory;
 use parse::{Source, parse_yaml};
 use report::{Emitter, Event, Recap, Reporter};
+use secrets::{Redacting, Secrets};
 use template::Templater;
 use transport::{ConnectOptions, Connector};
+use vault::Vault;
 
 /// What every command starts from: a playbook, an inventory and `-e` values.
 #[derive(Debug, Clone)]
@@ -40,6 +47,8 @@ pub struct Inputs {
     pub inventory: PathBuf,
     /// The `-e` arguments, as given.
     pub extra_vars: Vec<String>,
+    /// Decrypts vault-encrypted files met while loading, and remembers their values as secrets.
+    pub vault: Arc<Vault>,
 }
 
 /// A compiled program with its inventory, ready to plan or run.
@@ -50,6 +59,8 @@ pub struct Loaded {
     pub inventory: Inventory,
     /// Warnings found while compiling.
     pub warnings: Vec<Diagnostic>,
+    /// The values every output must redact (see [`secrets`]).
+    pub secrets: Arc<Secrets>,
 }
 
 /// Turns `-i prod` into `inventories/prod` (or `prod.yml`, `prod.yaml`, `prod.ini`) when `prod`
@@ -66,12 +77,15 @@ pub fn resolve_inventory(name: &str) -> PathBuf {
         .unwrap_or(given)
 }
 
-/// Parses `-e` arguments: `k=v` pairs, inline YAML or JSON mappings, and `@file`. Later ones win.
-pub fn parse_extra_vars(args: &[String]) -> Result<Vars, Error> {
+/// Parses `-e` arguments: `k=v` pairs, inline YAML or JSON mappings, and `@file` (decrypted with
+/// `vault` when vault-encrypted). Later ones win.
+pub fn parse_extra_vars(args: &[String], vault: &Vault) -> Result<Vars, Error> {
     let mut vars = Vars::new();
     for (i, arg) in args.iter().enumerate() {
         let node = if let Some(file) = arg.strip_prefix('@') {
-            parse::parse_yaml_file(Path::new(file)).map_err(|d| Diagnostics(vec![d]))?
+            vault
+                .parse_yaml_file(Path::new(file))
+                .map_err(|d| Diagnostics(vec![d]))?
         } else if arg.trim_start().starts_with('{') {
             let source = Arc::new(Source::inline(&format!("-e #{}", i + 1), arg.clone()));
             parse_yaml(&source).map_err(|d| Diagnostics(vec![d]))?
@@ -95,12 +109,13 @@ pub fn parse_extra_vars(args: &[String]) -> Result<Vars, Error> {
 
 /// Compiles the playbook and loads the inventory; nothing touches a host.
 pub fn load(inputs: &Inputs, templater: &Templater) -> Result<Loaded, Error> {
-    let extra_vars = parse_extra_vars(&inputs.extra_vars)?;
-    let mut inventory = Inventory::load(&inputs.inventory)?;
+    let vault = &inputs.vault;
+    let extra_vars = parse_extra_vars(&inputs.extra_vars, vault)?;
+    let mut inventory = Inventory::load_with_vault(&inputs.inventory, vault)?;
     if let Some(dir) = inputs.playbook.parent() {
-        inventory.add_vars_dir(dir)?;
+        inventory.add_vars_dir(dir, vault)?;
     }
-    let (program, mut warnings) = compile::compile(&inputs.playbook, extra_vars, templater)?;
+    let (program, mut warnings) = compile::compile(&inputs.playbook, extra_vars, templater, vault)?;
     for play in &program.plays {
         if inventory.select(&play.hosts).map_or(true, |h| h.is_empty()) {
             warnings.push(Diagnostic::warning(
@@ -109,11 +124,32 @@ pub fn load(inputs: &Inputs, templater: &Templater) -> Result<Loaded, Error> {
             ));
         }
     }
+    let secrets = Arc::new(collect_secrets(&program, &inventory, vault, templater));
     Ok(Loaded {
         program,
         inventory,
         warnings,
+        secrets,
     })
+}
+
+/// The values read from vault files, and those of secret-named variables at every level.
+fn collect_secrets(
+    program: &Program,
+    inventory: &Inventory,
+    vault: &Vault,
+    templater: &Templater,
+) -> Secrets {
+    let levels: Vec<Vars> = std::iter::once(program.extra_vars.clone())
+        .chain(program.plays.iter().map(|p| p.vars.clone()))
+        .chain(inventory.hosts().map(|h| inventory.host_vars(h)))
+        .collect();
+    let listed = levels.iter().flat_map(secrets::listed_names).collect();
+    let mut found = vault.secrets();
+    for vars in &levels {
+        found.add_named(vars, &listed, templater);
+    }
+    found
 }
 
 /// Refuses a malformed `--limit` pattern (a limit matching no host is fine: nothing runs).
@@ -171,16 +207,17 @@ pub async fn ping(
     Ok(futures::future::join_all(pings).await)
 }
 
-/// Compiles and runs a playbook, sending every event to `reporter`. Returns the recap.
+/// Runs a loaded playbook, sending every event, with its secrets redacted, to `reporter`.
+/// Returns the recap.
 pub async fn run(
-    inputs: &Inputs,
+    loaded: &Loaded,
+    templater: &Templater,
     options: &RunOptions,
     connect: ConnectOptions,
     reporter: Box<dyn Reporter>,
 ) -> Result<Recap, Error> {
-    let templater = Templater::new();
-    let loaded = load(inputs, &templater)?;
     check_limit(&loaded.inventory, options.limit.as_deref())?;
+    let reporter = Box::new(Redacting::new(Arc::clone(&loaded.secrets), reporter));
     let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
     let printer = tokio::spawn(report::drain(receiver, reporter));
     let emitter = Emitter::new(sender);
@@ -195,7 +232,7 @@ pub async fn run(
         &loaded.inventory,
         options,
         connector,
-        &templater,
+        templater,
         emitter,
     )
     .await;

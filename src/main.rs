@@ -4,23 +4,32 @@
 mod cli;
 
 use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
 
 use cli::{
-    Cli, Command, ConnectionArgs, Format, HostsArgs, PingArgs, PlanArgs, RunArgs, SelectArgs,
-    TargetArgs,
+    Cli, Command, ConnectionArgs, Format, HostsArgs, LogArgs, PingArgs, PlanArgs, RunArgs,
+    SelectArgs, TargetArgs, VaultAction,
 };
 use deployer::error::{EXIT_ERROR, EXIT_OK};
 use deployer::execute::{RunOptions, TagFilter};
 use deployer::fleet_ops::{Operation, run_operation};
+use deployer::notify::{Notifier, webhook_from_vars};
+use deployer::outbound::Warn;
 use deployer::report::{Fanout, JsonReporter, TerminalReporter};
+use deployer::runlog::{self, RunLog, Sink};
 use deployer::template::Templater;
 use deployer::transport::ConnectOptions;
+use deployer::vault::{Vault, format as vault_format};
 use deployer::{Error, Inputs};
+
+/// The environment variable holding the vault password.
+const VAULT_PASSWORD_ENV: &str = "DEPLOYER_VAULT_PASSWORD";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -32,7 +41,10 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_ERROR as u8);
         }
     };
-    let code = match runtime.block_on(dispatch(cli.command)) {
+    let confirm =
+        matches!(&cli.command, Command::Vault(v) if matches!(v.action, VaultAction::Encrypt(_)));
+    let vault = vault(cli.vault_password_file.as_deref(), confirm);
+    let code = match vault.and_then(|vault| runtime.block_on(dispatch(cli.command, vault))) {
         Ok(code) => code,
         Err(e) => match e.downcast_ref::<Error>() {
             Some(error) => {
@@ -61,11 +73,11 @@ fn init_logging() {
         .init();
 }
 
-async fn dispatch(command: Command) -> anyhow::Result<i32> {
+async fn dispatch(command: Command, vault: Arc<Vault>) -> anyhow::Result<i32> {
     match command {
-        Command::Run(args) => run(args).await,
-        Command::Validate(target) => validate(&target),
-        Command::Plan(args) => plan(&args),
+        Command::Run(args) => run(args, vault).await,
+        Command::Validate(target) => validate(&target, vault),
+        Command::Plan(args) => plan(&args, vault),
         Command::Inventory(args) => inventory(&args),
         Command::Ping(args) => ping(args).await,
         Command::Releases(args) => {
@@ -81,14 +93,42 @@ async fn dispatch(command: Command) -> anyhow::Result<i32> {
             .await
         }
         Command::Unlock(args) => fleet_operation(&args, None, Operation::Unlock).await,
+        Command::Log(args) => log(&args),
+        Command::Vault(args) => vault_command(args.action, &vault),
     }
 }
 
-fn inputs(target: &TargetArgs) -> Inputs {
+/// The vault password: from `--vault-password-file`, else the environment, else asked on the
+/// terminal when first needed (twice with `confirm`); without any, vault files are refused with
+/// a clear error.
+fn vault(password_file: Option<&Path>, confirm: bool) -> anyhow::Result<Arc<Vault>> {
+    let vault = if let Some(file) = password_file {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("reading the vault password file {}", file.display()))?;
+        Vault::with_password(text.trim_end_matches(['\r', '\n']).to_string())
+    } else if let Ok(password) = std::env::var(VAULT_PASSWORD_ENV) {
+        Vault::with_password(password)
+    } else if std::io::stdin().is_terminal() {
+        Vault::with_prompt(Box::new(move || {
+            let password = rpassword::prompt_password("Vault password: ").ok()?;
+            if confirm && rpassword::prompt_password("Confirm vault password: ").ok()? != password {
+                eprintln!("error: the passwords do not match");
+                return None;
+            }
+            Some(password)
+        }))
+    } else {
+        Vault::default()
+    };
+    Ok(vault.shared())
+}
+
+fn inputs(target: &TargetArgs, vault: Arc<Vault>) -> Inputs {
     Inputs {
         playbook: target.playbook.clone(),
         inventory: deployer::resolve_inventory(&target.inventory),
         extra_vars: target.extra_vars.clone(),
+        vault,
     }
 }
 
@@ -113,7 +153,13 @@ fn tag_filter(select: &SelectArgs) -> TagFilter {
     }
 }
 
-async fn run(args: RunArgs) -> anyhow::Result<i32> {
+async fn run(args: RunArgs, vault: Arc<Vault>) -> anyhow::Result<i32> {
+    let templater = Templater::new();
+    let loaded = deployer::load(&inputs(&args.target, vault), &templater)?;
+    let secrets = Arc::clone(&loaded.secrets);
+    let warn: Warn = Arc::new(move |message: &str| {
+        eprintln!("[WARNING]: {}", secrets.redact(message));
+    });
     let options = RunOptions {
         check: args.check,
         diff: args.diff,
@@ -134,8 +180,27 @@ async fn run(args: RunArgs) -> anyhow::Result<i32> {
             ))
         }
     });
+    let logging = &args.logging;
+    let sink = logging.log_sink.as_deref().map(str::parse::<Sink>);
+    let sink = sink.transpose().map_err(|e| Error::Usage(e.to_string()))?;
+    let runs_dir = (logging.runs_dir.clone())
+        .unwrap_or_else(|| runlog::default_runs_dir(&args.target.playbook));
+    let mut label = args.target.playbook.display().to_string();
+    match RunLog::create(&runs_dir, sink, Arc::clone(&warn)) {
+        Ok(log) => {
+            label = format!("{label} (run {})", log.run_id());
+            reporters.push(Box::new(log));
+        }
+        Err(e) => warn(&format!("this run is not logged: {e}")),
+    }
+    let webhook = (logging.notify_webhook.clone())
+        .or_else(|| webhook_from_vars(&loaded.program, &loaded.inventory, &templater));
+    if let Some(url) = webhook {
+        reporters.push(Box::new(Notifier::new(url, label, warn)));
+    }
     let recap = deployer::run(
-        &inputs(&args.target),
+        &loaded,
+        &templater,
         &options,
         connect_options(&args.connection),
         Box::new(reporters),
@@ -144,8 +209,8 @@ async fn run(args: RunArgs) -> anyhow::Result<i32> {
     Ok(deployer::exit_code(&recap))
 }
 
-fn validate(target: &TargetArgs) -> anyhow::Result<i32> {
-    let loaded = deployer::load(&inputs(target), &Templater::new())?;
+fn validate(target: &TargetArgs, vault: Arc<Vault>) -> anyhow::Result<i32> {
+    let loaded = deployer::load(&inputs(target, vault), &Templater::new())?;
     for warning in &loaded.warnings {
         eprintln!("{warning}\n");
     }
@@ -164,8 +229,8 @@ fn validate(target: &TargetArgs) -> anyhow::Result<i32> {
     Ok(EXIT_OK)
 }
 
-fn plan(args: &PlanArgs) -> anyhow::Result<i32> {
-    let loaded = deployer::load(&inputs(&args.target), &Templater::new())?;
+fn plan(args: &PlanArgs, vault: Arc<Vault>) -> anyhow::Result<i32> {
+    let loaded = deployer::load(&inputs(&args.target, vault), &Templater::new())?;
     deployer::check_limit(&loaded.inventory, args.select.limit.as_deref())?;
     let plan = deployer::plan::build(
         &loaded.program,
@@ -243,4 +308,106 @@ async fn ping(args: PingArgs) -> anyhow::Result<i32> {
         }
     }
     Ok(code)
+}
+
+fn log(args: &LogArgs) -> anyhow::Result<i32> {
+    let runs_dir = match (&args.runs_dir, &args.playbook) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(playbook)) => runlog::default_runs_dir(playbook),
+        (None, None) => PathBuf::from(runlog::RUNS_DIR),
+    };
+    let events = runlog::find_run(&runs_dir, args.run_id.as_deref())
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    let lines = runlog::read_lines(&events)?;
+    match args.format {
+        Format::Json => lines.iter().for_each(|line| println!("{line}")),
+        Format::Text => print!(
+            "run log {}\n{}",
+            events.display(),
+            runlog::summarize(&lines)
+        ),
+    }
+    Ok(EXIT_OK)
+}
+
+fn vault_command(action: VaultAction, vault: &Vault) -> anyhow::Result<i32> {
+    let password = || -> anyhow::Result<String> {
+        let given = vault.password().map(str::to_string);
+        let password = given.ok_or_else(|| {
+            Error::Usage(format!(
+                "no vault password: pass --vault-password-file FILE or set {VAULT_PASSWORD_ENV}"
+            ))
+        })?;
+        Ok(password)
+    };
+    match action {
+        VaultAction::Encrypt(args) => {
+            let plaintext = std::fs::read(&args.file)
+                .with_context(|| format!("reading {}", args.file.display()))?;
+            if vault_format::is_vault(&String::from_utf8_lossy(&plaintext)) {
+                let message = format!("{} is already vault-encrypted", args.file.display());
+                return Err(Error::Usage(message).into());
+            }
+            let text = vault_format::encrypt(&plaintext, &password()?)?;
+            write_output(
+                args.output.as_deref().unwrap_or(&args.file),
+                text.as_bytes(),
+            )?;
+            eprintln!("Encryption successful");
+        }
+        VaultAction::Decrypt(args) => {
+            let plaintext = decrypt_file(&args.file, &password()?)?;
+            write_output(args.output.as_deref().unwrap_or(&args.file), &plaintext)?;
+            if args.output.as_deref() != Some(Path::new("-")) {
+                eprintln!("Decryption successful");
+            }
+        }
+        VaultAction::Edit(args) => {
+            let password = password()?;
+            let before = if args.file.exists() {
+                decrypt_file(&args.file, &password)?.to_vec()
+            } else {
+                Vec::new()
+            };
+            let draft = tempfile::Builder::new().suffix(".yml").tempfile()?;
+            std::fs::write(draft.path(), &before)?;
+            let editor = std::env::var("VISUAL")
+                .or_else(|_| std::env::var("EDITOR"))
+                .unwrap_or_else(|_| "vi".into());
+            let mut words = shlex::split(&editor).unwrap_or_default().into_iter();
+            let program = words.next().unwrap_or_else(|| "vi".into());
+            let status = std::process::Command::new(&program)
+                .args(words)
+                .arg(draft.path())
+                .status()
+                .with_context(|| format!("starting the editor `{editor}`"))?;
+            anyhow::ensure!(status.success(), "the editor `{editor}` failed ({status})");
+            let after = zeroize::Zeroizing::new(std::fs::read(draft.path())?);
+            if *after != before || !args.file.exists() {
+                let text = vault_format::encrypt(&after, &password)?;
+                write_output(&args.file, text.as_bytes())?;
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+fn decrypt_file(path: &Path, password: &str) -> anyhow::Result<zeroize::Zeroizing<Vec<u8>>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    if !vault_format::is_vault(&text) {
+        return Err(Error::Usage(format!("{} is not vault-encrypted", path.display())).into());
+    }
+    vault_format::decrypt(&text, password)
+        .map_err(|e| Error::Usage(format!("{}: {e}", path.display())).into())
+}
+
+/// Writes a command's result to `path`, or to standard output for `-`.
+fn write_output(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if path == Path::new("-") {
+        use std::io::Write;
+        std::io::stdout().write_all(bytes)?;
+        return Ok(());
+    }
+    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
 }

@@ -7,4 +7,6 @@ mod fleet;
 mod local_runs;
 mod over_ssh;
 mod releases;
+mod runlog;
+mod secrets;
 mod support;

@@ -213,7 +213,7 @@ fn files_land_on_every_host_and_a_second_run_sends_nothing() {
     ];
     let log = [("DEPLOYER_LOG", "deployer::transport=debug")];
 
-    let first = p.run_with_env(&args, &log);
+    let first = p.run_env(&args, &log);
     assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
     let sent = stdin_bytes_sent(&first.stderr);
     assert!(
@@ -262,7 +262,7 @@ fn files_land_on_every_host_and_a_second_run_sends_nothing() {
         before.push(state);
     }
 
-    let second = p.run_with_env(&args, &log);
+    let second = p.run_env(&args, &log);
     assert_eq!(second.code, 0, "{}{}", second.stdout, second.stderr);
     for (host, before) in ["app1", "app2", "app3"].into_iter().zip(before) {
         assert_eq!(

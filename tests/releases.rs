@@ -1,7 +1,7 @@
 //! Releases on the local connection: switching, automatic rollback after a failed health check,
 //! and users' own rescue blocks taking precedence.
 
-use crate::support::{Project, local_inventory};
+use crate::support::{Project, Recorder, local_inventory};
 
 const DEPLOY: &str = "- hosts: app
   gather_facts: false
@@ -49,18 +49,25 @@ fn a_failed_health_check_rolls_the_host_back() {
     assert_eq!(good.code, 0, "{}", good.stdout);
     assert_eq!(current(&p), "releases/v1");
 
-    let bad = p.run(&[
-        "run",
-        "site.yml",
-        "-i",
-        "inv.yml",
-        "-e",
-        &root,
-        "-e",
-        "version=bad",
-    ]);
+    let hook = Recorder::start();
+    let bad = p.run_env(
+        &[
+            "run",
+            "site.yml",
+            "-i",
+            "inv.yml",
+            "-e",
+            &root,
+            "-e",
+            "version=bad",
+        ],
+        &[("DEPLOYER_NOTIFY_WEBHOOK", &hook.url)],
+    );
     assert_eq!(bad.code, 2, "{}", bad.stdout);
     assert_eq!(current(&p), "releases/v1", "rolled back: {}", bad.stdout);
+    let told = hook.bodies().concat();
+    assert!(told.contains("rolled back localhost"), "{told}");
+    assert!(told.contains("FAILED (failed: localhost)"), "{told}");
     assert!(
         bad.stdout.contains("TASK [Roll back to release v1]"),
         "{}",

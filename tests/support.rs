@@ -1,8 +1,11 @@
 //! A small builder for integration tests: write a project into a temporary folder, run the real
 //! binary in it, and look at what it printed and left behind.
 
-use std::path::PathBuf;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Arc, Mutex};
 
 /// A temporary project folder.
 pub struct Project {
@@ -76,12 +79,19 @@ impl Project {
 
     /// Runs `deployer ARGS` inside the project.
     pub fn run(&self, args: &[&str]) -> Output {
-        self.run_with_env(args, &[])
+        self.run_env(args, &[])
     }
 
-    /// Runs `deployer ARGS` inside the project with these extra environment variables.
-    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let output = Command::new(env!("CARGO_BIN_EXE_deployer"))
+    /// Runs `deployer ARGS` inside the project with these environment variables (and none of
+    /// the caller's `DEPLOYER_*` ones).
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_deployer"));
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("DEPLOYER_") {
+                command.env_remove(name);
+            }
+        }
+        let output = command
             .args(args)
             .current_dir(self.dir.path())
             .env("NO_COLOR", "1")
@@ -94,4 +104,71 @@ impl Project {
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         }
     }
+}
+
+/// A tiny HTTP server on 127.0.0.1 that answers every request with `200` and records the bodies.
+pub struct Recorder {
+    /// Where to POST.
+    pub url: String,
+    bodies: Arc<Mutex<Vec<String>>>,
+}
+
+impl Recorder {
+    /// Starts the server on a free port.
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let url = format!("http://{}/hook", listener.local_addr().expect("an address"));
+        let bodies = Arc::new(Mutex::new(Vec::new()));
+        let kept = Arc::clone(&bodies);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream);
+                let (mut length, mut line) = (0, String::new());
+                while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                    let header = line.to_ascii_lowercase();
+                    if let Some(value) = header.strip_prefix("content-length:") {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
+                    line.clear();
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                kept.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&body).into_owned());
+                let _ = reader.get_mut().write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                );
+            }
+        });
+        Recorder { url, bodies }
+    }
+
+    /// The bodies received so far.
+    pub fn bodies(&self) -> Vec<String> {
+        self.bodies.lock().unwrap().clone()
+    }
+}
+
+/// A loopback URL where nothing listens.
+pub fn dead_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let port = listener.local_addr().expect("an address").port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}/hook")
+}
+
+/// Every file under `dir`, read as text, with its path.
+pub fn files_under(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_under(&path));
+        } else {
+            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+            found.push((path, text));
+        }
+    }
+    found
 }

@@ -27,15 +27,18 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::modules::ArgType;
 use crate::parse::{Node, Span};
 use crate::template::{TemplateError, Templater};
+use crate::vault::Vault;
 
-/// Compiles a playbook file. On success also returns the warnings found.
+/// Compiles a playbook file, decrypting vault-encrypted files with `vault`. On success also returns the warnings found.
 pub fn compile(
     playbook: &Path,
     extra_vars: Vars,
     templater: &Templater,
+    vault: &Vault,
 ) -> Result<(Program, Vec<Diagnostic>), Diagnostics> {
     let mut compiler = Compiler {
         templater,
+        vault,
         diagnostics: Vec::new(),
         notified: Vec::new(),
         include_stack: Vec::new(),
@@ -55,6 +58,8 @@ pub fn compile(
 /// The state of one compilation.
 pub(crate) struct Compiler<'a> {
     templater: &'a Templater,
+    /// Decrypts vault-encrypted files as they are read.
+    vault: &'a Vault,
     diagnostics: Vec<Diagnostic>,
     /// Handler names notified in the current play, with where, to bind once the play is read.
     notified: Vec<(String, Span)>,

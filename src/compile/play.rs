@@ -11,7 +11,7 @@ use super::program::{BatchSize, Play, Strategy, Task, TaskNode, Vars};
 use super::task::Inherited;
 use super::values::{boolean, number, string_list, text, vars};
 use crate::diagnostic::Diagnostic;
-use crate::parse::{Node, NodeValue, parse_yaml_file};
+use crate::parse::{Node, NodeValue};
 
 /// Keywords a play may carry.
 const PLAY_KEYWORDS: &[&str] = &[
@@ -91,9 +91,9 @@ impl Compiler<'_> {
         plays
     }
 
-    /// Parses a YAML file, recording its error; `from` is where it was referenced.
+    /// Parses a YAML file (decrypting a vault file), recording its error; `from` is where it was referenced.
     pub fn read_file(&mut self, path: &Path, from: Option<&Node>) -> Option<Node> {
-        match parse_yaml_file(path) {
+        match self.vault.parse_yaml_file(path) {
             Ok(node) => Some(node),
             Err(mut d) => {
                 if let (Some(from), true) = (from, d.span.source.text.is_empty()) {

@@ -4,7 +4,8 @@
 //! Answers the questions the compiler asks: which hosts a pattern selects ([`Inventory::select`],
 //! [`Inventory::limit`]), what a host's inventory variables are after Ansible's precedence
 //! ([`Inventory::host_vars`]), and the `group_names` and `groups` magic variables. Does not
-//! template values, run dynamic inventory scripts or plugins, nor decrypt vault files.
+//! template values, nor run dynamic inventory scripts or plugins; vault-encrypted vars files are
+//! decrypted through a [`Vault`].
 
 mod graph;
 mod host_range;
@@ -23,6 +24,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::vault::Vault;
 use graph::{ALL, Graph};
 use vars_dirs::VarsDir;
 
@@ -46,6 +48,12 @@ impl Inventory {
     /// directory of them (read like Ansible: sorted, recursive), with the `group_vars/` and
     /// `host_vars/` beside the file or inside the directory. Reports every problem found.
     pub fn load(path: &Path) -> Result<Inventory, Diagnostics> {
+        Inventory::load_with_vault(path, &Vault::default())
+    }
+
+    /// Like [`Inventory::load`], decrypting vault-encrypted `group_vars/` and `host_vars/` files
+    /// with `vault` (without a password, such a file is an error naming it).
+    pub fn load_with_vault(path: &Path, vault: &Vault) -> Result<Inventory, Diagnostics> {
         let mut errors = Vec::new();
         let mut graph = Graph::new();
         sources::read(path, &mut graph, &mut errors);
@@ -59,15 +67,15 @@ impl Inventory {
         } else {
             path.parent().unwrap_or(Path::new(""))
         };
-        inventory.read_vars_dir(vars_root, &mut errors);
+        inventory.read_vars_dir(vars_root, vault, &mut errors);
         into_result(errors).map(|()| inventory)
     }
 
     /// Adds the `group_vars/` and `host_vars/` found in `dir` (the playbook's directory); they
     /// override those beside the inventory, as in Ansible.
-    pub fn add_vars_dir(&mut self, dir: &Path) -> Result<(), Diagnostics> {
+    pub fn add_vars_dir(&mut self, dir: &Path, vault: &Vault) -> Result<(), Diagnostics> {
         let mut errors = Vec::new();
-        self.read_vars_dir(dir, &mut errors);
+        self.read_vars_dir(dir, vault, &mut errors);
         into_result(errors)
     }
 
@@ -156,10 +164,10 @@ impl Inventory {
     }
 
     /// Reads `dir/group_vars/` and `dir/host_vars/` for every known group and host.
-    fn read_vars_dir(&mut self, dir: &Path, errors: &mut Vec<Diagnostic>) {
+    fn read_vars_dir(&mut self, dir: &Path, vault: &Vault, errors: &mut Vec<Diagnostic>) {
         let groups = self.graph.groups.keys().map(String::as_str);
         let hosts = (self.graph.hosts.keys().map(String::as_str)).chain(LOCALHOST_NAMES);
-        let vars = VarsDir::load(dir, groups, hosts, errors);
+        let vars = VarsDir::load(dir, groups, hosts, vault, errors);
         if !vars.is_empty() {
             self.vars_dirs.push(vars);
         }

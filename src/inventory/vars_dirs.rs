@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::Vars;
 use crate::diagnostic::Diagnostic;
-use crate::parse::parse_yaml_file;
+use crate::vault::Vault;
 
 /// Extensions of vars files, tried after the bare name.
 const EXTENSIONS: [&str; 3] = ["yml", "yaml", "json"];
@@ -32,11 +32,12 @@ impl VarsDir {
         dir: &Path,
         groups: impl IntoIterator<Item = &'a str>,
         hosts: impl IntoIterator<Item = &'a str>,
+        vault: &Vault,
         errors: &mut Vec<Diagnostic>,
     ) -> VarsDir {
         VarsDir {
-            groups: load_kind(&dir.join("group_vars"), groups, errors),
-            hosts: load_kind(&dir.join("host_vars"), hosts, errors),
+            groups: load_kind(&dir.join("group_vars"), groups, vault, errors),
+            hosts: load_kind(&dir.join("host_vars"), hosts, vault, errors),
         }
     }
 
@@ -60,6 +61,7 @@ impl VarsDir {
 fn load_kind<'a>(
     dir: &Path,
     names: impl IntoIterator<Item = &'a str>,
+    vault: &Vault,
     errors: &mut Vec<Diagnostic>,
 ) -> HashMap<String, Vars> {
     let mut found = HashMap::new();
@@ -73,7 +75,7 @@ fn load_kind<'a>(
     {
         let mut vars = Vars::new();
         for file in files_for(dir, name, errors) {
-            match read_vars_file(&file) {
+            match read_vars_file(&file, vault) {
                 Ok(more) => vars.extend(more),
                 Err(error) => errors.push(error),
             }
@@ -135,9 +137,9 @@ fn collect_dir(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<Diagnostic
     }
 }
 
-/// One vars file: a mapping, or nothing at all.
-fn read_vars_file(path: &Path) -> Result<Vars, Diagnostic> {
-    let root = parse_yaml_file(path)?;
+/// One vars file (decrypted when vault-encrypted): a mapping, or nothing at all.
+fn read_vars_file(path: &Path, vault: &Vault) -> Result<Vars, Diagnostic> {
+    let root = vault.parse_yaml_file(path)?;
     match root.to_json() {
         Value::Object(vars) => Ok(vars),
         Value::Null => Ok(Vars::new()),
@@ -146,15 +148,7 @@ fn read_vars_file(path: &Path) -> Result<Vars, Diagnostic> {
                 "a vars file must be a mapping of variables, not {}",
                 root.kind()
             );
-            let error = Diagnostic::error(root.span.clone(), message);
-            let vault = root
-                .as_str()
-                .is_some_and(|s| s.starts_with("$ANSIBLE_VAULT"));
-            Err(if vault {
-                error.with_help("vault-encrypted files are not supported yet")
-            } else {
-                error
-            })
+            Err(Diagnostic::error(root.span.clone(), message))
         }
     }
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use crate::diagnostic::Diagnostic;
 
 /// Largest YAML file we read; bigger ones are refused before parsing.
-const MAX_YAML_BYTES: u64 = 16 * 1024 * 1024;
+pub const MAX_YAML_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Reads and parses a YAML file into a located node tree.
 pub fn parse_yaml_file(path: &Path) -> Result<Node, Diagnostic> {

@@ -1,0 +1,195 @@
+//! Run logs, log shipping and notifications: every run leaves a log `deployer log` reads back;
+//! sinks and webhooks get their lines and messages, and when they are down the deploy still
+//! succeeds, with a warning, and the log lines wait on disk for the next run.
+
+use crate::support::{Project, Recorder, dead_url, local_inventory};
+
+const PLAYBOOK: &str = "- hosts: app\n  gather_facts: false\n  tasks:\n    - name: greet\n      command: echo hello-from-task\n";
+
+fn project() -> Project {
+    Project::new()
+        .file("inv.yml", &local_inventory(&["localhost"]))
+        .file("site.yml", PLAYBOOK)
+}
+
+fn run(p: &Project, env: &[(&str, &str)]) -> crate::support::Output {
+    let out = p.run_env(&["run", "site.yml", "-i", "inv.yml"], env);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    out
+}
+
+#[test]
+fn every_run_is_logged_and_deployer_log_shows_the_latest_or_a_given_one() {
+    let p = project();
+    run(&p, &[]);
+    run(&p, &[]);
+    let latest = std::fs::read_to_string(p.join(".deployer/runs/latest")).unwrap();
+    let latest = latest.trim();
+    let events =
+        std::fs::read_to_string(p.join(".deployer/runs").join(latest).join("events.jsonl"))
+            .unwrap();
+    let lines: Vec<serde_json::Value> = events
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let result = lines.iter().find(|l| l["event"] == "host_result").unwrap();
+    assert_eq!(result["result"]["stdout"], "hello-from-task");
+    assert!(result["duration"].is_number());
+    assert_eq!(result["run_id"], latest);
+    assert_eq!(lines.last().unwrap()["event"], "recap");
+
+    let text = p.run(&["log"]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert!(text.stdout.contains(latest), "{}", text.stdout);
+    assert!(text.stdout.contains("  TASK [greet]  "), "{}", text.stdout);
+    assert!(
+        text.stdout.contains("    changed     localhost  "),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout.contains("RECAP\n  localhost  ok=1 changed=1"),
+        "{}",
+        text.stdout
+    );
+    let json = p.run(&["log", latest, "--format", "json"]);
+    assert_eq!(json.stdout, events);
+
+    let runs: Vec<_> = std::fs::read_dir(p.join(".deployer/runs"))
+        .unwrap()
+        .flatten()
+        .collect();
+    let first = runs
+        .iter()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|name| name != "latest" && name != latest)
+        .expect("the first run's folder");
+    assert!(p.run(&["log", &first]).stdout.contains(&first));
+    let unknown = p.run(&["log", "nope"]);
+    assert_eq!(unknown.code, 4, "{}", unknown.stderr);
+}
+
+#[test]
+fn the_runs_folder_can_be_moved_with_deployer_run_dir() {
+    let p = project();
+    let elsewhere = p.join("logs").display().to_string();
+    run(&p, &[("DEPLOYER_RUN_DIR", &elsewhere)]);
+    assert!(p.join("logs/latest").is_file());
+    assert!(!p.join(".deployer").exists());
+    let log = p.run(&["log", "--runs-dir", &elsewhere]);
+    assert!(log.stdout.contains("TASK [greet]"), "{}", log.stdout);
+}
+
+#[test]
+fn lines_are_shipped_to_an_http_sink() {
+    let p = project();
+    let sink = Recorder::start();
+    run(&p, &[("DEPLOYER_LOG_SINK", &sink.url)]);
+    let shipped: String = sink.bodies().concat();
+    let latest = std::fs::read_to_string(p.join(".deployer/runs/latest")).unwrap();
+    let events = p
+        .join(".deployer/runs")
+        .join(latest.trim())
+        .join("events.jsonl");
+    let events = std::fs::read_to_string(events).unwrap();
+    assert_eq!(shipped, events);
+}
+
+#[test]
+fn a_down_sink_is_a_warning_and_its_lines_are_sent_by_the_next_run() {
+    let p = project();
+    let down = run(&p, &[("DEPLOYER_LOG_SINK", &dead_url())]);
+    assert!(
+        down.stderr.contains("[WARNING]: log sink"),
+        "{}",
+        down.stderr
+    );
+    let first = std::fs::read_to_string(p.join(".deployer/runs/latest")).unwrap();
+    let spool = p
+        .join(".deployer/runs")
+        .join(first.trim())
+        .join("unsent.jsonl");
+    let kept = std::fs::read_to_string(&spool).unwrap();
+    assert!(kept.contains("hello-from-task"), "{kept}");
+
+    let sink = Recorder::start();
+    let up = run(&p, &[("DEPLOYER_LOG_SINK", &sink.url)]);
+    assert!(!up.stderr.contains("WARNING"), "{}", up.stderr);
+    let second = std::fs::read_to_string(p.join(".deployer/runs/latest")).unwrap();
+    let events = p
+        .join(".deployer/runs")
+        .join(second.trim())
+        .join("events.jsonl");
+    let events = std::fs::read_to_string(events).unwrap();
+    assert_eq!(
+        sink.bodies().concat(),
+        kept + &events,
+        "the kept lines go first"
+    );
+    assert!(!spool.exists());
+}
+
+#[test]
+fn the_webhook_from_inventory_vars_hears_start_and_success() {
+    let hook = Recorder::start();
+    let p = Project::new()
+        .file(
+            "inv.yml",
+            &format!(
+                "{}  vars:\n    deployer_notify_webhook: {}\n",
+                local_inventory(&["localhost"]),
+                hook.url
+            ),
+        )
+        .file("site.yml", PLAYBOOK);
+    run(&p, &[]);
+    let texts: Vec<String> = hook
+        .bodies()
+        .iter()
+        .map(|b| serde_json::from_str::<serde_json::Value>(b).unwrap()["text"].to_string())
+        .collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(
+        texts[0].contains("site.yml (run ") && texts[0].ends_with(" started\""),
+        "{texts:?}"
+    );
+    assert!(
+        texts[1].contains("succeeded on 1 host(s), 1 changed"),
+        "{texts:?}"
+    );
+}
+
+#[test]
+fn a_failed_run_is_notified_as_a_failure() {
+    let hook = Recorder::start();
+    let p = Project::new()
+        .file("inv.yml", &local_inventory(&["localhost"]))
+        .file(
+            "site.yml",
+            "- hosts: app\n  gather_facts: false\n  tasks:\n    - fail: msg=no\n",
+        );
+    let out = p.run_env(
+        &["run", "site.yml", "-i", "inv.yml"],
+        &[("DEPLOYER_NOTIFY_WEBHOOK", &hook.url)],
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let bodies = hook.bodies();
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    assert!(
+        bodies[1].contains("FAILED (failed: localhost)"),
+        "{bodies:?}"
+    );
+}
+
+#[test]
+fn a_down_webhook_is_a_warning_and_the_deploy_still_succeeds() {
+    let p = project();
+    let out = run(&p, &[("DEPLOYER_NOTIFY_WEBHOOK", &dead_url())]);
+    assert!(
+        out.stderr
+            .contains("[WARNING]: could not notify the webhook"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.contains("PLAY RECAP"), "{}", out.stdout);
+}
