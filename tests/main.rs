@@ -7,3 +7,4 @@ mod local_runs;
 mod over_ssh;
 mod releases;
 mod support;
+mod templating;

@@ -71,10 +71,16 @@ impl Project {
 
     /// Runs `deployer ARGS` inside the project.
     pub fn run(&self, args: &[&str]) -> Output {
+        self.run_with_env(args, &[])
+    }
+
+    /// Runs `deployer ARGS` inside the project with extra environment variables.
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let output = Command::new(env!("CARGO_BIN_EXE_deployer"))
             .args(args)
             .current_dir(self.dir.path())
             .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
             .output()
             .expect("the binary runs");
         Output {

@@ -1,10 +1,22 @@
-//! Jinja templating for playbook values and template files (provisional core; the Ansible filter
-//! set lands with the templating work).
+//! Jinja templating for playbook values and template files, configured like Ansible's:
+//! strict undefined variables, `trim_blocks`, values printed the way Python prints them, and
+//! Ansible's filters, tests and lookups (see docs/templating.md).
+
+mod collections;
+mod encoding;
+mod filters;
+mod lookups;
+mod names;
+mod predicates;
+mod python;
+mod text;
+mod yaml_dump;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use minijinja::{Environment, UndefinedBehavior};
+use minijinja::value::ValueKind;
+use minijinja::{Environment, Output, State, UndefinedBehavior};
 use serde_json::Value;
 
 /// A template or expression that could not be parsed or rendered.
@@ -43,24 +55,46 @@ impl Default for Templater {
 }
 
 impl Templater {
-    /// A templater with strict undefined handling.
+    /// A templater with strict undefined handling and Ansible's filters, tests and lookups.
     pub fn new() -> Self {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.set_syntax(
+            minijinja::syntax::SyntaxConfig::builder()
+                .trim_blocks(true)
+                .build()
+                .expect("the default delimiters are valid"),
+        );
+        env.set_formatter(python_formatter);
+        filters::register(&mut env);
+        predicates::register(&mut env);
+        lookups::register(&mut env);
         Templater { env }
     }
 
-    /// Checks template syntax without rendering.
+    /// Checks template syntax, and that every filter and test it uses exists, without
+    /// rendering.
     pub fn check_template(&self, source: &str) -> Result<(), TemplateError> {
-        self.env.template_from_str(source)?;
-        Ok(())
+        let template = self.env.template_from_str(source)?;
+        match names::first_unknown(&self.env, &template) {
+            Some(unknown) => Err(TemplateError {
+                message: format!("unknown {} `{}`", unknown.kind, unknown.name),
+                line: Some(unknown.line),
+                column: Some(unknown.column),
+            }),
+            None => Ok(()),
+        }
     }
 
-    /// Checks a bare expression for syntax.
+    /// Checks a bare expression like [`check_template`](Self::check_template) does.
     pub fn check_expression(&self, expr: &str) -> Result<(), TemplateError> {
         self.env.compile_expression(expr)?;
-        Ok(())
+        self.check_template(&format!("{{{{ {expr} }}}}"))
+            .map_err(|e| TemplateError {
+                column: e.column.map(|c| c.saturating_sub(3).max(1)),
+                ..e
+            })
     }
 
     /// Names of the variables a template reads.
@@ -134,15 +168,43 @@ impl Templater {
         })
     }
 
-    /// Renders a template file like Ansible's `template` module.
+    /// Renders a template file like Ansible's `template` module: the file's trailing newlines
+    /// are kept. `name` names the template in error messages.
     pub fn render_file(
         &self,
-        _name: &str,
+        name: &str,
         source: &str,
         vars: &Value,
         _search_dirs: &[PathBuf],
     ) -> Result<String, TemplateError> {
-        self.render_str(source, vars)
+        let mut rendered = self.env.render_named_str(
+            name,
+            source,
+            minijinja::Value::from(minijinja::value::Serde(vars)),
+        )?;
+        let trailing = |s: &str| s.len() - s.trim_end_matches('\n').len();
+        let missing = trailing(source).saturating_sub(trailing(&rendered));
+        rendered.push_str(&"\n".repeat(missing));
+        Ok(rendered)
+    }
+}
+
+/// Prints values inside text the way Ansible (Python) does: `True`, `None`, `['a', 1]`.
+fn python_formatter(
+    out: &mut Output<'_>,
+    state: &mut State<'_, '_>,
+    value: &minijinja::Value,
+) -> Result<(), minijinja::Error> {
+    match value.kind() {
+        ValueKind::None | ValueKind::Bool | ValueKind::Number | ValueKind::Seq | ValueKind::Map
+            if !value.is_safe() =>
+        {
+            out.write_str(&python::str(&filters::to_data(value)))
+                .map_err(|_| {
+                    minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "cannot write output")
+                })
+        }
+        _ => minijinja::escape_formatter(out, state, value),
     }
 }
 
