@@ -43,6 +43,9 @@ impl From<minijinja::Error> for TemplateError {
     }
 }
 
+/// The name minijinja gives templates rendered from strings.
+const TEMPLATE_NAME: &str = "<string>";
+
 /// A Jinja environment configured like Ansible's.
 pub struct Templater {
     env: Environment<'static>,
@@ -107,12 +110,28 @@ impl Templater {
             .collect())
     }
 
-    /// Renders a string.
+    /// Renders a string; its trailing newlines are kept, as Ansible does.
     pub fn render_str(&self, source: &str, vars: &Value) -> Result<String, TemplateError> {
-        Ok(self.env.render_str(
+        self.render_named(TEMPLATE_NAME, source, vars)
+    }
+
+    /// Renders `source` under `name`, topping up the trailing newlines Jinja drops
+    /// (Ansible's `preserve_trailing_newlines`).
+    fn render_named(
+        &self,
+        name: &str,
+        source: &str,
+        vars: &Value,
+    ) -> Result<String, TemplateError> {
+        let mut rendered = self.env.render_named_str(
+            name,
             source,
             minijinja::Value::from(minijinja::value::Serde(vars)),
-        )?)
+        )?;
+        let trailing = |s: &str| s.len() - s.trim_end_matches('\n').len();
+        let missing = trailing(source).saturating_sub(trailing(&rendered));
+        rendered.push_str(&"\n".repeat(missing));
+        Ok(rendered)
     }
 
     /// Renders every string in a value tree; a lone `{{ expr }}` keeps its native type.
@@ -139,13 +158,17 @@ impl Templater {
     }
 
     /// Evaluates a `when:`-style condition.
+    /// An undefined result is an error, as in Ansible.
     pub fn eval_condition(&self, expr: &str, vars: &Value) -> Result<bool, TemplateError> {
         let expr = lone_expression(expr).unwrap_or(expr);
-        Ok(self
+        let value = self
             .env
             .compile_expression(expr)?
-            .eval(minijinja::Value::from(minijinja::value::Serde(vars)))?
-            .is_true())
+            .eval(minijinja::Value::from(minijinja::value::Serde(vars)))?;
+        if value.is_undefined() {
+            return Err(undefined(expr));
+        }
+        Ok(value.is_true())
     }
 
     /// Evaluates a bare expression to a value.
@@ -155,11 +178,7 @@ impl Templater {
             .compile_expression(expr)?
             .eval(minijinja::Value::from(minijinja::value::Serde(vars)))?;
         if value.is_undefined() {
-            return Err(TemplateError {
-                message: format!("`{expr}` is undefined"),
-                line: None,
-                column: None,
-            });
+            return Err(undefined(expr));
         }
         serde_json::to_value(&value).map_err(|e| TemplateError {
             message: e.to_string(),
@@ -177,15 +196,7 @@ impl Templater {
         vars: &Value,
         _search_dirs: &[PathBuf],
     ) -> Result<String, TemplateError> {
-        let mut rendered = self.env.render_named_str(
-            name,
-            source,
-            minijinja::Value::from(minijinja::value::Serde(vars)),
-        )?;
-        let trailing = |s: &str| s.len() - s.trim_end_matches('\n').len();
-        let missing = trailing(source).saturating_sub(trailing(&rendered));
-        rendered.push_str(&"\n".repeat(missing));
-        Ok(rendered)
+        self.render_named(name, source, vars)
     }
 }
 
@@ -208,8 +219,65 @@ fn python_formatter(
     }
 }
 
+/// The error for an expression that evaluated to an undefined value.
+fn undefined(expr: &str) -> TemplateError {
+    TemplateError {
+        message: format!("`{expr}` is undefined"),
+        line: None,
+        column: None,
+    }
+}
+
 /// The expression inside a string that is exactly one `{{ ... }}`.
 fn lone_expression(s: &str) -> Option<&str> {
     let inner = s.trim().strip_prefix("{{")?.strip_suffix("}}")?;
     (!inner.contains("{{") && !inner.contains("}}")).then_some(inner.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn trailing_newlines_are_kept_like_ansible() {
+        let t = Templater::new();
+        let vars = json!({"x": 1, "on": false});
+        assert_eq!(t.render_str("a {{ x }}\n", &vars).unwrap(), "a 1\n");
+        assert_eq!(t.render_str("a {{ x }}\n\n", &vars).unwrap(), "a 1\n\n");
+        assert_eq!(t.render_str("a {{ x }}", &vars).unwrap(), "a 1");
+        let file = "{% if on %}\nno\n{% endif %}\nend\n{% if on %}x{% endif %}\n";
+        assert_eq!(t.render_file("f.j2", file, &vars, &[]).unwrap(), "end\n");
+    }
+
+    #[test]
+    fn block_tags_swallow_their_newline() {
+        let t = Templater::new();
+        let source = "{% for i in [1, 2] %}\n- {{ i }}\n{% endfor %}\ndone";
+        assert_eq!(t.render_str(source, &json!({})).unwrap(), "- 1\n- 2\ndone");
+    }
+
+    #[test]
+    fn a_lone_expression_keeps_its_type() {
+        let t = Templater::new();
+        let vars = json!({"ports": [80, 443], "n": 2});
+        let value =
+            json!({"a": "{{ ports }}", "b": "{{ n * 21 }}", "c": "n={{ n }}", "d": "{{ n > 1 }}"});
+        assert_eq!(
+            t.render_value(&value, &vars).unwrap(),
+            json!({"a": [80, 443], "b": 42, "c": "n=2", "d": true})
+        );
+    }
+
+    #[test]
+    fn undefined_variables_are_errors() {
+        let t = Templater::new();
+        let error = t.render_str("{{ nope }}", &json!({})).unwrap_err();
+        assert!(error.message.contains("undefined"), "{}", error.message);
+        assert!(t.eval_condition("nope", &json!({})).is_err());
+        assert!(
+            t.render_str("{{ nope.x | default(1) }}", &json!({}))
+                .is_err()
+        );
+    }
 }
