@@ -10,3 +10,4 @@ mod releases;
 mod runlog;
 mod secrets;
 mod support;
+mod templating;

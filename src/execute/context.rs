@@ -104,7 +104,7 @@ impl Run<'_> {
             ("ansible_play_name", Value::String(play.play.name.clone())),
             (
                 "playbook_dir",
-                Value::String(play.play.dir.display().to_string()),
+                Value::String(absolute(&play.play.dir).display().to_string()),
             ),
             ("ansible_check_mode", Value::Bool(self.options.check)),
             ("ansible_diff_mode", Value::Bool(self.options.diff)),
@@ -136,6 +136,16 @@ impl Run<'_> {
             all.insert(name.clone(), Value::Object(vars));
         }
         all
+    }
+}
+
+/// `dir` made absolute, as Ansible's `playbook_dir` is (a playbook named without a folder
+/// lives in the current one).
+fn absolute(dir: &std::path::Path) -> std::path::PathBuf {
+    if dir.as_os_str().is_empty() {
+        std::env::current_dir().unwrap_or_default()
+    } else {
+        std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
     }
 }
 

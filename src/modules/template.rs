@@ -121,9 +121,11 @@ mod tests {
         let first = run.run(&Template, task()).await;
         assert!(first.changed && !first.failed, "{first:?}");
         let written = fs::read_to_string(&dest).unwrap();
-        // The trailing newline is the templater's business (Ansible keeps it).
-        let expected = format!("# Ansible managed\nanswer=42 for {}", dest.display());
-        assert_eq!(written.trim_end(), expected);
+        let expected = format!("# Ansible managed\nanswer=42 for {}\n", dest.display());
+        assert_eq!(
+            written, expected,
+            "the trailing newline is kept like Ansible does"
+        );
         assert!(!run.run(&Template, task()).await.changed);
     }
 

@@ -1,10 +1,22 @@
-//! Jinja templating for playbook values and template files (provisional core; the Ansible filter
-//! set lands with the templating work).
+//! Jinja templating for playbook values and template files, configured like Ansible's:
+//! strict undefined variables, `trim_blocks`, values printed the way Python prints them, and
+//! Ansible's filters, tests and lookups (see docs/templating.md).
+
+mod collections;
+mod encoding;
+mod filters;
+mod lookups;
+mod names;
+mod predicates;
+mod python;
+mod text;
+mod yaml_dump;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use minijinja::{Environment, UndefinedBehavior};
+use minijinja::value::ValueKind;
+use minijinja::{Environment, Output, State, UndefinedBehavior};
 use serde_json::Value;
 
 /// A template or expression that could not be parsed or rendered.
@@ -31,6 +43,9 @@ impl From<minijinja::Error> for TemplateError {
     }
 }
 
+/// The name minijinja gives templates rendered from strings.
+const TEMPLATE_NAME: &str = "<string>";
+
 /// A Jinja environment configured like Ansible's.
 pub struct Templater {
     env: Environment<'static>,
@@ -43,24 +58,46 @@ impl Default for Templater {
 }
 
 impl Templater {
-    /// A templater with strict undefined handling.
+    /// A templater with strict undefined handling and Ansible's filters, tests and lookups.
     pub fn new() -> Self {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.set_syntax(
+            minijinja::syntax::SyntaxConfig::builder()
+                .trim_blocks(true)
+                .build()
+                .expect("the default delimiters are valid"),
+        );
+        env.set_formatter(python_formatter);
+        filters::register(&mut env);
+        predicates::register(&mut env);
+        lookups::register(&mut env);
         Templater { env }
     }
 
-    /// Checks template syntax without rendering.
+    /// Checks template syntax, and that every filter and test it uses exists, without
+    /// rendering.
     pub fn check_template(&self, source: &str) -> Result<(), TemplateError> {
-        self.env.template_from_str(source)?;
-        Ok(())
+        let template = self.env.template_from_str(source)?;
+        match names::first_unknown(&self.env, &template) {
+            Some(unknown) => Err(TemplateError {
+                message: format!("unknown {} `{}`", unknown.kind, unknown.name),
+                line: Some(unknown.line),
+                column: Some(unknown.column),
+            }),
+            None => Ok(()),
+        }
     }
 
-    /// Checks a bare expression for syntax.
+    /// Checks a bare expression like [`check_template`](Self::check_template) does.
     pub fn check_expression(&self, expr: &str) -> Result<(), TemplateError> {
         self.env.compile_expression(expr)?;
-        Ok(())
+        self.check_template(&format!("{{{{ {expr} }}}}"))
+            .map_err(|e| TemplateError {
+                column: e.column.map(|c| c.saturating_sub(3).max(1)),
+                ..e
+            })
     }
 
     /// Names of the variables a template reads.
@@ -73,12 +110,28 @@ impl Templater {
             .collect())
     }
 
-    /// Renders a string.
+    /// Renders a string; its trailing newlines are kept, as Ansible does.
     pub fn render_str(&self, source: &str, vars: &Value) -> Result<String, TemplateError> {
-        Ok(self.env.render_str(
+        self.render_named(TEMPLATE_NAME, source, vars)
+    }
+
+    /// Renders `source` under `name`, topping up the trailing newlines Jinja drops
+    /// (Ansible's `preserve_trailing_newlines`).
+    fn render_named(
+        &self,
+        name: &str,
+        source: &str,
+        vars: &Value,
+    ) -> Result<String, TemplateError> {
+        let mut rendered = self.env.render_named_str(
+            name,
             source,
             minijinja::Value::from(minijinja::value::Serde(vars)),
-        )?)
+        )?;
+        let trailing = |s: &str| s.len() - s.trim_end_matches('\n').len();
+        let missing = trailing(source).saturating_sub(trailing(&rendered));
+        rendered.push_str(&"\n".repeat(missing));
+        Ok(rendered)
     }
 
     /// Renders every string in a value tree; a lone `{{ expr }}` keeps its native type.
@@ -105,13 +158,17 @@ impl Templater {
     }
 
     /// Evaluates a `when:`-style condition.
+    /// An undefined result is an error, as in Ansible.
     pub fn eval_condition(&self, expr: &str, vars: &Value) -> Result<bool, TemplateError> {
         let expr = lone_expression(expr).unwrap_or(expr);
-        Ok(self
+        let value = self
             .env
             .compile_expression(expr)?
-            .eval(minijinja::Value::from(minijinja::value::Serde(vars)))?
-            .is_true())
+            .eval(minijinja::Value::from(minijinja::value::Serde(vars)))?;
+        if value.is_undefined() {
+            return Err(undefined(expr));
+        }
+        Ok(value.is_true())
     }
 
     /// Evaluates a bare expression to a value.
@@ -121,11 +178,7 @@ impl Templater {
             .compile_expression(expr)?
             .eval(minijinja::Value::from(minijinja::value::Serde(vars)))?;
         if value.is_undefined() {
-            return Err(TemplateError {
-                message: format!("`{expr}` is undefined"),
-                line: None,
-                column: None,
-            });
+            return Err(undefined(expr));
         }
         serde_json::to_value(&value).map_err(|e| TemplateError {
             message: e.to_string(),
@@ -134,15 +187,44 @@ impl Templater {
         })
     }
 
-    /// Renders a template file like Ansible's `template` module.
+    /// Renders a template file like Ansible's `template` module: the file's trailing newlines
+    /// are kept. `name` names the template in error messages.
     pub fn render_file(
         &self,
-        _name: &str,
+        name: &str,
         source: &str,
         vars: &Value,
         _search_dirs: &[PathBuf],
     ) -> Result<String, TemplateError> {
-        self.render_str(source, vars)
+        self.render_named(name, source, vars)
+    }
+}
+
+/// Prints values inside text the way Ansible (Python) does: `True`, `None`, `['a', 1]`.
+fn python_formatter(
+    out: &mut Output<'_>,
+    state: &mut State<'_, '_>,
+    value: &minijinja::Value,
+) -> Result<(), minijinja::Error> {
+    match value.kind() {
+        ValueKind::None | ValueKind::Bool | ValueKind::Number | ValueKind::Seq | ValueKind::Map
+            if !value.is_safe() =>
+        {
+            out.write_str(&python::str(&filters::to_data(value)))
+                .map_err(|_| {
+                    minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "cannot write output")
+                })
+        }
+        _ => minijinja::escape_formatter(out, state, value),
+    }
+}
+
+/// The error for an expression that evaluated to an undefined value.
+fn undefined(expr: &str) -> TemplateError {
+    TemplateError {
+        message: format!("`{expr}` is undefined"),
+        line: None,
+        column: None,
     }
 }
 
@@ -150,4 +232,52 @@ impl Templater {
 fn lone_expression(s: &str) -> Option<&str> {
     let inner = s.trim().strip_prefix("{{")?.strip_suffix("}}")?;
     (!inner.contains("{{") && !inner.contains("}}")).then_some(inner.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn trailing_newlines_are_kept_like_ansible() {
+        let t = Templater::new();
+        let vars = json!({"x": 1, "on": false});
+        assert_eq!(t.render_str("a {{ x }}\n", &vars).unwrap(), "a 1\n");
+        assert_eq!(t.render_str("a {{ x }}\n\n", &vars).unwrap(), "a 1\n\n");
+        assert_eq!(t.render_str("a {{ x }}", &vars).unwrap(), "a 1");
+        let file = "{% if on %}\nno\n{% endif %}\nend\n{% if on %}x{% endif %}\n";
+        assert_eq!(t.render_file("f.j2", file, &vars, &[]).unwrap(), "end\n");
+    }
+
+    #[test]
+    fn block_tags_swallow_their_newline() {
+        let t = Templater::new();
+        let source = "{% for i in [1, 2] %}\n- {{ i }}\n{% endfor %}\ndone";
+        assert_eq!(t.render_str(source, &json!({})).unwrap(), "- 1\n- 2\ndone");
+    }
+
+    #[test]
+    fn a_lone_expression_keeps_its_type() {
+        let t = Templater::new();
+        let vars = json!({"ports": [80, 443], "n": 2});
+        let value =
+            json!({"a": "{{ ports }}", "b": "{{ n * 21 }}", "c": "n={{ n }}", "d": "{{ n > 1 }}"});
+        assert_eq!(
+            t.render_value(&value, &vars).unwrap(),
+            json!({"a": [80, 443], "b": 42, "c": "n=2", "d": true})
+        );
+    }
+
+    #[test]
+    fn undefined_variables_are_errors() {
+        let t = Templater::new();
+        let error = t.render_str("{{ nope }}", &json!({})).unwrap_err();
+        assert!(error.message.contains("undefined"), "{}", error.message);
+        assert!(t.eval_condition("nope", &json!({})).is_err());
+        assert!(
+            t.render_str("{{ nope.x | default(1) }}", &json!({}))
+                .is_err()
+        );
+    }
 }

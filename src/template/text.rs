@@ -1,0 +1,313 @@
+//! Filters on text: regular expressions (Python's `re` semantics as far as Rust's `regex`
+//! allows), POSIX paths and shell quoting.
+
+use minijinja::value::{Kwargs, Rest};
+use minijinja::{Environment, Error, Value};
+use regex::{Captures, Regex, RegexBuilder};
+
+use super::filters::failure;
+
+/// Adds the text filters to `env`.
+pub fn register(env: &mut Environment<'static>) {
+    env.add_filter("regex_replace", regex_replace);
+    env.add_filter("regex_search", regex_search);
+    env.add_filter("regex_findall", regex_findall);
+    env.add_filter("basename", basename);
+    env.add_filter("dirname", dirname);
+    env.add_filter("splitext", splitext);
+    env.add_filter("quote", quote);
+}
+
+/// Compiles `pattern` with the `ignorecase`/`multiline` keyword flags.
+pub(super) fn compile(pattern: &str, kwargs: &Kwargs) -> Result<Regex, Error> {
+    let ignorecase = kwargs.get::<Option<bool>>("ignorecase")?.unwrap_or(false);
+    let multiline = kwargs.get::<Option<bool>>("multiline")?.unwrap_or(false);
+    RegexBuilder::new(pattern)
+        .case_insensitive(ignorecase)
+        .multi_line(multiline)
+        .build()
+        .map_err(|e| failure(format!("invalid regular expression {pattern:?}: {e}")))
+}
+
+/// `regex_replace(pattern, replacement, ignorecase=False, multiline=False, count=0)`:
+/// `\1`, `\g<1>` and `\g<name>` in the replacement refer to groups.
+fn regex_replace(
+    value: &str,
+    pattern: &str,
+    replacement: Option<&str>,
+    kwargs: Kwargs,
+) -> Result<String, Error> {
+    let regex = compile(pattern, &kwargs)?;
+    let count = kwargs.get::<Option<usize>>("count")?.unwrap_or(0);
+    kwargs.assert_all_used()?;
+    let template = python_replacement(replacement.unwrap_or(""));
+    Ok(regex.replacen(value, count, template.as_str()).into_owned())
+}
+
+/// A Python `re.sub` replacement written in `regex`'s syntax (`$` escaped, groups as `${n}`).
+fn python_replacement(replacement: &str) -> String {
+    static GROUP: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
+        Regex::new(r"\\(?:g<(\w+)>|(\d{1,2})|(.))|\$").expect("the group pattern is valid")
+    });
+    GROUP
+        .replace_all(replacement, |caps: &Captures| {
+            if let Some(group) = caps.get(1).or_else(|| caps.get(2)) {
+                format!("${{{}}}", group.as_str())
+            } else if let Some(escaped) = caps.get(3) {
+                match escaped.as_str() {
+                    "n" => "\n".into(),
+                    "t" => "\t".into(),
+                    "r" => "\r".into(),
+                    "\\" => "\\".into(),
+                    other => format!("\\{}", other.replace('$', "$$")),
+                }
+            } else {
+                "$$".into()
+            }
+        })
+        .into_owned()
+}
+
+/// `regex_search(pattern, '\\1', '\\g<name>', ignorecase=False, multiline=False)`: the
+/// first match, the listed groups of it, or none.
+fn regex_search(
+    value: &str,
+    pattern: &str,
+    groups: Rest<String>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
+    let regex = compile(pattern, &kwargs)?;
+    kwargs.assert_all_used()?;
+    let Some(caps) = regex.captures(value) else {
+        return Ok(Value::from(()));
+    };
+    if groups.is_empty() {
+        return Ok(Value::from(&caps[0]));
+    }
+    let mut picked = Vec::new();
+    for group in groups.iter() {
+        let found = if let Some(name) = group.strip_prefix("\\g<").and_then(|g| g.strip_suffix('>'))
+        {
+            match name.parse::<usize>() {
+                Ok(index) => caps.get(index),
+                Err(_) => caps.name(name),
+            }
+        } else if let Some(index) = group
+            .strip_prefix('\\')
+            .and_then(|g| g.parse::<usize>().ok())
+        {
+            caps.get(index)
+        } else {
+            return Err(failure("Unknown argument"));
+        };
+        picked.push(found.map_or(Value::from(()), |m| Value::from(m.as_str())));
+    }
+    Ok(Value::from(picked))
+}
+
+/// `regex_findall(pattern, ignorecase=False, multiline=False)`: every match; the group's text
+/// with one group, a list of the groups' texts with several.
+fn regex_findall(value: &str, pattern: &str, kwargs: Kwargs) -> Result<Value, Error> {
+    let regex = compile(pattern, &kwargs)?;
+    kwargs.assert_all_used()?;
+    let groups = regex.captures_len() - 1;
+    let text = |m: Option<regex::Match>| Value::from(m.map_or("", |m| m.as_str()));
+    Ok(Value::from(
+        regex
+            .captures_iter(value)
+            .map(|caps| match groups {
+                0 => text(caps.get(0)),
+                1 => text(caps.get(1)),
+                n => Value::from((1..=n).map(|i| text(caps.get(i))).collect::<Vec<_>>()),
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// Python's `os.path.basename`.
+fn basename(path: &str) -> String {
+    path.rsplit('/').next().unwrap_or_default().to_string()
+}
+
+/// Python's `os.path.dirname`: trailing slashes dropped unless the head is only slashes.
+fn dirname(path: &str) -> String {
+    let head = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+    if !head.is_empty() && head.chars().any(|c| c != '/') {
+        head.trim_end_matches('/').to_string()
+    } else {
+        head.to_string()
+    }
+}
+
+/// Python's `os.path.splitext`: `[root, ext]`, where a leading dot does not start an extension.
+fn splitext(path: &str) -> Vec<String> {
+    let name_start = path.rfind('/').map_or(0, |i| i + 1);
+    let name = &path[name_start..];
+    match name.rfind('.') {
+        Some(dot) if name[..dot].chars().any(|c| c != '.') => {
+            let dot = name_start + dot;
+            vec![path[..dot].to_string(), path[dot..].to_string()]
+        }
+        _ => vec![path.to_string(), String::new()],
+    }
+}
+
+/// `quote`: POSIX shell quoting like Python's `shlex.quote`; none quotes as `''`.
+fn quote(value: &Value) -> String {
+    let text = if value.is_none() || value.is_undefined() {
+        String::new()
+    } else {
+        super::python::str(&super::filters::to_data(value))
+    };
+    let safe = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./-_".contains(c);
+    if text.is_empty() {
+        "''".into()
+    } else if text.chars().all(safe) {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', "'\"'\"'"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::template::filters::tests::{eval, render, render_error};
+    use serde_json::json;
+
+    #[test]
+    fn regex_replace_with_python_backreferences() {
+        let vars = json!({"s": "host-01.example.com"});
+        assert_eq!(
+            eval(
+                r"s | regex_replace('^(\\w+)-(\\d+).*$', '\\2:\\1')",
+                vars.clone()
+            ),
+            "01:host"
+        );
+        assert_eq!(
+            eval(
+                r"s | regex_replace('(?P<n>\\d+)', '<\\g<n>>')",
+                vars.clone()
+            ),
+            "host-<01>.example.com"
+        );
+        assert_eq!(
+            eval(r"s | regex_replace('(\\d)', '\\g<1>$0')", vars.clone()),
+            "host-0$01$0.example.com"
+        );
+        assert_eq!(
+            eval("s | regex_replace('\\\\.', '_', count=1)", vars.clone()),
+            "host-01_example.com"
+        );
+        assert_eq!(
+            eval(
+                "'ABC' | regex_replace('b', 'x', ignorecase=true)",
+                vars.clone()
+            ),
+            "AxC"
+        );
+        assert_eq!(
+            eval(
+                "'a\nb' | regex_replace('^', '# ', multiline=true)",
+                vars.clone()
+            ),
+            "# a\n# b"
+        );
+        assert_eq!(eval("'abc' | regex_replace('b')", vars.clone()), "ac");
+        assert!(
+            render_error("{{ 'a' | regex_replace('(', '') }}", vars)
+                .contains("invalid regular expression")
+        );
+    }
+
+    #[test]
+    fn regex_search_returns_match_groups_or_none() {
+        let vars = json!({"s": "version: 1.22.3"});
+        assert_eq!(
+            eval(r"s | regex_search('\\d+\\.\\d+')", vars.clone()),
+            "1.22"
+        );
+        assert_eq!(
+            eval(
+                r"s | regex_search('(\\d+)\\.(?P<minor>\\d+)', '\\1', '\\g<minor>')",
+                vars.clone()
+            ),
+            json!(["1", "22"])
+        );
+        assert_eq!(eval("s | regex_search('nope')", vars.clone()), json!(null));
+        assert_eq!(
+            render("{{ s | regex_search('VERSION', ignorecase=true) }}", vars),
+            "version"
+        );
+    }
+
+    #[test]
+    fn regex_findall_lists_matches() {
+        let vars = json!({"s": "a=1 b=2"});
+        assert_eq!(
+            eval(r"s | regex_findall('\\d')", vars.clone()),
+            json!(["1", "2"])
+        );
+        assert_eq!(
+            eval(r"s | regex_findall('(\\w)=\\d')", vars.clone()),
+            json!(["a", "b"])
+        );
+        assert_eq!(
+            eval(r"s | regex_findall('(\\w)=(\\d)')", vars),
+            json!([["a", "1"], ["b", "2"]])
+        );
+    }
+
+    #[test]
+    fn paths_split_like_python_os_path() {
+        let cases = [
+            ("/etc/app/conf.yml", "conf.yml", "/etc/app"),
+            ("/etc/app/", "", "/etc/app"),
+            ("conf", "conf", ""),
+            ("/conf", "conf", "/"),
+            ("//conf", "conf", "//"),
+        ];
+        for (path, base, dir) in cases {
+            assert_eq!(
+                eval(&format!("'{path}' | basename"), json!(null)),
+                base,
+                "{path}"
+            );
+            assert_eq!(
+                eval(&format!("'{path}' | dirname"), json!(null)),
+                dir,
+                "{path}"
+            );
+        }
+        assert_eq!(
+            eval("'a/b.tar.gz' | splitext", json!(null)),
+            json!(["a/b.tar", ".gz"])
+        );
+        assert_eq!(
+            eval("'.bashrc' | splitext", json!(null)),
+            json!([".bashrc", ""])
+        );
+        assert_eq!(
+            eval("'a.d/file' | splitext", json!(null)),
+            json!(["a.d/file", ""])
+        );
+        assert_eq!(
+            eval("'x/..a.b' | splitext", json!(null)),
+            json!(["x/..a", ".b"])
+        );
+    }
+
+    #[test]
+    fn quote_matches_shlex_quote() {
+        assert_eq!(
+            eval("'plain-word_1.2/x@y%z+=:,' | quote", json!(null)),
+            "plain-word_1.2/x@y%z+=:,"
+        );
+        assert_eq!(eval("'' | quote", json!(null)), "''");
+        assert_eq!(eval("none | quote", json!(null)), "''");
+        assert_eq!(eval("'a b' | quote", json!(null)), "'a b'");
+        assert_eq!(eval("\"it's\" | quote", json!(null)), "'it'\"'\"'s'");
+        assert_eq!(eval("'$(id)' | quote", json!(null)), "'$(id)'");
+        assert_eq!(eval("'é' | quote", json!(null)), "'é'");
+    }
+}

@@ -1,0 +1,122 @@
+//! Ansible's filters, tests and lookups in whole local runs: template files, debug output, and
+//! shell quoting that keeps injected commands from running.
+
+use crate::support::{Project, local_inventory};
+
+const PLAYBOOK: &str = r#"- hosts: app
+  gather_facts: false
+  vars:
+    users: [{name: alice, admin: true}, {name: bob, admin: false}]
+    base: {port: 80, opts: {a: 1}}
+    override: {opts: {b: 2}}
+    enabled: "yes"
+  tasks:
+    - template: {src: app.conf.j2, dest: "{{ playbook_dir }}/out/app.conf"}
+    - set_fact:
+        numbers: "{{ '[1, 2, 3]' | from_json }}"
+        settings: "{{ base | combine(override, recursive=true) }}"
+    - debug:
+        msg: "sum={{ numbers | sum }} keys={{ settings.opts | dict2items | map(attribute='key') | join('+') }} home={{ lookup('env', 'DEPLOYER_TEMPLATING_HOME') }} missing=[{{ lookup('env', 'DEPLOYER_TEMPLATING_UNSET') }}]"
+    - debug:
+        msg: "{{ numbers | map('string') | list }}"
+"#;
+
+const TEMPLATE: &str = "# {{ ansible_managed }}
+settings={{ base | combine(override, recursive=True) | to_json }}
+admins={{ users | selectattr('admin') | map(attribute='name') | join(',') }}
+home={{ lookup('env', 'DEPLOYER_TEMPLATING_HOME') }}
+{% if enabled | bool %}
+enabled=yes
+{% endif %}
+flag={{ enabled | bool }}
+greeting={{ lookup('file', 'greeting.txt') | upper }}
+newer={{ '1.10' is version('1.9', '>') }}
+file={{ '/srv/app/conf.d/main.yml' | basename | splitext | first }}
+";
+
+#[test]
+fn filters_tests_and_lookups_in_templates_and_debug_output() {
+    let p = Project::new()
+        .file("inv.yml", &local_inventory(&["localhost"]))
+        .file("site.yml", PLAYBOOK)
+        .file("templates/app.conf.j2", TEMPLATE)
+        .file("files/greeting.txt", "hello\n")
+        .file("out/.keep", "");
+    let out = p.run_env(
+        &["run", "site.yml", "-i", "inv.yml"],
+        &[("DEPLOYER_TEMPLATING_HOME", "/home/dep")],
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(p.join("out/app.conf")).unwrap(),
+        "# Ansible managed\n\
+         settings={\"port\": 80, \"opts\": {\"a\": 1, \"b\": 2}}\n\
+         admins=alice\n\
+         home=/home/dep\n\
+         enabled=yes\n\
+         flag=True\n\
+         greeting=HELLO\n\
+         newer=True\n\
+         file=main\n",
+        "the template keeps its trailing newline and trim_blocks drops the block lines"
+    );
+    assert!(
+        out.stdout
+            .contains("\"msg\": \"sum=6 keys=a+b home=/home/dep missing=[]\""),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("\"msg\": [\n        \"1\",\n        \"2\",\n        \"3\"\n    ]"),
+        "a lone expression keeps its list type:\n{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn quoted_values_cannot_inject_shell_commands() {
+    let p = Project::new().file("inv.yml", &local_inventory(&["localhost"]));
+    let payload = format!("'; touch {}/pwned-$$ #", p.path_str());
+    let playbook = format!(
+        "- hosts: app\n  gather_facts: false\n  vars:\n    payload: {payload:?}\n  tasks:\n    \
+         - shell: \"echo {{{{ payload | quote }}}}\"\n      register: echoed\n    \
+         - debug: {{var: echoed.stdout}}\n"
+    );
+    let p = p.file("site.yml", &playbook);
+    let out = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let touched: Vec<_> = std::fs::read_dir(p.join("."))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("pwned"))
+        .collect();
+    assert!(touched.is_empty(), "the injected command ran: {touched:?}");
+    let echoed = serde_json::to_string(&payload).unwrap();
+    assert!(
+        out.stdout.contains(&format!("\"echoed.stdout\": {echoed}")),
+        "the payload is echoed literally:\n{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn unknown_filters_are_compile_errors_with_a_location() {
+    let p = Project::new()
+        .file("inv.yml", &local_inventory(&["localhost"]))
+        .file(
+            "site.yml",
+            "- hosts: app\n  tasks:\n    - debug:\n        msg: \"{{ name | to_jsn }}\"\n    - debug: {msg: x}\n      when: r is sucess\n",
+        );
+    let out = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    assert_ne!(out.code, 0);
+    let err = out.stderr;
+    assert!(
+        err.contains("unknown filter `to_jsn`\n  --> site.yml:4:"),
+        "{err}"
+    );
+    assert!(
+        err.contains("unknown test `sucess`\n  --> site.yml:6:18"),
+        "{err}"
+    );
+}
