@@ -16,6 +16,8 @@ pub const EXIT_UNREACHABLE: i32 = 3;
 pub const EXIT_BAD_INPUT: i32 = 4;
 /// Another run holds the deploy lock of at least one host.
 pub const EXIT_LOCK_HELD: i32 = 5;
+/// The run was interrupted (Ctrl-C) and stopped early (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// Why a command could not do its work.
 #[derive(Debug, thiserror::Error)]
@@ -47,9 +49,12 @@ impl From<Diagnostics> for Error {
     }
 }
 
-/// The exit code of a finished run: a held lock beats failed hosts, which beat unreachable ones.
+/// The exit code of a finished run: an interruption beats a held lock, which beats failed hosts,
+/// which beat unreachable ones.
 pub fn exit_code(recap: &Recap) -> i32 {
-    if !recap.locked_out.is_empty() {
+    if recap.interrupted {
+        EXIT_INTERRUPTED
+    } else if !recap.locked_out.is_empty() {
         EXIT_LOCK_HELD
     } else if recap.any_failed() {
         EXIT_HOST_FAILED
@@ -57,5 +62,18 @@ pub fn exit_code(recap: &Recap) -> i32 {
         EXIT_UNREACHABLE
     } else {
         EXIT_OK
+    }
+}
+
+/// A few words on what an exit code means, for summaries.
+pub fn exit_meaning(code: i32) -> &'static str {
+    match code {
+        EXIT_OK => "ok",
+        EXIT_HOST_FAILED => "some hosts failed",
+        EXIT_UNREACHABLE => "some hosts were unreachable",
+        EXIT_BAD_INPUT => "bad input",
+        EXIT_LOCK_HELD => "a deploy lock is held by another run",
+        EXIT_INTERRUPTED => "interrupted",
+        _ => "error",
     }
 }

@@ -71,12 +71,30 @@ impl Project {
 
     /// Runs `deployer ARGS` inside the project.
     pub fn run(&self, args: &[&str]) -> Output {
-        let output = Command::new(env!("CARGO_BIN_EXE_deployer"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("the binary runs");
+        self.run_with_env(args, &[("NO_COLOR", "1")])
+    }
+
+    /// `deployer ARGS` inside the project, with these environment variables and none of the
+    /// ones that change the output (`NO_COLOR`, GitHub Actions').
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_deployer"));
+        command.args(args).current_dir(self.dir.path());
+        for name in [
+            "NO_COLOR",
+            "GITHUB_ACTIONS",
+            "GITHUB_STEP_SUMMARY",
+            "GITHUB_WORKSPACE",
+            "RUST_LOG",
+        ] {
+            command.env_remove(name);
+        }
+        command.envs(env.iter().copied());
+        command
+    }
+
+    /// Runs `deployer ARGS` inside the project with these environment variables.
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let output = self.command(args, env).output().expect("the binary runs");
         Output {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

@@ -154,11 +154,12 @@ impl Run<'_> {
         position: Position,
         rescuable: bool,
     ) -> Flow {
-        if play.abort.load(Ordering::SeqCst) {
+        let stopping = || play.abort.load(Ordering::SeqCst) || self.options.stop.is_stopped();
+        if stopping() {
             return Flow::EndPlay;
         }
         play.lockstep.arrive(index, position).await;
-        if play.abort.load(Ordering::SeqCst) {
+        if stopping() {
             return Flow::EndPlay;
         }
         self.announce(play, task, position, position.1 > 0);
