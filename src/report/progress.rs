@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressFinish, ProgressStyle};
 
 use super::{Event, Reporter, Status};
 
@@ -24,7 +24,8 @@ pub struct ProgressReporter {
 impl ProgressReporter {
     /// A progress line added to `multi`.
     pub fn new(multi: &MultiProgress) -> Self {
-        let bar = multi.add(ProgressBar::new(0));
+        // Cleared however the run ends, even when it is refused before any event.
+        let bar = multi.add(ProgressBar::new(0).with_finish(ProgressFinish::AndClear));
         bar.set_style(
             ProgressStyle::with_template(TEMPLATE)
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
