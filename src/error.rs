@@ -77,3 +77,36 @@ pub fn exit_meaning(code: i32) -> &'static str {
         _ => "error",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::HostStats;
+
+    #[test]
+    fn an_interruption_beats_a_held_lock_which_beats_failed_then_unreachable_hosts() {
+        let mut recap = Recap::default();
+        assert_eq!(exit_code(&recap), EXIT_OK);
+        recap.hosts.insert(
+            "a".into(),
+            HostStats {
+                unreachable: 1,
+                ..HostStats::default()
+            },
+        );
+        assert_eq!(exit_code(&recap), EXIT_UNREACHABLE);
+        recap.hosts.insert(
+            "b".into(),
+            HostStats {
+                failed: 1,
+                ..HostStats::default()
+            },
+        );
+        assert_eq!(exit_code(&recap), EXIT_HOST_FAILED);
+        recap.locked_out.push("b".into());
+        assert_eq!(exit_code(&recap), EXIT_LOCK_HELD);
+        recap.interrupted = true;
+        assert_eq!(exit_code(&recap), EXIT_INTERRUPTED);
+        assert_eq!(exit_meaning(EXIT_INTERRUPTED), "interrupted");
+    }
+}
