@@ -96,12 +96,15 @@ pub struct RunArgs {
     /// How many hosts run a task at the same time.
     #[arg(short = 'f', long, default_value_t = 25)]
     pub forks: usize,
-    /// More output (-v results, -vv commands, -vvv connection details).
+    /// More output (-v results, -vv commands and their output, -vvv SSH details, -vvvv all).
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Also write a JUnit XML report (one test case per host and task) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
     /// Connection settings.
     #[command(flatten)]
     pub connection: ConnectionArgs,

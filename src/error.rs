@@ -16,6 +16,8 @@ pub const EXIT_UNREACHABLE: i32 = 3;
 pub const EXIT_BAD_INPUT: i32 = 4;
 /// Another run holds the deploy lock of at least one host.
 pub const EXIT_LOCK_HELD: i32 = 5;
+/// The run was interrupted (Ctrl-C) and stopped early (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// Why a command could not do its work.
 #[derive(Debug, thiserror::Error)]
@@ -47,9 +49,12 @@ impl From<Diagnostics> for Error {
     }
 }
 
-/// The exit code of a finished run: a held lock beats failed hosts, which beat unreachable ones.
+/// The exit code of a finished run: an interruption beats a held lock, which beats failed hosts,
+/// which beat unreachable ones.
 pub fn exit_code(recap: &Recap) -> i32 {
-    if !recap.locked_out.is_empty() {
+    if recap.interrupted {
+        EXIT_INTERRUPTED
+    } else if !recap.locked_out.is_empty() {
         EXIT_LOCK_HELD
     } else if recap.any_failed() {
         EXIT_HOST_FAILED
@@ -57,5 +62,51 @@ pub fn exit_code(recap: &Recap) -> i32 {
         EXIT_UNREACHABLE
     } else {
         EXIT_OK
+    }
+}
+
+/// A few words on what an exit code means, for summaries.
+pub fn exit_meaning(code: i32) -> &'static str {
+    match code {
+        EXIT_OK => "ok",
+        EXIT_HOST_FAILED => "some hosts failed",
+        EXIT_UNREACHABLE => "some hosts were unreachable",
+        EXIT_BAD_INPUT => "bad input",
+        EXIT_LOCK_HELD => "a deploy lock is held by another run",
+        EXIT_INTERRUPTED => "interrupted",
+        _ => "error",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::HostStats;
+
+    #[test]
+    fn an_interruption_beats_a_held_lock_which_beats_failed_then_unreachable_hosts() {
+        let mut recap = Recap::default();
+        assert_eq!(exit_code(&recap), EXIT_OK);
+        recap.hosts.insert(
+            "a".into(),
+            HostStats {
+                unreachable: 1,
+                ..HostStats::default()
+            },
+        );
+        assert_eq!(exit_code(&recap), EXIT_UNREACHABLE);
+        recap.hosts.insert(
+            "b".into(),
+            HostStats {
+                failed: 1,
+                ..HostStats::default()
+            },
+        );
+        assert_eq!(exit_code(&recap), EXIT_HOST_FAILED);
+        recap.locked_out.push("b".into());
+        assert_eq!(exit_code(&recap), EXIT_LOCK_HELD);
+        recap.interrupted = true;
+        assert_eq!(exit_code(&recap), EXIT_INTERRUPTED);
+        assert_eq!(exit_meaning(EXIT_INTERRUPTED), "interrupted");
     }
 }

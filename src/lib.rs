@@ -32,7 +32,7 @@ pub use error::{Error, exit_code};
 use execute::RunOptions;
 use inventory::Inventory;
 use parse::{Source, parse_yaml};
-use report::{Emitter, Event, Recap, Reporter};
+use report::{Emitter, Event, Recap, Reporter, RunInfo};
 use secrets::{Redacting, Secrets};
 use template::Templater;
 use transport::{ConnectOptions, Connector};
@@ -61,6 +61,8 @@ pub struct Loaded {
     pub warnings: Vec<Diagnostic>,
     /// The values every output must redact (see [`secrets`]).
     pub secrets: Arc<Secrets>,
+    /// The playbook and inventory paths it was loaded from, as given.
+    pub sources: (PathBuf, PathBuf),
 }
 
 /// Turns `-i prod` into `inventories/prod` (or `prod.yml`, `prod.yaml`, `prod.ini`) when `prod`
@@ -130,6 +132,7 @@ pub fn load(inputs: &Inputs, templater: &Templater) -> Result<Loaded, Error> {
         inventory,
         warnings,
         secrets,
+        sources: (inputs.playbook.clone(), inputs.inventory.clone()),
     })
 }
 
@@ -221,6 +224,17 @@ pub async fn run(
     let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
     let printer = tokio::spawn(report::drain(receiver, reporter));
     let emitter = Emitter::new(sender);
+    let started = std::time::Instant::now();
+    emitter.emit(Event::RunStarted(RunInfo {
+        run_id: options.run_id.clone(),
+        playbook: loaded.sources.0.display().to_string(),
+        inventory: loaded.sources.1.display().to_string(),
+        check: options.check,
+        diff: options.diff,
+        hosts: run_hosts(loaded, options),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        started_at: report::rfc3339(std::time::SystemTime::now()),
+    }));
     for warning in &loaded.warnings {
         emitter.emit(Event::Warning {
             message: format!("{} ({})", warning.message, warning.span),
@@ -233,9 +247,31 @@ pub async fn run(
         options,
         connector,
         templater,
-        emitter,
+        emitter.clone(),
     )
     .await;
+    emitter.emit(Event::RunFinished {
+        exit_code: exit_code(&recap),
+        duration: started.elapsed(),
+    });
+    drop(emitter);
     let _ = printer.await;
     Ok(recap)
+}
+
+/// Every host some play of the run targets, after `--limit`, in first-seen order.
+fn run_hosts(loaded: &Loaded, options: &RunOptions) -> Vec<String> {
+    let plan = plan::build(
+        &loaded.program,
+        &loaded.inventory,
+        options.limit.as_deref(),
+        &execute::TagFilter::default(),
+    );
+    let mut hosts: Vec<String> = Vec::new();
+    for host in plan.plays.iter().flat_map(|p| p.batches.iter().flatten()) {
+        if !hosts.contains(host) {
+            hosts.push(host.clone());
+        }
+    }
+    hosts
 }

@@ -3,7 +3,7 @@
 
 mod cli;
 
-use std::io::IsTerminal;
+use std::io::{BufWriter, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -11,17 +11,22 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
+use indicatif::MultiProgress;
+use tracing_indicatif::writer::{IndicatifWriter, Stderr, Stdout};
 
 use cli::{
     Cli, Command, ConnectionArgs, Format, HostsArgs, LogArgs, PingArgs, PlanArgs, RunArgs,
     SelectArgs, TargetArgs, VaultAction,
 };
-use deployer::error::{EXIT_ERROR, EXIT_OK};
-use deployer::execute::{RunOptions, TagFilter};
+use deployer::error::{EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK};
+use deployer::execute::{RunOptions, StopSignal, TagFilter};
 use deployer::fleet_ops::{Operation, run_operation};
 use deployer::notify::{Notifier, webhook_from_vars};
 use deployer::outbound::Warn;
-use deployer::report::{Fanout, JsonReporter, TerminalReporter};
+use deployer::report::{
+    Fanout, GithubReporter, JsonReporter, JunitReporter, ProgressReporter, Reporter,
+    TerminalReporter,
+};
 use deployer::runlog::{self, RunLog, Sink};
 use deployer::template::Templater;
 use deployer::transport::ConnectOptions;
@@ -33,7 +38,15 @@ const VAULT_PASSWORD_ENV: &str = "DEPLOYER_VAULT_PASSWORD";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    let screen = Screen::detect();
+    let (verbosity, progress) = match &cli.command {
+        Command::Run(args) => (
+            args.verbose,
+            (args.format == Format::Text && screen.live).then(MultiProgress::new),
+        ),
+        _ => (0, None),
+    };
+    init_tracing(verbosity, progress.clone(), screen.colour_stderr);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -44,7 +57,9 @@ fn main() -> ExitCode {
     let confirm =
         matches!(&cli.command, Command::Vault(v) if matches!(v.action, VaultAction::Encrypt(_)));
     let vault = vault(cli.vault_password_file.as_deref(), confirm);
-    let code = match vault.and_then(|vault| runtime.block_on(dispatch(cli.command, vault))) {
+    let code = match vault
+        .and_then(|vault| runtime.block_on(dispatch(cli.command, vault, screen, progress)))
+    {
         Ok(code) => code,
         Err(e) => match e.downcast_ref::<Error>() {
             Some(error) => {
@@ -60,22 +75,65 @@ fn main() -> ExitCode {
     ExitCode::from(code as u8)
 }
 
-/// Sends the library's diagnostics (host key warnings, SSH details) to stderr, filtered by
-/// `DEPLOYER_LOG` (tracing's `EnvFilter` syntax, e.g. `debug` or `deployer::transport=debug`);
-/// warnings only by default.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DEPLOYER_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
-        .init();
+/// What the standard streams are connected to, and whether colour is wanted.
+#[derive(Debug, Clone, Copy)]
+struct Screen {
+    /// Colour on stdout: a terminal, and `NO_COLOR` unset.
+    colour_stdout: bool,
+    /// Colour on stderr: a terminal, and `NO_COLOR` unset.
+    colour_stderr: bool,
+    /// Live progress: both stdout and stderr are terminals.
+    live: bool,
 }
 
-async fn dispatch(command: Command, vault: Arc<Vault>) -> anyhow::Result<i32> {
+impl Screen {
+    fn detect() -> Self {
+        let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let (stdout, stderr) = (
+            std::io::stdout().is_terminal(),
+            std::io::stderr().is_terminal(),
+        );
+        Screen {
+            colour_stdout: stdout && !no_colour,
+            colour_stderr: stderr && !no_colour,
+            live: stdout && stderr,
+        }
+    }
+}
+
+/// Logs to stderr (through the progress line when there is one): warnings, and with `-vv` the
+/// commands tasks run, `-vvv` SSH details, `-vvvv` everything. `DEPLOYER_LOG`
+/// (tracing's filter syntax, e.g. `deployer::transport=debug`) overrides.
+fn init_tracing(verbosity: u8, progress: Option<MultiProgress>, colour: bool) {
+    let default = match verbosity {
+        0 | 1 => "warn",
+        2 => "warn,deployer::execute=debug",
+        3 => "warn,deployer=debug",
+        _ => "debug,deployer=trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DEPLOYER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(colour)
+        .without_time()
+        .with_target(verbosity >= 4);
+    let _ = match progress {
+        Some(multi) => logs
+            .with_writer(IndicatifWriter::<Stderr>::new(multi))
+            .try_init(),
+        None => logs.with_writer(std::io::stderr).try_init(),
+    };
+}
+
+async fn dispatch(
+    command: Command,
+    vault: Arc<Vault>,
+    screen: Screen,
+    progress: Option<MultiProgress>,
+) -> anyhow::Result<i32> {
     match command {
-        Command::Run(args) => run(args, vault).await,
+        Command::Run(args) => run(args, vault, screen, progress).await,
         Command::Validate(target) => validate(&target, vault),
         Command::Plan(args) => plan(&args, vault),
         Command::Inventory(args) => inventory(&args),
@@ -153,7 +211,12 @@ fn tag_filter(select: &SelectArgs) -> TagFilter {
     }
 }
 
-async fn run(args: RunArgs, vault: Arc<Vault>) -> anyhow::Result<i32> {
+async fn run(
+    args: RunArgs,
+    vault: Arc<Vault>,
+    screen: Screen,
+    progress: Option<MultiProgress>,
+) -> anyhow::Result<i32> {
     let templater = Templater::new();
     let loaded = deployer::load(&inputs(&args.target, vault), &templater)?;
     let secrets = Arc::clone(&loaded.secrets);
@@ -167,26 +230,41 @@ async fn run(args: RunArgs, vault: Arc<Vault>) -> anyhow::Result<i32> {
         limit: args.select.limit.clone(),
         tags: args.select.tags.clone(),
         skip_tags: args.select.skip_tags.clone(),
+        ..RunOptions::default()
     };
+    // Order matters: GitHub's group markers go before a play's lines, and the progress line is
+    // cleared before the recap is printed.
     let mut reporters = Fanout::default();
-    reporters.push(match args.format {
-        Format::Json => Box::new(JsonReporter::new(std::io::stdout())),
-        Format::Text => {
-            let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            Box::new(TerminalReporter::new(
-                std::io::stdout(),
-                colour,
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        reporters.push(github_reporter(args.format));
+    }
+    match (args.format, progress) {
+        (Format::Json, _) => reporters.push(Box::new(JsonReporter::new(std::io::stdout()))),
+        (Format::Text, Some(multi)) => {
+            reporters.push(Box::new(ProgressReporter::new(&multi)));
+            let lines = BufWriter::new(IndicatifWriter::<Stdout>::new(multi));
+            reporters.push(Box::new(TerminalReporter::new(
+                lines,
+                screen.colour_stdout,
                 args.verbose,
-            ))
+            )));
         }
-    });
+        (Format::Text, None) => reporters.push(Box::new(TerminalReporter::new(
+            std::io::stdout(),
+            screen.colour_stdout,
+            args.verbose,
+        ))),
+    }
+    if let Some(path) = &args.junit {
+        reporters.push(Box::new(JunitReporter::new(path)));
+    }
     let logging = &args.logging;
     let sink = logging.log_sink.as_deref().map(str::parse::<Sink>);
     let sink = sink.transpose().map_err(|e| Error::Usage(e.to_string()))?;
     let runs_dir = (logging.runs_dir.clone())
         .unwrap_or_else(|| runlog::default_runs_dir(&args.target.playbook));
     let mut label = args.target.playbook.display().to_string();
-    match RunLog::create(&runs_dir, sink, Arc::clone(&warn)) {
+    match RunLog::create(&runs_dir, &options.run_id, sink, Arc::clone(&warn)) {
         Ok(log) => {
             label = format!("{label} (run {})", log.run_id());
             reporters.push(Box::new(log));
@@ -198,6 +276,7 @@ async fn run(args: RunArgs, vault: Arc<Vault>) -> anyhow::Result<i32> {
     if let Some(url) = webhook {
         reporters.push(Box::new(Notifier::new(url, label, warn)));
     }
+    stop_on_ctrl_c(options.stop.clone())?;
     let recap = deployer::run(
         &loaded,
         &templater,
@@ -207,6 +286,48 @@ async fn run(args: RunArgs, vault: Arc<Vault>) -> anyhow::Result<i32> {
     )
     .await?;
     Ok(deployer::exit_code(&recap))
+}
+
+/// Annotations and groups for GitHub Actions: on stdout beside the text lines, on stderr when
+/// stdout carries JSON.
+fn github_reporter(format: Format) -> Box<dyn Reporter> {
+    let workspace = std::env::var_os("GITHUB_WORKSPACE").map(PathBuf::from);
+    let summary = std::env::var_os("GITHUB_STEP_SUMMARY")
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from);
+    match format {
+        Format::Text => Box::new(GithubReporter::new(
+            std::io::stdout(),
+            true,
+            workspace,
+            summary,
+        )),
+        Format::Json => Box::new(GithubReporter::new(
+            std::io::stderr(),
+            false,
+            workspace,
+            summary,
+        )),
+    }
+}
+
+/// The first Ctrl-C (SIGINT) stops the run after the tasks that are running (locks are released
+/// and the recap printed; exit code 130); a second one exits at once. The handler is registered
+/// before this returns, so no early Ctrl-C is missed.
+fn stop_on_ctrl_c(stop: StopSignal) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupts = signal(SignalKind::interrupt()).context("listening for Ctrl-C")?;
+    tokio::spawn(async move {
+        if interrupts.recv().await.is_none() {
+            return;
+        }
+        stop.stop();
+        tracing::warn!("interrupted: stopping after the running tasks (Ctrl-C again to quit now)");
+        if interrupts.recv().await.is_some() {
+            std::process::exit(EXIT_INTERRUPTED);
+        }
+    });
+    Ok(())
 }
 
 fn validate(target: &TargetArgs, vault: Arc<Vault>) -> anyhow::Result<i32> {

@@ -149,7 +149,7 @@ mod tests {
     fn recap(stats: &[(&str, HostStats)]) -> Recap {
         Recap {
             hosts: stats.iter().map(|(h, s)| (h.to_string(), *s)).collect(),
-            locked_out: Vec::new(),
+            ..Recap::default()
         }
     }
 

@@ -269,10 +269,17 @@ fn json_events_are_one_object_per_line() {
         .collect();
     assert_eq!(
         kinds,
-        ["play_started", "task_started", "host_result", "recap"]
+        [
+            "run_started",
+            "play_started",
+            "task_started",
+            "host_result",
+            "recap",
+            "run_finished"
+        ]
     );
-    assert_eq!(events[2]["status"], "ok");
-    assert_eq!(events[3]["hosts"]["localhost"]["ok"], 1);
+    assert_eq!(events[3]["status"], "ok");
+    assert_eq!(events[4]["hosts"]["localhost"]["ok"], 1);
     assert!(events.iter().all(|e| e["v"] == 1));
 }
 

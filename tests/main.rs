@@ -5,6 +5,7 @@ mod compile_errors;
 mod deploys;
 mod fleet;
 mod local_runs;
+mod output;
 mod over_ssh;
 mod releases;
 mod runlog;

@@ -36,7 +36,9 @@ fn every_run_is_logged_and_deployer_log_shows_the_latest_or_a_given_one() {
     assert_eq!(result["result"]["stdout"], "hello-from-task");
     assert!(result["duration"].is_number());
     assert_eq!(result["run_id"], latest);
-    assert_eq!(lines.last().unwrap()["event"], "recap");
+    assert_eq!(lines.first().unwrap()["event"], "run_started");
+    assert_eq!(lines[lines.len() - 2]["event"], "recap");
+    assert_eq!(lines.last().unwrap()["event"], "run_finished");
 
     let text = p.run(&["log"]);
     assert_eq!(text.code, 0, "{}", text.stderr);

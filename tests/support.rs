@@ -79,25 +79,30 @@ impl Project {
 
     /// Runs `deployer ARGS` inside the project.
     pub fn run(&self, args: &[&str]) -> Output {
-        self.run_env(args, &[])
+        self.run_env(args, &[("NO_COLOR", "1")])
     }
 
-    /// Runs `deployer ARGS` inside the project with these environment variables (and none of
-    /// the caller's `DEPLOYER_*` ones).
-    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+    /// `deployer ARGS` inside the project, with these environment variables and none of the
+    /// caller's that change the output (`NO_COLOR`, GitHub Actions', `DEPLOYER_*`).
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_deployer"));
+        command.args(args).current_dir(self.dir.path());
         for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("DEPLOYER_") {
-                command.env_remove(name);
+            let name = name.to_string_lossy();
+            if name.starts_with("DEPLOYER_")
+                || name.starts_with("GITHUB_")
+                || ["NO_COLOR", "RUST_LOG"].contains(&name.as_ref())
+            {
+                command.env_remove(name.as_ref());
             }
         }
-        let output = command
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("NO_COLOR", "1")
-            .envs(env.iter().copied())
-            .output()
-            .expect("the binary runs");
+        command.envs(env.iter().copied());
+        command
+    }
+
+    /// Runs `deployer ARGS` inside the project with these environment variables.
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let output = self.command(args, env).output().expect("the binary runs");
         Output {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

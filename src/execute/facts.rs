@@ -77,6 +77,7 @@ impl Run<'_> {
                 host: host.name.clone(),
                 delegated_to: None,
                 task: "Gathering Facts".into(),
+                location: play.play.span.to_string(),
                 module: "setup".into(),
                 status,
                 item: None,

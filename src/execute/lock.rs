@@ -41,11 +41,8 @@ pub struct LockOwner {
 }
 
 impl LockOwner {
-    /// The owner for this process.
-    pub fn current() -> Self {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
+    /// The owner for this process, running the run `run_id`.
+    pub fn current(run_id: &crate::report::RunId) -> Self {
         let user = std::env::var("USER")
             .or_else(|_| std::env::var("GITHUB_ACTOR"))
             .unwrap_or_else(|_| "unknown".into());
@@ -53,7 +50,7 @@ impl LockOwner {
             .map(|h| h.trim().to_string())
             .unwrap_or_else(|_| "unknown".into());
         LockOwner {
-            run_id: format!("{}-{}", now.as_secs(), std::process::id()),
+            run_id: run_id.to_string(),
             who: format!("{user}@{machine}"),
         }
     }
@@ -244,6 +241,7 @@ impl super::Run<'_> {
             host: host.name.clone(),
             delegated_to: None,
             task: "Take the deploy lock".into(),
+            location: play.play.span.to_string(),
             module: "lock".into(),
             status,
             item: None,

@@ -13,6 +13,7 @@ mod rollback;
 mod state;
 mod tags;
 mod task;
+mod traced;
 mod walk;
 
 pub use tags::TagFilter;
@@ -26,7 +27,7 @@ use tokio::sync::Semaphore;
 
 use crate::compile::{Play, Program, Strategy};
 use crate::inventory::Inventory;
-use crate::report::{Emitter, Event, Recap};
+use crate::report::{Emitter, Event, Recap, RunId};
 use crate::template::Templater;
 use crate::transport::Connector;
 use context::PlayContext;
@@ -49,6 +50,27 @@ pub struct RunOptions {
     pub tags: Vec<String>,
     /// `--skip-tags`.
     pub skip_tags: Vec<String>,
+    /// This run's id, made once per run.
+    pub run_id: RunId,
+    /// Asks the run to stop after the tasks already running (Ctrl-C).
+    pub stop: StopSignal,
+}
+
+/// A flag that asks a run to stop after the tasks already running; cheap to clone and share
+/// with a signal handler.
+#[derive(Debug, Clone, Default)]
+pub struct StopSignal(Arc<AtomicBool>);
+
+impl StopSignal {
+    /// Asks the run to stop.
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the run was asked to stop.
+    pub fn is_stopped(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
 }
 
 impl Default for RunOptions {
@@ -60,6 +82,8 @@ impl Default for RunOptions {
             limit: None,
             tags: Vec::new(),
             skip_tags: Vec::new(),
+            run_id: RunId::generate(),
+            stop: StopSignal::default(),
         }
     }
 }
@@ -104,17 +128,24 @@ pub async fn execute(
         forks: Semaphore::new(options.forks.max(1)),
         hosts: Mutex::new(BTreeMap::new()),
         down: Mutex::new(HashSet::new()),
-        owner: lock::LockOwner::current(),
+        owner: lock::LockOwner::current(&options.run_id),
         locks: Mutex::new(Vec::new()),
         locked_out: Mutex::new(Vec::new()),
     };
     for play in &program.plays {
-        if !run.play(play).await {
+        if options.stop.is_stopped() || !run.play(play).await {
             break;
         }
     }
     run.release_locks().await;
+    let interrupted = options.stop.is_stopped();
+    if interrupted {
+        run.emitter.emit(Event::Warning {
+            message: "interrupted: stopped after the tasks that were running".into(),
+        });
+    }
     let recap = Recap {
+        interrupted,
         locked_out: run.locked_out.lock().expect("locked_out lock").clone(),
         hosts: run
             .hosts
@@ -146,6 +177,9 @@ impl Run<'_> {
             return true;
         }
         for batch in batches::batches(&hosts, &play.serial) {
+            if self.options.stop.is_stopped() {
+                return false;
+            }
             let batch: Vec<String> = batch.into_iter().filter(|h| !self.is_down(h)).collect();
             if batch.is_empty() {
                 continue;

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use super::Run;
 use super::context::{PlayContext, resolve_templated, strip_omitted};
 use super::state::HostState;
+use super::traced::Traced;
 use crate::compile::{LoopKind, Task, strip_braces};
 use crate::modules::{Control, ModuleContext, ModuleError, ModuleResult};
 use crate::report::{Event, HostResult, Status};
@@ -126,6 +127,7 @@ impl Run<'_> {
             host: host.name.clone(),
             delegated_to: task.delegate_to.clone(),
             task: task.title(),
+            location: task.span.to_string(),
             module: task.module.spec().name.to_string(),
             status,
             item,
@@ -462,6 +464,16 @@ impl Run<'_> {
                 transport = self.delegate(name).await?;
                 transport.as_ref()
             }
+        };
+        let traced;
+        let via: &dyn Transport = if task.no_log {
+            via
+        } else {
+            traced = Traced {
+                inner: via,
+                host: &host.name,
+            };
+            &traced
         };
         let check_mode = task.check_mode.unwrap_or(self.options.check);
         let environment = self.render_environment(task, context)?;

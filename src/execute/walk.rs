@@ -180,11 +180,12 @@ impl Run<'_> {
         position: Position,
         rescuable: bool,
     ) -> Flow {
-        if play.abort.load(Ordering::SeqCst) {
+        let stopping = || play.abort.load(Ordering::SeqCst) || self.options.stop.is_stopped();
+        if stopping() {
             return Flow::EndPlay;
         }
         let leads = play.lockstep.arrive(index, position).await;
-        if play.abort.load(Ordering::SeqCst) {
+        if stopping() {
             return Flow::EndPlay;
         }
         self.announce(play, task, position, position.1 > 0);
@@ -252,7 +253,7 @@ impl Run<'_> {
             if let Some(first) = play.run_once.lock().await.get(&key) {
                 return RunOnce::Shared(first.clone());
             }
-            if play.abort.load(Ordering::SeqCst) {
+            if play.abort.load(Ordering::SeqCst) || self.options.stop.is_stopped() {
                 return RunOnce::Aborted;
             }
             // The leader may stop without running the step (the play was aborted): look again

@@ -7,6 +7,8 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::RunId;
+
 /// How a task ended on one host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -34,6 +36,8 @@ pub struct HostResult {
     pub delegated_to: Option<String>,
     /// The task's title.
     pub task: String,
+    /// Where the task is written (`file:line:column`).
+    pub location: String,
     /// The module the task ran.
     pub module: String,
     /// How it ended.
@@ -47,6 +51,25 @@ pub struct HostResult {
     /// How long it took.
     #[serde(serialize_with = "as_seconds")]
     pub duration: Duration,
+}
+
+impl HostResult {
+    /// The result's `msg` (or skip reason, or `no_log` notice) when it has one, else the whole
+    /// (already redacted) result on one line: what an annotation or report shows.
+    pub fn message(&self) -> String {
+        ["msg", "skip_reason", "censored"]
+            .iter()
+            .find_map(|key| self.result.get(key).and_then(Value::as_str))
+            .map_or_else(|| self.result.to_string(), str::to_string)
+    }
+
+    /// The location split into file, line and column (`None` when it is not `file:line:col`).
+    pub fn file_line_column(&self) -> Option<(&str, u32, u32)> {
+        let mut parts = self.location.rsplitn(3, ':');
+        let column = parts.next()?.parse().ok()?;
+        let line = parts.next()?.parse().ok()?;
+        Some((parts.next()?, line, column))
+    }
 }
 
 /// Counts for one host over a run, like Ansible's PLAY RECAP line.
@@ -78,6 +101,9 @@ pub struct Recap {
     /// Hosts whose deploy lock was held by another run.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub locked_out: Vec<String>,
+    /// The run was interrupted (Ctrl-C) and stopped early.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
 }
 
 impl Recap {
@@ -96,6 +122,8 @@ impl Recap {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
+    /// The run begins: what runs against what, and who this run is.
+    RunStarted(RunInfo),
     /// A play begins.
     PlayStarted {
         /// The play's name.
@@ -119,8 +147,37 @@ pub enum Event {
         /// The message.
         message: String,
     },
-    /// The run is over.
+    /// Every play is over (or the run stopped): the counts per host.
     Recap(Recap),
+    /// The run is over; the last event.
+    RunFinished {
+        /// The process exit code this run maps to (docs/exit-codes.md).
+        exit_code: i32,
+        /// How long the run took.
+        #[serde(serialize_with = "as_seconds")]
+        duration: Duration,
+    },
+}
+
+/// What a run is about, sent once at its start.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunInfo {
+    /// This run's id (`YYYYMMDDTHHMMSSZ-xxxx`).
+    pub run_id: RunId,
+    /// The playbook file, as given.
+    pub playbook: String,
+    /// The inventory file or folder, as resolved.
+    pub inventory: String,
+    /// `--check`: nothing is changed.
+    pub check: bool,
+    /// `--diff`: changes are shown as diffs.
+    pub diff: bool,
+    /// Every host some play targets (after `--limit`), in first-seen order.
+    pub hosts: Vec<String>,
+    /// The deployer version.
+    pub version: String,
+    /// When the run started, RFC 3339 in UTC.
+    pub started_at: String,
 }
 
 fn as_seconds<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {

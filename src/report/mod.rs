@@ -1,11 +1,19 @@
 //! The only code that prints: run events turned into terminal lines, JSON, and recaps.
 
 mod event;
+mod github;
 mod json;
+mod junit;
+mod progress;
+mod run_id;
 mod terminal;
 
-pub use event::{Event, HostResult, HostStats, Recap, Status};
+pub use event::{Event, HostResult, HostStats, Recap, RunInfo, Status};
+pub use github::GithubReporter;
 pub use json::{JsonReporter, SCHEMA_VERSION};
+pub use junit::JunitReporter;
+pub use progress::ProgressReporter;
+pub use run_id::{RunId, rfc3339};
 pub use terminal::TerminalReporter;
 
 use tokio::sync::mpsc::UnboundedSender;

@@ -120,6 +120,10 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
                 let _ = writeln!(self.out, "[WARNING]: {message}");
             }
             Event::Recap(recap) => self.recap(recap),
+            Event::RunStarted(info) if self.verbosity > 0 => {
+                let _ = writeln!(self.out, "run {} of {}", info.run_id, info.playbook);
+            }
+            Event::RunStarted(_) | Event::RunFinished { .. } => {}
         }
         let _ = self.out.flush();
     }
@@ -163,6 +167,7 @@ mod tests {
             host: "web1".into(),
             delegated_to: None,
             task: "t".into(),
+            location: "site.yml:3:7".into(),
             module: if value.get("msg").is_some() {
                 "debug".into()
             } else {
@@ -210,6 +215,7 @@ mod tests {
         reporter.event(&Event::Recap(Recap {
             hosts,
             locked_out: Vec::new(),
+            interrupted: false,
         }));
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("\nTASK [say hi] ****"), "{text}");

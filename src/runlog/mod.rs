@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::outbound::Warn;
-use crate::report::{Event, Reporter, SCHEMA_VERSION};
+use crate::report::{Event, Reporter, RunId, SCHEMA_VERSION};
 use ship::Shipper;
 
 /// The runs folder, relative to the playbook's folder.
@@ -101,10 +101,16 @@ pub struct RunLog {
 }
 
 impl RunLog {
-    /// Starts a new run's log under `runs_dir` and points `latest` at it; with a sink, starts
-    /// shipping (first the lines earlier runs could not send). `warn` hears of sink trouble.
-    pub fn create(runs_dir: &Path, sink: Option<Sink>, warn: Warn) -> Result<RunLog, RunLogError> {
-        let run_id = new_run_id();
+    /// Starts the log of run `run_id` under `runs_dir` and points `latest` at it; with a sink,
+    /// starts shipping (first the lines earlier runs could not send). `warn` hears of sink
+    /// trouble.
+    pub fn create(
+        runs_dir: &Path,
+        run_id: &RunId,
+        sink: Option<Sink>,
+        warn: Warn,
+    ) -> Result<RunLog, RunLogError> {
+        let run_id = run_id.to_string();
         let dir = runs_dir.join(&run_id);
         std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
         let events = dir.join(EVENTS_FILE);
@@ -190,19 +196,6 @@ fn timestamp() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
 }
 
-/// A new run id: the UTC start time (sortable) and a random suffix, e.g.
-/// `20250102T030405Z-9f2c`. (Private until the report module's run id type lands.)
-fn new_run_id() -> String {
-    let time: String = humantime::format_rfc3339_seconds(SystemTime::now())
-        .to_string()
-        .chars()
-        .filter(|c| !matches!(c, '-' | ':'))
-        .collect();
-    let mut suffix = [0u8; 2];
-    let _ = getrandom::fill(&mut suffix);
-    format!("{time}-{}", hex::encode(suffix))
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -216,7 +209,7 @@ mod tests {
     #[test]
     fn a_run_writes_its_events_and_becomes_the_latest() {
         let dir = tempfile::tempdir().unwrap();
-        let mut log = RunLog::create(dir.path(), None, quiet()).unwrap();
+        let mut log = RunLog::create(dir.path(), &RunId::generate(), None, quiet()).unwrap();
         let id = log.run_id().to_string();
         assert_eq!(id.len(), "20250102T030405Z-9f2c".len(), "{id}");
         assert_eq!((&id[8..9], &id[15..17]), ("T", "Z-"), "{id}");

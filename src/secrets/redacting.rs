@@ -31,7 +31,7 @@ impl Redacting {
                 }
             }
             Event::Warning { message } => *message = secrets.redact(message),
-            Event::Recap(_) => {}
+            Event::RunStarted(_) | Event::RunFinished { .. } | Event::Recap(_) => {}
         }
     }
 }
@@ -75,6 +75,7 @@ mod tests {
             host: "web1".into(),
             delegated_to: None,
             task: "echo s3cr3t-value".into(),
+            location: "site.yml:3:7".into(),
             module: "shell".into(),
             status: Status::Failed,
             item: Some("s3cr3t-value".into()),
