@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use minijinja::syntax::SyntaxConfig;
 use minijinja::{Environment, UndefinedBehavior};
 use serde_json::Value;
 
@@ -47,6 +48,15 @@ impl Templater {
     pub fn new() -> Self {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // Ansible's whitespace: a block tag's own line break is dropped (`trim_blocks`) and the
+        // final line break is kept (`keep_trailing_newline`), unlike Jinja's defaults.
+        env.set_syntax(
+            SyntaxConfig::builder()
+                .trim_blocks(true)
+                .keep_trailing_newline(true)
+                .build()
+                .expect("the default delimiters are valid"),
+        );
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         Templater { env }
     }
@@ -150,4 +160,33 @@ impl Templater {
 fn lone_expression(s: &str) -> Option<&str> {
     let inner = s.trim().strip_prefix("{{")?.strip_suffix("}}")?;
     (!inner.contains("{{") && !inner.contains("}}")).then_some(inner.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn whitespace_is_handled_like_ansible() {
+        let templater = Templater::new();
+        let vars = json!({"host": "app1"});
+        assert_eq!(
+            templater.render_str("host={{ host }}\n", &vars).unwrap(),
+            "host=app1\n"
+        );
+        assert_eq!(
+            templater
+                .render_value(&json!("hello {{ host }}\n"), &vars)
+                .unwrap(),
+            json!("hello app1\n")
+        );
+        assert_eq!(templater.render_str("{{ host }}", &vars).unwrap(), "app1");
+        assert_eq!(
+            templater
+                .render_str("a\n{% if true %}\nb\n{% endif %}\nc\n", &vars)
+                .unwrap(),
+            "a\nb\nc\n"
+        );
+    }
 }
