@@ -4,6 +4,7 @@ mod bad_input;
 mod compile_errors;
 mod fleet;
 mod local_runs;
+mod modules_fleet;
 mod over_ssh;
 mod releases;
 mod support;
