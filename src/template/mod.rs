@@ -116,7 +116,7 @@ impl Templater {
 
     /// Evaluates a `when:`-style condition.
     pub fn eval_condition(&self, expr: &str, vars: &Value) -> Result<bool, TemplateError> {
-        let expr = lone_expression(expr).unwrap_or(expr);
+        let expr = lone_expression(expr.trim()).unwrap_or(expr);
         Ok(self
             .env
             .compile_expression(expr)?
@@ -156,9 +156,10 @@ impl Templater {
     }
 }
 
-/// The expression inside a string that is exactly one `{{ ... }}`.
+/// The expression inside a string that is exactly one `{{ ... }}`, with nothing around it (text
+/// around it, even a line break, makes the result a string, as in Ansible).
 fn lone_expression(s: &str) -> Option<&str> {
-    let inner = s.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+    let inner = s.strip_prefix("{{")?.strip_suffix("}}")?;
     (!inner.contains("{{") && !inner.contains("}}")).then_some(inner.trim())
 }
 
@@ -182,6 +183,16 @@ mod tests {
             json!("hello app1\n")
         );
         assert_eq!(templater.render_str("{{ host }}", &vars).unwrap(), "app1");
+        assert_eq!(
+            templater
+                .render_value(&json!("{{ host }}\n"), &vars)
+                .unwrap(),
+            json!("app1\n")
+        );
+        assert_eq!(
+            templater.render_value(&json!("{{ [1] }}"), &vars).unwrap(),
+            json!([1])
+        );
         assert_eq!(
             templater
                 .render_str("a\n{% if true %}\nb\n{% endif %}\nc\n", &vars)
