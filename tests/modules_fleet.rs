@@ -98,8 +98,9 @@ impl Case {
             .hosts(fleet)
             .into_iter()
             .map(|host| {
-                let state =
-                    self.on_host(fleet, &host, self.state) + &fleet.tree(&host, &self.root());
+                let (code, state) =
+                    fleet.exec(&host, &format!("ROOT='{}'\n{}", self.root(), self.state));
+                let state = format!("{state}exit {code}\n{}", fleet.tree(&host, &self.root()));
                 (host, state)
             })
             .collect();
