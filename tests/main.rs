@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod compile_errors;
+mod differential;
 mod fleet;
 mod local_runs;
 mod modules_fleet;
