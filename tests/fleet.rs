@@ -52,6 +52,17 @@ impl Fleet {
         self.dir.join("inventory.yml")
     }
 
+    /// The loopback port of the bastion's sshd (`FLEET_BASTION_PORT`, as vagrant/fleet reads it).
+    pub fn bastion_port(&self) -> String {
+        std::env::var("FLEET_BASTION_PORT").unwrap_or_else(|_| "2222".into())
+    }
+
+    /// The Docker container of a fleet host (`FLEET_PREFIX`, as vagrant/fleet reads it).
+    pub fn container(&self, host: &str) -> String {
+        let prefix = std::env::var("FLEET_PREFIX").unwrap_or_else(|_| "deployer-fleet".into());
+        format!("{prefix}-{host}")
+    }
+
     /// The app hosts' names.
     pub fn app_hosts(&self) -> Vec<String> {
         let inventory = std::fs::read_to_string(self.inventory()).expect("fleet inventory");

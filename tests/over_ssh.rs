@@ -10,10 +10,11 @@ fn app_hosts_are_reachable_only_through_the_bastion() {
     let (code, report) = fleet.command(&["isolation"]);
     assert_eq!(code, 0, "isolation check failed:\n{report}");
     let (_, ports) = fleet.command(&["status"]);
-    assert!(ports.contains("127.0.0.1:2222"), "{ports}");
+    let bastion = format!("127.0.0.1:{}", fleet.bastion_port());
+    assert!(ports.contains(&bastion), "{ports}");
     for app in ["app1", "app2", "app3"] {
         let out = std::process::Command::new("docker")
-            .args(["port", &format!("deployer-fleet-{app}")])
+            .args(["port", &fleet.container(app)])
             .output()
             .expect("docker runs");
         assert!(out.status.success(), "no container for {app}");
@@ -50,7 +51,7 @@ fn a_wrong_host_key_is_refused_and_the_others_go_on() {
     // app2's keys replaced by the bastion's: a host that answers with a key we do not expect.
     let bastion_key = known
         .lines()
-        .find(|l| l.starts_with("[127.0.0.1]:2222 ssh-ed25519"))
+        .find(|l| l.starts_with(&format!("[127.0.0.1]:{} ssh-ed25519", fleet.bastion_port())))
         .unwrap()
         .split_once(' ')
         .unwrap()
