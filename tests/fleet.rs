@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use crate::support::Project;
+
 /// A running fleet: a bastion on 127.0.0.1 and app hosts behind it.
 pub struct Fleet {
     /// The fleet's state folder (keys, inventory, known_hosts).
@@ -61,6 +63,32 @@ impl Fleet {
         self.dir.join("inventory.yml")
     }
 
+    /// The app hosts' names.
+    pub fn app_hosts(&self) -> Vec<String> {
+        let inventory = std::fs::read_to_string(self.inventory()).expect("fleet inventory");
+        inventory
+            .lines()
+            .filter_map(|l| l.trim().strip_suffix(": {}"))
+            .filter(|name| name.starts_with("app"))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Whether the app hosts run systemd (the inventory's `fleet_systemd`).
+    pub fn has_systemd(&self) -> bool {
+        std::fs::read_to_string(self.inventory())
+            .expect("fleet inventory")
+            .contains("fleet_systemd: true")
+    }
+
+    /// A project holding the fleet's inventory as `inv.yml` and `playbook` as `site.yml`.
+    pub fn project(&self, playbook: &str) -> Project {
+        let inventory = std::fs::read_to_string(self.inventory()).expect("fleet inventory");
+        Project::new()
+            .file("inv.yml", &inventory)
+            .file("site.yml", playbook)
+    }
+
     /// Runs a shell command on a fleet host with `docker exec` (not through deployer), as root.
     pub fn exec(&self, host: &str, command: &str) -> (i32, String) {
         let out = Command::new(script())
@@ -71,6 +99,19 @@ impl Fleet {
             out.status.code().unwrap_or(-1),
             String::from_utf8_lossy(&out.stdout).into_owned(),
         )
+    }
+
+    /// Every entry under `dir` on `host`, one per line and sorted: path, type, mode, owner, link
+    /// count, then a link's target or a file's SHA-256. `dir` itself is written as `ROOT`.
+    pub fn tree(&self, host: &str, dir: &str) -> String {
+        let script = format!(
+            "cd '{dir}' && find . -mindepth 1 | LC_ALL=C sort | while read -r p; do \
+             stat -c '%n %F %a %U:%G %h' \"$p\"; if test -L \"$p\"; then readlink \"$p\"; \
+             elif test -f \"$p\"; then sha256sum < \"$p\"; fi; done"
+        );
+        let (code, out) = self.exec(host, &script);
+        assert_eq!(code, 0, "cannot list {dir} on {host}:\n{out}");
+        out.replace(dir, "ROOT")
     }
 
     /// The text of a file on a fleet host, or `None` when it does not exist.

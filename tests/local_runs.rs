@@ -115,10 +115,24 @@ fn ignore_errors_rescue_and_always() {
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert_eq!(
         out.recap("localhost"),
-        "ok=2 changed=0 unreachable=0 failed=0 skipped=0 rescued=1 ignored=1"
+        "ok=3 changed=1 unreachable=0 failed=0 skipped=0 rescued=1 ignored=1"
     );
     assert!(!out.stdout.contains("never"));
     assert!(out.stdout.contains("...ignoring"));
+}
+
+#[test]
+fn meta_tasks_are_not_counted_in_the_recap() {
+    let p = project(
+        &["localhost"],
+        "- hosts: app\n  gather_facts: false\n  tasks:\n    - meta: flush_handlers\n    - debug: {msg: hi}\n",
+    );
+    let out = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert_eq!(
+        out.recap("localhost"),
+        "ok=1 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
 }
 
 #[test]

@@ -3,8 +3,10 @@
 mod bad_input;
 mod compile_errors;
 mod deploys;
+mod differential;
 mod fleet;
 mod local_runs;
+mod modules_fleet;
 mod output;
 mod over_ssh;
 mod releases;

@@ -44,14 +44,6 @@ fn the_fleet_hands_out_an_inventory_and_host_access() {
     );
 }
 
-/// A project whose inventory is the fleet's, with `extra` appended under `all.vars` or hosts.
-fn fleet_project(fleet: &crate::fleet::Fleet, playbook: &str) -> Project {
-    let inventory = std::fs::read_to_string(fleet.inventory()).expect("fleet inventory");
-    Project::new()
-        .file("inv.yml", &inventory)
-        .file("site.yml", playbook)
-}
-
 #[test]
 fn a_wrong_host_key_is_refused_and_the_others_go_on() {
     let Some(fleet) = fleet() else { return };
@@ -71,11 +63,9 @@ fn a_wrong_host_key_is_refused_and_the_others_go_on() {
         .map(|l| format!("{l}\n"))
         .chain([format!("app2 {bastion_key}\n")])
         .collect();
-    let p = fleet_project(
-        fleet,
-        "- hosts: app\n  gather_facts: false\n  tasks:\n    - command: 'true'\n",
-    )
-    .file("known_hosts", &tampered);
+    let p = fleet
+        .project("- hosts: app\n  gather_facts: false\n  tasks:\n    - command: 'true'\n")
+        .file("known_hosts", &tampered);
     let inventory = std::fs::read_to_string(p.join("inv.yml")).unwrap().replace(
         &fleet.dir.join("known_hosts").display().to_string(),
         &p.join("known_hosts").display().to_string(),
@@ -197,7 +187,8 @@ fn files_land_on_every_host_and_a_second_run_sends_nothing() {
     let blob = blob();
     let blob_sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&blob));
     let script = "#!/bin/sh\necho ran\n";
-    let p = fleet_project(fleet, FILES_PLAYBOOK)
+    let p = fleet
+        .project(FILES_PLAYBOOK)
         .bytes("files/blob.bin", &blob)
         .file("files/run.sh", script);
     for host in ["app1", "app2", "app3"] {

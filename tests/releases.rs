@@ -75,7 +75,7 @@ fn a_failed_health_check_rolls_the_host_back() {
     );
     assert_eq!(
         bad.recap("localhost"),
-        "ok=6 changed=4 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0 rolled_back=1",
+        "ok=5 changed=4 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0 rolled_back=1",
         "{}",
         bad.stdout
     );

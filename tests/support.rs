@@ -19,6 +19,16 @@ pub struct Output {
     pub stderr: String,
 }
 
+impl From<std::process::Output> for Output {
+    fn from(output: std::process::Output) -> Self {
+        Output {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
 impl Output {
     /// The recap line of `host`, without its padding.
     pub fn recap(&self, host: &str) -> String {
@@ -32,6 +42,32 @@ impl Output {
             .skip(2)
             .collect::<Vec<_>>()
             .join(" ")
+    }
+
+    /// The events of a `--format json` run, one per line of its output.
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+            .collect()
+    }
+
+    /// The recap counts of every host of a `--format json` run (`ok`, `changed`, ...).
+    pub fn recap_counts(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.events()
+            .into_iter()
+            .find(|e| e["event"] == "recap")
+            .and_then(|e| e["hosts"].as_object().cloned())
+            .unwrap_or_else(|| panic!("no recap event in:\n{}\n{}", self.stdout, self.stderr))
+    }
+
+    /// The registered result of the task titled `task` on `host` in a `--format json` run.
+    pub fn result(&self, host: &str, task: &str) -> serde_json::Value {
+        self.events()
+            .into_iter()
+            .find(|e| e["event"] == "host_result" && e["host"] == host && e["task"] == task)
+            .map(|e| e["result"].clone())
+            .unwrap_or_else(|| panic!("no result of {task:?} on {host} in:\n{}", self.stdout))
     }
 }
 
@@ -102,12 +138,10 @@ impl Project {
 
     /// Runs `deployer ARGS` inside the project with these environment variables.
     pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let output = self.command(args, env).output().expect("the binary runs");
-        Output {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        self.command(args, env)
+            .output()
+            .expect("the binary runs")
+            .into()
     }
 }
 

@@ -12,7 +12,7 @@ use super::state::HostState;
 use super::traced::Traced;
 use crate::compile::{LoopKind, Task, strip_braces};
 use crate::modules::{Control, ModuleContext, ModuleError, ModuleResult};
-use crate::report::{Event, HostResult, Status};
+use crate::report::{Event, HostResult, HostStats, Status};
 use crate::transport::{Become, LocalTransport, Transport};
 
 /// The message shown instead of a `no_log` task's result.
@@ -73,18 +73,10 @@ impl Run<'_> {
         if let Some(name) = &task.register {
             host.set_facts([(name.clone(), outcome.registered.clone())]);
         }
-        host.count(|s| match outcome.status {
-            Status::Ok => s.ok += 1,
-            Status::Changed => {
-                s.ok += 1;
-                s.changed += 1;
-            }
-            Status::Skipped => s.skipped += 1,
-            Status::Ignored => s.ignored += 1,
-            Status::Failed if rescuable => {}
-            Status::Failed => s.failed += 1,
-            Status::Unreachable => s.unreachable += 1,
-        });
+        // Like Ansible, `meta` tasks are not counted in the recap.
+        if task.module.spec().name != "meta" {
+            host.count(|s| count(s, outcome, rescuable));
+        }
         if outcome.status == Status::Changed {
             notify(play, host, task);
         }
@@ -588,6 +580,30 @@ fn failed_outcome(message: String) -> TaskOutcome {
         registered: serde_json::json!({"changed": false, "failed": true, "msg": message}),
         facts: Map::new(),
         control: None,
+    }
+}
+
+/// Adds a task's outcome to its host's recap counts, as Ansible counts them (a failure that a
+/// rescue section will handle is not counted as failed).
+fn count(s: &mut HostStats, outcome: &TaskOutcome, rescuable: bool) {
+    match outcome.status {
+        Status::Ok => s.ok += 1,
+        Status::Changed => {
+            s.ok += 1;
+            s.changed += 1;
+        }
+        Status::Skipped => s.skipped += 1,
+        // Like Ansible: a failure let through counts as ok, and as changed when it changed.
+        Status::Ignored => {
+            s.ok += 1;
+            s.ignored += 1;
+            if outcome.registered["changed"] == true {
+                s.changed += 1;
+            }
+        }
+        Status::Failed if rescuable => {}
+        Status::Failed => s.failed += 1,
+        Status::Unreachable => s.unreachable += 1,
     }
 }
 

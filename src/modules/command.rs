@@ -100,6 +100,14 @@ pub(super) async fn run_guarded(
             .with_msg(skip));
     }
     if ctx.check_mode {
+        // Like Ansible: with `creates`/`removes` the guard has decided, so the command would run
+        // and is reported as a change; without them nothing can be known and the task is skipped.
+        if arg_str(args, "creates").is_some() || arg_str(args, "removes").is_some() {
+            return Ok(ModuleResult::changed()
+                .with("cmd", cmd)
+                .with("rc", 0)
+                .with_msg("Command would have run if not in check mode"));
+        }
         return Ok(ModuleResult {
             skipped: true,
             ..ModuleResult::ok().with_msg("skipped in check mode: command would run")
@@ -174,7 +182,7 @@ fn lines(text: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modules::testing::{args, run_local};
+    use crate::modules::testing::{LocalRun, args, run_local};
     use serde_json::json;
 
     #[tokio::test]
@@ -222,5 +230,24 @@ mod tests {
         )
         .await;
         assert_eq!(result.data["stdout"], "hi");
+    }
+
+    #[tokio::test]
+    async fn check_mode_reports_a_guarded_command_as_changed_and_skips_the_others() {
+        let guarded = LocalRun::check()
+            .run(
+                &Command,
+                args(json!({"cmd": "false", "creates": "/nonexistent-x"})),
+            )
+            .await;
+        assert!(guarded.changed && !guarded.skipped && !guarded.failed);
+        assert_eq!(
+            guarded.msg.as_deref(),
+            Some("Command would have run if not in check mode")
+        );
+        let unguarded = LocalRun::check()
+            .run(&Command, args(json!({"cmd": "false"})))
+            .await;
+        assert!(unguarded.skipped && !unguarded.changed && !unguarded.failed);
     }
 }

@@ -197,8 +197,8 @@ fn missing_dirs(dirs: &[String], states: &[PathState]) -> Result<Vec<String>, Fi
     Ok(missing)
 }
 
-/// Makes `dirs` (parents first; the first one's parents too) with `attrs` applied to each new
-/// directory, which starts with `default_mode`.
+/// Makes `dirs` (parents first) and their missing parents, one level at a time, with `attrs`
+/// applied to each directory it makes (which starts with `default_mode`), like Ansible.
 pub async fn make_dirs(
     ctx: &ModuleContext<'_>,
     dirs: &[String],
@@ -213,10 +213,13 @@ pub async fn make_dirs(
         ..PathState::absent()
     };
     let changes = attrs.changes(&fresh);
-    let mut script = String::from("set -e\n");
+    let mut script = format!(
+        "set -e\nmake_dir() {{\n  test -d \"$1\" && return 0\n  make_dir \"$(dirname -- \"$1\")\"\n\
+         \x20 mkdir -- \"$1\"\n{}}}\n",
+        changes.script("\"$1\"", false)
+    );
     for dir in dirs {
-        script.push_str(&format!("mkdir -p -- {}\n", quote(dir)));
-        script.push_str(&changes.script(&quote(dir), false));
+        script.push_str(&format!("make_dir {}\n", quote(dir)));
     }
     let output = run_long(ctx, script).await?;
     if output.exit_code != 0 {

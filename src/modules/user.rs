@@ -365,6 +365,12 @@ impl Module for User {
         let argv = match decide(args, &found) {
             Ok(Some(argv)) => argv,
             Ok(None) => return Ok(describe(result, found.account.as_ref(), args)),
+            // Like Ansible: check mode reports a missing account as one to create without
+            // looking at its groups, which an earlier task of the same run may create.
+            Err(_) if ctx.check_mode && found.account.is_none() => {
+                result.changed = true;
+                return Ok(result);
+            }
             Err(msg) => {
                 return Ok(ModuleResult {
                     failed: true,

@@ -160,7 +160,7 @@ impl Templater {
     /// Evaluates a `when:`-style condition.
     /// An undefined result is an error, as in Ansible.
     pub fn eval_condition(&self, expr: &str, vars: &Value) -> Result<bool, TemplateError> {
-        let expr = lone_expression(expr).unwrap_or(expr);
+        let expr = lone_expression(expr.trim()).unwrap_or(expr);
         let value = self
             .env
             .compile_expression(expr)?
@@ -228,9 +228,10 @@ fn undefined(expr: &str) -> TemplateError {
     }
 }
 
-/// The expression inside a string that is exactly one `{{ ... }}`.
+/// The expression inside a string that is exactly one `{{ ... }}`, with nothing around it (text
+/// around it, even a line break, makes the result a string, as in Ansible).
 fn lone_expression(s: &str) -> Option<&str> {
-    let inner = s.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+    let inner = s.strip_prefix("{{")?.strip_suffix("}}")?;
     (!inner.contains("{{") && !inner.contains("}}")).then_some(inner.trim())
 }
 
@@ -278,6 +279,39 @@ mod tests {
         assert!(
             t.render_str("{{ nope.x | default(1) }}", &json!({}))
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn whitespace_is_handled_like_ansible() {
+        let templater = Templater::new();
+        let vars = json!({"host": "app1"});
+        assert_eq!(
+            templater.render_str("host={{ host }}\n", &vars).unwrap(),
+            "host=app1\n"
+        );
+        assert_eq!(
+            templater
+                .render_value(&json!("hello {{ host }}\n"), &vars)
+                .unwrap(),
+            json!("hello app1\n")
+        );
+        assert_eq!(templater.render_str("{{ host }}", &vars).unwrap(), "app1");
+        assert_eq!(
+            templater
+                .render_value(&json!("{{ host }}\n"), &vars)
+                .unwrap(),
+            json!("app1\n")
+        );
+        assert_eq!(
+            templater.render_value(&json!("{{ [1] }}"), &vars).unwrap(),
+            json!([1])
+        );
+        assert_eq!(
+            templater
+                .render_str("a\n{% if true %}\nb\n{% endif %}\nc\n", &vars)
+                .unwrap(),
+            "a\nb\nc\n"
         );
     }
 }

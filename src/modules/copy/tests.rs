@@ -153,6 +153,21 @@ async fn copies_a_directory_with_and_without_trailing_slash() {
 }
 
 #[tokio::test]
+async fn directory_mode_goes_to_every_directory_the_copy_makes() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("site");
+    make_tree(&src);
+    let dest = dir.path().join("a/b");
+    let task =
+        args(json!({"src": src, "dest": format!("{}/", dest.display()), "directory_mode": "0750"}));
+    assert!(run_local(&Copy, task).await.changed);
+    assert_tree(&dest.join("site"));
+    for made in ["a", "a/b", "a/b/site", "a/b/site/sub dir/-deep"] {
+        assert_eq!(mode_of(&dir.path().join(made)), 0o750, "{made}");
+    }
+}
+
+#[tokio::test]
 async fn copies_on_the_host_with_remote_src() {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("remote tree");

@@ -186,6 +186,27 @@ async fn check_mode_and_unchanged_accounts_run_one_probe() {
 }
 
 #[tokio::test]
+async fn check_mode_creates_an_account_whose_group_is_still_missing() {
+    let group = json!({"name": "app", "group": "newgroup"});
+    let checked = run_on(&User, args(group.clone()), &FakeHost::new(), true).await;
+    assert!(checked.changed && !checked.failed, "{checked:?}");
+    let applied = run_on(&User, args(group), &FakeHost::new(), false).await;
+    assert_eq!(
+        applied.msg.as_deref(),
+        Some("Group newgroup does not exist")
+    );
+    let existing = FakeHost::new().reply("getent passwd", DEPLOY, 0);
+    let modified = run_on(
+        &User,
+        args(json!({"name": "deploy", "group": "newgroup"})),
+        &existing,
+        true,
+    )
+    .await;
+    assert!(modified.failed, "{modified:?}");
+}
+
+#[tokio::test]
 async fn failures_and_hostile_values() {
     let host = FakeHost::new().reply("useradd", "", 6);
     let result = run_on(

@@ -1,0 +1,207 @@
+//! Differential testing against Ansible: each playbook of `tests/differential/` runs with
+//! `ansible-playbook` on a fresh folder of every fleet host and with deployer on another, and the
+//! two folders must end up the same (paths, types, modes, owners, link counts, link targets and
+//! contents; times are ignored) with the same exit code and the same recap counts per host.
+//! Deliberate differences (docs/modules.md) are listed in [`EXCLUDED`] and left out of the
+//! comparison explicitly; the recaps must always match.
+//!
+//! Needs `ansible-playbook`: the file `DEPLOYER_ANSIBLE_PLAYBOOK` names, else the one on `PATH`.
+//! Without one the tests skip loudly, or fail when `DEPLOYER_REQUIRE_ANSIBLE` is set (CI sets it).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use crate::fleet::{Fleet, fleet};
+use crate::support::Output;
+
+/// Tree entries that differ on purpose (docs/modules.md, "Differences from Ansible found by
+/// differential testing"): (playbook, a fragment of the entry's line, why).
+const EXCLUDED: &[(&str, &str, &str)] = &[
+    (
+        "loops",
+        "./a/v.txt ",
+        "Ansible 2.19 turns the text \"1\\n\" of `{{ item.v }}\\n` into the number 1 (no line break)",
+    ),
+    (
+        "loops",
+        "./b/v.txt ",
+        "Ansible 2.19 turns the text \"2\\n\" of `{{ item.v }}\\n` into the number 2 (no line break)",
+    ),
+];
+
+/// The playbooks, one test each; `corpus_lists_every_playbook` keeps this list complete.
+macro_rules! corpus {
+    ($($name:ident),* $(,)?) => {
+        const CORPUS: &[&str] = &[$(stringify!($name)),*];
+        $(
+            #[test]
+            fn $name() {
+                compare(stringify!($name));
+            }
+        )*
+    };
+}
+
+corpus!(
+    block_rescue,
+    blockinfile,
+    command,
+    copy,
+    file,
+    handlers,
+    lineinfile,
+    loops,
+    template,
+    when_register,
+);
+
+fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/differential")
+}
+
+#[test]
+fn corpus_lists_every_playbook() {
+    let mut found: Vec<String> = std::fs::read_dir(corpus_dir())
+        .expect("tests/differential exists")
+        .filter_map(|e| {
+            let name = e.expect("an entry").file_name().into_string().ok()?;
+            name.strip_suffix(".yml").map(str::to_string)
+        })
+        .collect();
+    found.sort();
+    assert_eq!(found, CORPUS, "add new playbooks to the corpus! list");
+}
+
+/// `ansible-playbook`, or `None` (after a loud message) where there is none.
+fn ansible_playbook() -> Option<&'static Path> {
+    static ANSIBLE: OnceLock<Option<PathBuf>> = OnceLock::new();
+    ANSIBLE
+        .get_or_init(|| {
+            let found = std::env::var_os("DEPLOYER_ANSIBLE_PLAYBOOK")
+                .map(PathBuf::from)
+                .or_else(|| {
+                    std::env::split_paths(&std::env::var_os("PATH")?)
+                        .map(|dir| dir.join("ansible-playbook"))
+                        .find(|path| path.is_file())
+                });
+            if found.is_none() {
+                assert!(
+                    std::env::var_os("DEPLOYER_REQUIRE_ANSIBLE").is_none(),
+                    "DEPLOYER_REQUIRE_ANSIBLE is set but no ansible-playbook was found \
+                     (set DEPLOYER_ANSIBLE_PLAYBOOK)"
+                );
+                eprintln!(
+                    "\n!!! SKIPPING DIFFERENTIAL TESTS: no ansible-playbook \
+                     (set DEPLOYER_ANSIBLE_PLAYBOOK or put it on PATH) !!!\n"
+                );
+            }
+            found
+        })
+        .as_deref()
+}
+
+/// A folder holding the Ansible configuration for the fleet, shared by the tests.
+fn ansible_home() -> &'static Path {
+    static HOME: OnceLock<tempfile::TempDir> = OnceLock::new();
+    HOME.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let config = format!(
+            "[defaults]\nhost_key_checking = True\nretry_files_enabled = False\nnocolor = True\n\
+             interpreter_python = /usr/bin/python3\nforks = 10\nlocal_tmp = {0}/tmp\n\
+             [ssh_connection]\npipelining = True\ncontrol_path_dir = {0}/cp\n",
+            dir.path().display()
+        );
+        std::fs::write(dir.path().join("ansible.cfg"), config).expect("ansible.cfg");
+        dir
+    })
+    .path()
+}
+
+fn run_ansible(ansible: &Path, fleet: &Fleet, playbook: &Path, root: &str) -> Output {
+    Command::new(ansible)
+        .arg(playbook)
+        .args(["-i".as_ref(), fleet.inventory().as_os_str()])
+        .args(["-e", &format!("root={root}")])
+        .env("ANSIBLE_CONFIG", ansible_home().join("ansible.cfg"))
+        .env("LC_ALL", "C.UTF-8")
+        .env("ANSIBLE_NOCOLOR", "1")
+        .output()
+        .expect("ansible-playbook runs")
+        .into()
+}
+
+fn run_deployer(fleet: &Fleet, playbook: &Path, root: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_deployer"))
+        .arg("run")
+        .arg(playbook)
+        .args(["-i".as_ref(), fleet.inventory().as_os_str()])
+        .args(["-e", &format!("root={root}")])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("deployer runs")
+        .into()
+}
+
+/// A host's tree without the entries [`EXCLUDED`] names for `playbook` (an entry's line and the
+/// hash or link line after it).
+fn comparable(playbook: &str, tree: &str) -> String {
+    let mut kept = Vec::new();
+    let mut skip_next = false;
+    for line in tree.lines() {
+        if std::mem::take(&mut skip_next) && !line.starts_with("./") {
+            continue;
+        }
+        if EXCLUDED
+            .iter()
+            .any(|(name, fragment, _)| *name == playbook && line.contains(fragment))
+        {
+            skip_next = true;
+            continue;
+        }
+        kept.push(line);
+    }
+    kept.join("\n")
+}
+
+/// Runs one playbook with both tools on fresh folders and compares what they left.
+fn compare(name: &str) {
+    let Some(ansible) = ansible_playbook() else {
+        return;
+    };
+    let Some(fleet) = fleet() else { return };
+    let playbook = corpus_dir().join(format!("{name}.yml"));
+    let base = format!("/tmp/differential/{name}");
+    let hosts = fleet.app_hosts();
+    for host in &hosts {
+        let (code, out) = fleet.exec(
+            host,
+            &format!(
+                "rm -rf {base} && mkdir -p {base}/ansible {base}/deployer && chown -R deploy: {base}"
+            ),
+        );
+        assert_eq!(code, 0, "{out}");
+    }
+    let by_ansible = run_ansible(ansible, fleet, &playbook, &format!("{base}/ansible"));
+    let by_deployer = run_deployer(fleet, &playbook, &format!("{base}/deployer"));
+    let both = format!(
+        "{name}: ansible-playbook printed:\n{}{}\ndeployer printed:\n{}{}",
+        by_ansible.stdout, by_ansible.stderr, by_deployer.stdout, by_deployer.stderr
+    );
+    assert_eq!(
+        by_ansible.code, by_deployer.code,
+        "exit codes differ; {both}"
+    );
+    for host in &hosts {
+        assert_eq!(
+            by_deployer.recap(host),
+            by_ansible.recap(host),
+            "{host}: recaps differ (left: deployer, right: ansible); {both}"
+        );
+        assert_eq!(
+            comparable(name, &fleet.tree(host, &format!("{base}/deployer"))),
+            comparable(name, &fleet.tree(host, &format!("{base}/ansible"))),
+            "{host}: trees differ (left: deployer, right: ansible); {both}"
+        );
+    }
+}
