@@ -87,6 +87,10 @@ pub struct RunArgs {
     /// Host and tag selection.
     #[command(flatten)]
     pub select: SelectArgs,
+    /// Run only the hosts that failed or were unreachable in the latest logged run (within
+    /// `--limit`), like Ansible's `.retry` files.
+    #[arg(long)]
+    pub retry_failed: bool,
     /// Report what would change without changing anything.
     #[arg(short = 'C', long)]
     pub check: bool,
