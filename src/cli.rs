@@ -201,6 +201,11 @@ pub struct ConnectionArgs {
     /// Seconds to wait for a connection.
     #[arg(long, default_value_t = 10)]
     pub timeout: u64,
+    /// Seconds of silence before a connection is pinged; one that answers none of 3 pings in a
+    /// row is dropped and its hosts are unreachable.
+    #[arg(long, value_name = "SECONDS", default_value_t = 15,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub keepalive: u64,
 }
 
 /// `deployer plan`.

@@ -200,6 +200,7 @@ fn connect_options(args: &ConnectionArgs) -> ConnectOptions {
         accept_new_host_keys: args.accept_new_host_keys,
         insecure_ignore_host_keys: args.insecure_ignore_host_keys,
         connect_timeout: Duration::from_secs(args.timeout),
+        keepalive_interval: Duration::from_secs(args.keepalive),
         ..ConnectOptions::default()
     }
 }
