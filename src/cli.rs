@@ -87,6 +87,10 @@ pub struct RunArgs {
     /// Host and tag selection.
     #[command(flatten)]
     pub select: SelectArgs,
+    /// Run only the hosts that failed or were unreachable in the latest logged run (within
+    /// `--limit`), like Ansible's `.retry` files.
+    #[arg(long)]
+    pub retry_failed: bool,
     /// Report what would change without changing anything.
     #[arg(short = 'C', long)]
     pub check: bool,
@@ -197,6 +201,11 @@ pub struct ConnectionArgs {
     /// Seconds to wait for a connection.
     #[arg(long, default_value_t = 10)]
     pub timeout: u64,
+    /// Seconds of silence before a connection is pinged; one that answers none of 3 pings in a
+    /// row is dropped and its hosts are unreachable.
+    #[arg(long, value_name = "SECONDS", default_value_t = 15,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub keepalive: u64,
 }
 
 /// `deployer plan`.

@@ -163,6 +163,22 @@ pub fn check_limit(inventory: &Inventory, limit: Option<&str>) -> Result<(), Err
     }
 }
 
+/// The `--limit` of a `--retry-failed` run: the hosts `retry` names that `limit` (when given)
+/// also selects, comma-separated; `None` when that leaves no host.
+pub fn retry_limit(
+    inventory: &Inventory,
+    retry: &runlog::RetryHosts,
+    limit: Option<&str>,
+) -> Result<Option<String>, Error> {
+    check_limit(inventory, limit)?;
+    let allowed = limit.map(|l| inventory.limit(l).unwrap_or_default());
+    let hosts: Vec<&str> = (retry.hosts.iter())
+        .filter(|h| allowed.as_ref().is_none_or(|a| a.contains(h)))
+        .map(String::as_str)
+        .collect();
+    Ok((!hosts.is_empty()).then(|| hosts.join(",")))
+}
+
 /// How one host answered `deployer ping`.
 #[derive(Debug, Clone)]
 pub struct PingResult {

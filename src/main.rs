@@ -200,6 +200,7 @@ fn connect_options(args: &ConnectionArgs) -> ConnectOptions {
         accept_new_host_keys: args.accept_new_host_keys,
         insecure_ignore_host_keys: args.insecure_ignore_host_keys,
         connect_timeout: Duration::from_secs(args.timeout),
+        keepalive_interval: Duration::from_secs(args.keepalive),
         ..ConnectOptions::default()
     }
 }
@@ -223,11 +224,21 @@ async fn run(
     let warn: Warn = Arc::new(move |message: &str| {
         eprintln!("[WARNING]: {}", secrets.redact(message));
     });
+    let logging = &args.logging;
+    let runs_dir = (logging.runs_dir.clone())
+        .unwrap_or_else(|| runlog::default_runs_dir(&args.target.playbook));
+    let mut limit = args.select.limit.clone();
+    if args.retry_failed {
+        match retry_failed_limit(&args, &loaded, &runs_dir, &warn)? {
+            Some(hosts) => limit = Some(hosts),
+            None => return Ok(EXIT_OK),
+        }
+    }
     let options = RunOptions {
         check: args.check,
         diff: args.diff,
         forks: args.forks,
-        limit: args.select.limit.clone(),
+        limit,
         tags: args.select.tags.clone(),
         skip_tags: args.select.skip_tags.clone(),
         ..RunOptions::default()
@@ -258,11 +269,8 @@ async fn run(
     if let Some(path) = &args.junit {
         reporters.push(Box::new(JunitReporter::new(path)));
     }
-    let logging = &args.logging;
     let sink = logging.log_sink.as_deref().map(str::parse::<Sink>);
     let sink = sink.transpose().map_err(|e| Error::Usage(e.to_string()))?;
-    let runs_dir = (logging.runs_dir.clone())
-        .unwrap_or_else(|| runlog::default_runs_dir(&args.target.playbook));
     let mut label = args.target.playbook.display().to_string();
     match RunLog::create(&runs_dir, &options.run_id, sink, Arc::clone(&warn)) {
         Ok(log) => {
@@ -286,6 +294,47 @@ async fn run(
     )
     .await?;
     Ok(deployer::exit_code(&recap))
+}
+
+/// `--retry-failed`: the limit naming the hosts the latest run in `runs_dir` left failed or
+/// unreachable (within `--limit`); `None`, after saying so, when there is none.
+fn retry_failed_limit(
+    args: &RunArgs,
+    loaded: &deployer::Loaded,
+    runs_dir: &Path,
+    warn: &Warn,
+) -> anyhow::Result<Option<String>> {
+    let retry =
+        runlog::retry_hosts(runs_dir).map_err(|e| Error::Usage(format!("--retry-failed: {e}")))?;
+    let playbook = args.target.playbook.file_name();
+    if let Some(logged) = &retry.playbook
+        && Path::new(logged).file_name() != playbook
+    {
+        warn(&format!(
+            "--retry-failed: the latest run ({}) ran {logged}, not {}",
+            retry.run_id,
+            args.target.playbook.display()
+        ));
+    }
+    let limit = deployer::retry_limit(&loaded.inventory, &retry, args.select.limit.as_deref())?;
+    match &limit {
+        Some(hosts) => eprintln!(
+            "retrying the hosts that failed or were unreachable in run {}: {}",
+            retry.run_id,
+            hosts.replace(',', ", ")
+        ),
+        None if retry.hosts.is_empty() => eprintln!(
+            "nothing to retry: no host failed or was unreachable in run {} ({})",
+            retry.run_id,
+            retry.events.display()
+        ),
+        None => eprintln!(
+            "nothing to retry: the hosts that failed in run {} ({}) are outside --limit",
+            retry.run_id,
+            retry.hosts.join(", ")
+        ),
+    }
+    Ok(limit)
 }
 
 /// Annotations and groups for GitHub Actions: on stdout beside the text lines, on stderr when

@@ -145,3 +145,13 @@ fn a_good_playbook_validates_and_warns_on_empty_patterns() {
         out.stderr
     );
 }
+
+#[test]
+fn a_timeout_must_be_whole_seconds() {
+    let stderr = rejected("- hosts: app\n  tasks:\n    - command: sleep 1\n      timeout: 1.5\n");
+    assert!(
+        stderr.contains("`timeout` must be a whole number of seconds, not 1.5"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("site.yml:4:"), "{stderr}");
+}

@@ -13,12 +13,12 @@ use std::time::{Duration, Instant};
 use crate::fleet::{Fleet, fleet};
 use crate::support::{Output, Project};
 
-const HOSTS: [&str; 3] = ["app1", "app2", "app3"];
+pub(crate) const HOSTS: [&str; 3] = ["app1", "app2", "app3"];
 
 /// One test's copy of the sample app on the fleet.
-struct Sample {
+pub(crate) struct Sample {
     fleet: &'static Fleet,
-    project: Project,
+    pub(crate) project: Project,
     /// The app's name: its systemd unit and its folder under /srv.
     name: String,
     port: u16,
@@ -27,7 +27,7 @@ struct Sample {
 impl Sample {
     /// A clean slate for app `name` on every host, and a project whose inventory is the fleet's
     /// plus this app's settings.
-    fn new(fleet: &'static Fleet, name: &str, port: u16) -> Self {
+    pub(crate) fn new(fleet: &'static Fleet, name: &str, port: u16) -> Self {
         let sample = Sample {
             fleet,
             project: Project::new(),
@@ -39,12 +39,12 @@ impl Sample {
         sample
     }
 
-    fn deploy_to(&self) -> String {
+    pub(crate) fn deploy_to(&self) -> String {
         format!("/srv/{}", self.name)
     }
 
     /// Writes the inventory, with `host_vars` (host, YAML flow mapping) for some hosts.
-    fn inventory(&self, host_vars: &[(&str, &str)]) {
+    pub(crate) fn inventory(&self, host_vars: &[(&str, &str)]) {
         let mut text = std::fs::read_to_string(self.fleet.inventory()).expect("fleet inventory");
         let settings = format!(
             "  vars:\n    app_name: {name}\n    app_port: {port}\n    deploy_to: {to}\n    \
@@ -64,7 +64,7 @@ impl Sample {
     }
 
     /// The arguments of a deploy of `version` (`extra` appended).
-    fn deploy_args(&self, version: &str, extra: &[&str]) -> Vec<String> {
+    pub(crate) fn deploy_args(&self, version: &str, extra: &[&str]) -> Vec<String> {
         let playbook = Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks/deploy.yml");
         let mut args: Vec<String> = [
             "run",
@@ -86,14 +86,14 @@ impl Sample {
     }
 
     /// Runs the sample deploy of `version`.
-    fn deploy(&self, version: &str, extra: &[&str]) -> Output {
+    pub(crate) fn deploy(&self, version: &str, extra: &[&str]) -> Output {
         let args = self.deploy_args(version, extra);
         self.project
             .run(&args.iter().map(String::as_str).collect::<Vec<_>>())
     }
 
     /// The release `current` points at on `host`.
-    fn current(&self, host: &str) -> String {
+    pub(crate) fn current(&self, host: &str) -> String {
         let (_, link) = self
             .fleet
             .exec(host, &format!("readlink {}/current", self.deploy_to()));
@@ -101,7 +101,7 @@ impl Sample {
     }
 
     /// What `host` serves as its version, asked from the bastion (inside the private network).
-    fn serving(&self, host: &str) -> String {
+    pub(crate) fn serving(&self, host: &str) -> String {
         let (_, body) = self.fleet.exec(
             "bastion",
             &format!(
@@ -113,7 +113,7 @@ impl Sample {
     }
 
     /// Asserts that every host in `hosts` runs `version` and serves it.
-    fn assert_on(&self, hosts: &[&str], version: &str, context: &Output) {
+    pub(crate) fn assert_on(&self, hosts: &[&str], version: &str, context: &Output) {
         for host in hosts {
             assert_eq!(
                 (self.current(host), self.serving(host)),
@@ -125,7 +125,7 @@ impl Sample {
     }
 
     /// Stops and removes the app from every host.
-    fn remove(&self) {
+    pub(crate) fn remove(&self) {
         for host in HOSTS {
             self.fleet.exec(
                 host,

@@ -371,3 +371,27 @@ fn run_once_runs_on_the_first_host_and_its_failure_stops_the_batch() {
     assert_eq!(failed.code, 2, "{}", failed.stdout);
     assert!(!failed.stdout.contains("\"after\""), "{}", failed.stdout);
 }
+
+#[test]
+fn a_task_past_its_timeout_is_stopped_and_fails() {
+    let p = project(
+        &["h1"],
+        "- hosts: app\n  gather_facts: false\n  tasks:\n    - name: slow\n      command: sleep 30\n      timeout: 1\n    - name: after\n      command: touch after\n",
+    );
+    let started = std::time::Instant::now();
+    let out = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(
+            "fatal: [h1]: FAILED! => {\"changed\":false,\"failed\":true,\"msg\":\"the task did not finish within its timeout (1 s) and was stopped\"}"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(!p.join("after").exists());
+}

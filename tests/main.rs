@@ -4,6 +4,7 @@ mod bad_input;
 mod compile_errors;
 mod deploys;
 mod differential;
+mod faults;
 mod fleet;
 mod local_runs;
 mod modules_fleet;

@@ -195,3 +195,70 @@ fn a_down_webhook_is_a_warning_and_the_deploy_still_succeeds() {
     );
     assert!(out.stdout.contains("PLAY RECAP"), "{}", out.stdout);
 }
+
+/// Two local hosts: `marker` writes `<host>.done` in the project, after a check that fails on
+/// a host whose `healthy` variable is false.
+fn retry_project(app2_healthy: bool) -> Project {
+    let inventory = format!(
+        "all:\n  children:\n    app:\n      hosts:\n        app1:\n          ansible_connection: local\n          healthy: true\n        app2:\n          ansible_connection: local\n          healthy: {app2_healthy}\n"
+    );
+    Project::new().file("inv.yml", &inventory).file(
+        "site.yml",
+        "- hosts: app\n  gather_facts: false\n  tasks:\n    - name: check\n      command: \"test {{ healthy }} = True\"\n    - name: marker\n      command: \"touch {{ playbook_dir }}/{{ inventory_hostname }}.done\"\n",
+    )
+}
+
+#[test]
+fn retry_failed_runs_only_the_hosts_the_last_run_left_failed() {
+    let p = retry_project(false);
+    let none = p.run(&["run", "site.yml", "-i", "inv.yml", "--retry-failed"]);
+    assert_eq!(none.code, 4, "{}{}", none.stdout, none.stderr);
+    assert!(
+        none.stderr.contains("--retry-failed: no run log in "),
+        "{}",
+        none.stderr
+    );
+
+    let first = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(first.code, 2, "{}{}", first.stdout, first.stderr);
+    assert!(p.join("app1.done").exists() && !p.join("app2.done").exists());
+    std::fs::remove_file(p.join("app1.done")).unwrap();
+
+    // The variable is fixed; the retry runs app2 only.
+    let p = p.file(
+        "inv.yml",
+        &std::fs::read_to_string(retry_project(true).join("inv.yml")).unwrap(),
+    );
+    let retry = p.run(&["run", "site.yml", "-i", "inv.yml", "--retry-failed"]);
+    assert_eq!(retry.code, 0, "{}{}", retry.stdout, retry.stderr);
+    assert!(
+        retry
+            .stderr
+            .contains("retrying the hosts that failed or were unreachable in run "),
+        "{}",
+        retry.stderr
+    );
+    assert!(p.join("app2.done").exists(), "{}", retry.stdout);
+    assert!(
+        !p.join("app1.done").exists(),
+        "app1 ran again:\n{}",
+        retry.stdout
+    );
+    assert_eq!(
+        retry.recap("app2"),
+        "ok=2 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert!(!retry.stdout.contains("app1"), "{}", retry.stdout);
+
+    // Nothing failed in the retry: nothing to do, and nothing runs.
+    let again = p.run(&["run", "site.yml", "-i", "inv.yml", "--retry-failed"]);
+    assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+    assert!(
+        again
+            .stderr
+            .contains("nothing to retry: no host failed or was unreachable in run "),
+        "{}",
+        again.stderr
+    );
+    assert!(again.stdout.is_empty(), "{}", again.stdout);
+}

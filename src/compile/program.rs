@@ -165,6 +165,8 @@ pub struct Task {
     pub retries: u32,
     /// Seconds between retries.
     pub delay: f64,
+    /// Fail the task (each attempt) when it runs longer than this (the `timeout` keyword).
+    pub timeout: Option<std::time::Duration>,
     /// Run on the first host only and share the result.
     pub run_once: bool,
     /// Run on another host (a template).

@@ -304,6 +304,7 @@ impl Compiler<'_> {
             until: None,
             retries: 3,
             delay: 5.0,
+            timeout: None,
             run_once: common.run_once,
             delegate_to: common.delegate_to.clone(),
             tags: common.tags.clone(),
@@ -397,6 +398,7 @@ impl Compiler<'_> {
                 }
                 "retries" => task.retries = number("retries", value)? as u32,
                 "delay" => task.delay = number("delay", value)?,
+                "timeout" => task.timeout = timeout(value)?,
                 _ => {}
             }
         }
@@ -539,6 +541,18 @@ struct ModuleCall {
 }
 
 /// Reads `loop_control` into a loop.
+/// A task's `timeout`: whole seconds, `0` meaning none, like Ansible.
+fn timeout(node: &Node) -> Result<Option<std::time::Duration>, Diagnostic> {
+    let seconds = number("timeout", node)?;
+    if seconds < 0.0 || seconds.fract() != 0.0 {
+        return Err(Diagnostic::error(
+            node.span.clone(),
+            format!("`timeout` must be a whole number of seconds, not {seconds}"),
+        ));
+    }
+    Ok((seconds > 0.0).then(|| std::time::Duration::from_secs(seconds as u64)))
+}
+
 fn loop_control(node: &Node, looping: &mut Loop) -> Result<(), Diagnostic> {
     for (key, value) in node.as_map().unwrap_or_default() {
         match key.as_str().unwrap_or_default() {

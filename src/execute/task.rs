@@ -283,7 +283,17 @@ impl Run<'_> {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let result = self.run_module(host, task, &context).await;
+            let result = match task.timeout {
+                None => self.run_module(host, task, &context).await,
+                Some(limit) => tokio::time::timeout(limit, self.run_module(host, task, &context))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Ok(ModuleResult::failed(format!(
+                            "the task did not finish within its timeout ({} s) and was stopped",
+                            limit.as_secs()
+                        )))
+                    }),
+            };
             let mut result = match result {
                 Ok(result) => result,
                 Err(ModuleError::Transport(e)) if e.is_unreachable() => {

@@ -3,9 +3,11 @@
 //! `<runs>/latest` at it, and can ship the lines to a central sink ([`Sink`]) in the background.
 //! Layout and line format are documented in docs/runlog.md.
 
+mod retry;
 mod ship;
 mod summary;
 
+pub use retry::{RetryHosts, retry_hosts};
 pub use ship::{Sink, SinkError};
 pub use summary::summarize;
 

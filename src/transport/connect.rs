@@ -11,6 +11,10 @@ use serde_json::{Map, Value};
 use super::ssh::{Credentials, SshConnector};
 use super::{LocalTransport, Transport, TransportError};
 
+/// Unanswered keepalives in a row after which a connection is given up (like OpenSSH's
+/// `ServerAliveCountMax`).
+pub const KEEPALIVE_MAX: usize = 3;
+
 /// Settings that apply to every connection of a run.
 #[derive(Debug, Clone)]
 pub struct ConnectOptions {
@@ -22,6 +26,9 @@ pub struct ConnectOptions {
     pub insecure_ignore_host_keys: bool,
     /// How long to wait for a connection to open (and, separately, for the login).
     pub connect_timeout: Duration,
+    /// How long a connection may stay silent before a keepalive is sent; one that answers none
+    /// of [`KEEPALIVE_MAX`] keepalives in a row is dropped, and its hosts are unreachable.
+    pub keepalive_interval: Duration,
     /// The directory with the user's ssh `config`, `known_hosts` and default keys
     /// (`None`: `~/.ssh`).
     pub ssh_dir: Option<PathBuf>,
@@ -30,13 +37,14 @@ pub struct ConnectOptions {
 }
 
 impl Default for ConnectOptions {
-    /// Verified host keys, a 10 s connect timeout, `~/.ssh`, and credentials from the
-    /// environment ([`Credentials::from_env`]).
+    /// Verified host keys, a 10 s connect timeout, keepalives every 15 s, `~/.ssh`, and
+    /// credentials from the environment ([`Credentials::from_env`]).
     fn default() -> Self {
         ConnectOptions {
             accept_new_host_keys: false,
             insecure_ignore_host_keys: false,
             connect_timeout: Duration::from_secs(10),
+            keepalive_interval: Duration::from_secs(15),
             ssh_dir: None,
             credentials: Credentials::from_env(),
         }

@@ -8,7 +8,7 @@ mod local;
 mod shell;
 pub mod ssh;
 
-pub use connect::{ConnectOptions, Connector};
+pub use connect::{ConnectOptions, Connector, KEEPALIVE_MAX};
 pub use local::LocalTransport;
 pub use shell::{quote, remote_command};
 pub use ssh::SshTransport;

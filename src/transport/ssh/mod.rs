@@ -59,6 +59,7 @@ impl SshConnector {
         };
         let opener = Opener {
             timeout: options.connect_timeout,
+            keepalive: options.keepalive_interval,
             auth: Authenticator::new(options.credentials.clone(), &ssh_dir),
         };
         SshConnector {

@@ -1,7 +1,8 @@
 //! One authenticated SSH connection ([`Session`]): opening it directly over TCP or through a
 //! direct-tcpip channel of a bastion's session, checking the host key on the way, logging in.
 //!
-//! Also the client settings every connection shares (keepalive 15 s x 3, no inactivity timeout)
+//! Also the client settings every connection shares (keepalive every 15 s unless set otherwise,
+//! given up after 3 unanswered; no inactivity timeout)
 //! and the error type of connection set-up. Which connections exist and who shares them is
 //! `pool.rs`; running commands is `exec.rs`.
 
@@ -17,7 +18,7 @@ use tokio::sync::Semaphore;
 use super::auth::Authenticator;
 use super::host_keys::{self, KnownHosts, Verdict};
 use super::target::Endpoint;
-use crate::transport::TransportError;
+use crate::transport::{KEEPALIVE_MAX, TransportError};
 
 /// OpenSSH's default `MaxSessions` is 10; a slot is freed only after the server's next
 /// garbage-collection pass, so one less keeps every channel open from being refused.
@@ -67,6 +68,9 @@ pub(crate) struct HostKeyPolicy {
 pub(crate) struct Opener {
     /// How long TCP connect plus handshake, and then login, may each take.
     pub timeout: Duration,
+    /// The keepalive interval: a connection silent this long is pinged, and dropped after
+    /// [`KEEPALIVE_MAX`] unanswered pings.
+    pub keepalive: Duration,
     /// Logs sessions in.
     pub auth: Authenticator,
 }
@@ -118,7 +122,7 @@ impl Opener {
         };
         let known = KnownHosts::read(&policy.files);
         let (algorithms, authority) = known.known_algorithms(&endpoint.host, endpoint.port);
-        let config = Arc::new(client_config(&algorithms, authority));
+        let config = Arc::new(client_config(&algorithms, authority, self.keepalive));
         let verifier = Verifier {
             host: endpoint.host.clone(),
             port: endpoint.port,
@@ -173,9 +177,10 @@ async fn handshake(
     }
 }
 
-/// Client settings: keepalive like `ServerAliveInterval 15` x 3, no inactivity timeout, and the
-/// host key types known for this host asked for first (certificates when an authority is known).
-fn client_config(known: &[Algorithm], authority: bool) -> client::Config {
+/// Client settings: keepalive like `ServerAliveInterval` (`keepalive`) x [`KEEPALIVE_MAX`], no
+/// inactivity timeout, and the host key types known for this host asked for first (certificates
+/// when an authority is known).
+fn client_config(known: &[Algorithm], authority: bool, keepalive: Duration) -> client::Config {
     let mut preferred = russh::Preferred::default();
     let defaults = preferred.key.to_vec();
     let rsa = |a: &Algorithm| matches!(a, Algorithm::Rsa { .. });
@@ -187,8 +192,8 @@ fn client_config(known: &[Algorithm], authority: bool) -> client::Config {
         preferred.host_key_certificates = Cow::Owned(defaults);
     }
     client::Config {
-        keepalive_interval: Some(Duration::from_secs(15)),
-        keepalive_max: 3,
+        keepalive_interval: Some(keepalive),
+        keepalive_max: KEEPALIVE_MAX,
         inactivity_timeout: None,
         nodelay: true,
         preferred,
