@@ -5,11 +5,8 @@ use serde_json::{Map, Value};
 
 use super::Run;
 use super::state::HostState;
-use std::collections::BTreeSet;
 
 use crate::compile::{Play, Task};
-use crate::modules::spec::is_template;
-use crate::template::Templater;
 
 /// The value `{{ omit }}` renders to; arguments holding it are dropped before the module runs.
 pub const OMIT: &str = "__omit_place_holder__deployer";
@@ -152,101 +149,4 @@ fn absolute(dir: &std::path::Path) -> std::path::PathBuf {
 /// Drops arguments whose value is `{{ omit }}`.
 pub fn strip_omitted(args: &mut Map<String, Value>) {
     args.retain(|_, v| v.as_str() != Some(OMIT));
-}
-
-/// Renders, in place, the variables in `roots` (and those they read) whose values are templates
-/// themselves: Ansible templates variables lazily and recursively. A variable that (indirectly)
-/// reads itself is an error naming the loop.
-pub fn resolve_templated(
-    templater: &Templater,
-    vars: &mut Map<String, Value>,
-    roots: impl IntoIterator<Item = String>,
-) -> Result<(), String> {
-    let mut done = BTreeSet::new();
-    let mut path = Vec::new();
-    for root in roots {
-        resolve_one(templater, vars, &root, &mut done, &mut path)?;
-    }
-    Ok(())
-}
-
-fn resolve_one(
-    templater: &Templater,
-    vars: &mut Map<String, Value>,
-    name: &str,
-    done: &mut BTreeSet<String>,
-    path: &mut Vec<String>,
-) -> Result<(), String> {
-    if done.contains(name) {
-        return Ok(());
-    }
-    if path.iter().any(|p| p == name) {
-        path.push(name.to_string());
-        return Err(format!(
-            "recursive loop in variables: {}",
-            path.join(" -> ")
-        ));
-    }
-    let Some(value) = vars.get(name).filter(|v| is_template(v)).cloned() else {
-        done.insert(name.to_string());
-        return Ok(());
-    };
-    path.push(name.to_string());
-    let mut sources = Vec::new();
-    collect_templates(&value, &mut sources);
-    for source in &sources {
-        for dependency in templater.undeclared_variables(source).unwrap_or_default() {
-            resolve_one(templater, vars, &dependency, done, path)?;
-        }
-    }
-    let rendered = templater
-        .render_value(&value, &Value::Object(vars.clone()))
-        .map_err(|e| format!("variable `{name}`: {e}"))?;
-    vars.insert(name.to_string(), rendered);
-    path.pop();
-    done.insert(name.to_string());
-    Ok(())
-}
-
-fn collect_templates(value: &Value, out: &mut Vec<String>) {
-    match value {
-        Value::String(s) if s.contains("{{") || s.contains("{%") => out.push(s.clone()),
-        Value::Array(items) => items.iter().for_each(|v| collect_templates(v, out)),
-        Value::Object(map) => map.values().for_each(|v| collect_templates(v, out)),
-        _ => {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn resolve(vars: Value, roots: &[&str]) -> Result<Value, String> {
-        let mut map = vars.as_object().unwrap().clone();
-        resolve_templated(
-            &Templater::new(),
-            &mut map,
-            roots.iter().map(|r| r.to_string()),
-        )?;
-        Ok(Value::Object(map))
-    }
-
-    #[test]
-    fn variables_are_templated_recursively_and_lazily() {
-        let vars = json!({"a": "{{ b }}-x", "b": "{{ c * 2 }}", "c": 21, "unused": "{{ nope }}"});
-        let out = resolve(vars, &["a"]).unwrap();
-        assert_eq!(out["a"], "42-x");
-        assert_eq!(out["b"], 42);
-        assert_eq!(
-            out["unused"], "{{ nope }}",
-            "unread variables are left alone"
-        );
-    }
-
-    #[test]
-    fn a_variable_loop_is_an_error() {
-        let err = resolve(json!({"a": "{{ b }}", "b": "{{ a }}"}), &["a"]).unwrap_err();
-        assert_eq!(err, "recursive loop in variables: a -> b -> a");
-    }
 }

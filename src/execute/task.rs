@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 
 use super::Run;
-use super::context::{PlayContext, resolve_templated, strip_omitted};
+use super::context::{PlayContext, strip_omitted};
 use super::state::HostState;
 use super::traced::Traced;
 use crate::compile::{LoopKind, Task, strip_braces};
@@ -44,8 +44,9 @@ impl Run<'_> {
     ) -> TaskOutcome {
         let started = Instant::now();
         let mut vars = self.task_vars(play, host, Some(task));
-        if let Err(message) =
-            resolve_templated(self.templater, &mut vars, task.reads.iter().cloned())
+        if let Err(message) = self
+            .templater
+            .resolve_vars(&mut vars, task.reads.iter().cloned())
         {
             let outcome = failed_outcome(message);
             self.record(play, host, task, &outcome, rescuable, started.elapsed());

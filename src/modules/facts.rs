@@ -270,7 +270,7 @@ const PROBE_FUNCTION: &str = r#"probe() {
   fi
   printf '\000'
   if [ -n "$3" ] && [ -f "$1" ] && [ -r "$1" ] && { [ "$2" = 1 ] || [ ! -L "$1" ]; }; then
-    "$3" < "$1" | cut -d ' ' -f 1
+    "$3" < "$1"
   fi
   printf '\000'
   if [ -L "$1" ]; then readlink -- "$1"; fi
@@ -281,10 +281,38 @@ const PROBE_FUNCTION: &str = r#"probe() {
 /// The script that probes `probes`, then prints the bytes of `content_of` when it is a regular
 /// file.
 pub fn probe_script(probes: &[Probe], content_of: Option<&str>) -> String {
-    let mut script = format!(
+    let mut script = probe_header();
+    push_probes(&mut script, probes);
+    if let Some(path) = content_of {
+        let path = quote(path);
+        script.push_str(&format!("if [ -f {path} ]; then cat -- {path}; fi\n"));
+    }
+    script.push_str("exit 0\n");
+    script
+}
+
+/// The script that probes `guard`, and then `probes` only when `guard` does not exist.
+fn guarded_probe_script(guard: &Probe, probes: &[Probe]) -> String {
+    let mut script = probe_header();
+    push_probes(&mut script, std::slice::from_ref(guard));
+    let path = quote(&guard.path);
+    script.push_str(&format!(
+        "if [ -e {path} ] || [ -L {path} ]; then exit 0; fi\n"
+    ));
+    push_probes(&mut script, probes);
+    script.push_str("exit 0\n");
+    script
+}
+
+/// The probe function and the umask, which every probe script starts with.
+fn probe_header() -> String {
+    format!(
         "F={}\n{PROBE_FUNCTION}umask; printf '\\000'\n",
         quote(STAT_FORMAT)
-    );
+    )
+}
+
+fn push_probes(script: &mut String, probes: &[Probe]) {
     for probe in probes {
         script.push_str(&format!(
             "probe {} {} {}\n",
@@ -293,12 +321,6 @@ pub fn probe_script(probes: &[Probe], content_of: Option<&str>) -> String {
             quote(probe.checksum.command())
         ));
     }
-    if let Some(path) = content_of {
-        let path = quote(path);
-        script.push_str(&format!("if [ -f {path} ]; then cat -- {path}; fi\n"));
-    }
-    script.push_str("exit 0\n");
-    script
 }
 
 /// Reads a probe's output: the umask, `count` states, then whatever follows (a file's bytes).
@@ -319,7 +341,14 @@ pub fn parse_probe(stdout: &[u8], count: usize) -> Result<(Probed, &[u8]), Strin
     let mut states = Vec::with_capacity(count);
     for _ in 0..count {
         let stat = text(field()?);
-        let checksum = text(field()?).trim().to_string();
+        // The sum program's own line, `HASH  -`: its first word, cut here rather than by one
+        // more process on the host.
+        let sum = text(field()?);
+        let checksum = sum
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string();
         let link = text(field()?);
         let mut state = parse_stat(stat.trim())?;
         state.checksum = (!checksum.is_empty()).then_some(checksum);
@@ -390,6 +419,25 @@ pub async fn probe_all(ctx: &ModuleContext<'_>, probes: &[Probe]) -> Result<Prob
     let (probed, _) = parse_probe(&output.stdout, probes.len())
         .map_err(|e| probe_failed(&e, &output.stderr_text()))?;
     Ok(probed)
+}
+
+/// Probes `guard` (a `creates` path) and, only when it does not exist, `probes`, in one round
+/// trip: when the guard exists nothing else matters, so no checksum is computed for nothing.
+/// Returns `None` when the guard exists, else the probes' states.
+pub async fn probe_unless_exists(
+    ctx: &ModuleContext<'_>,
+    guard: Probe,
+    probes: &[Probe],
+) -> Result<Option<Probed>, FileError> {
+    let output = run_long(ctx, guarded_probe_script(&guard, probes)).await?;
+    let failed = |e: String| probe_failed(&e, &output.stderr_text());
+    let (first, _) = parse_probe(&output.stdout, 1).map_err(failed)?;
+    if first.states[0].exists() {
+        return Ok(None);
+    }
+    let (mut all, _) = parse_probe(&output.stdout, 1 + probes.len()).map_err(failed)?;
+    all.states.remove(0);
+    Ok(Some(all))
 }
 
 /// Probes `probe` and reads its bytes in the same round trip (`None` unless a regular file).

@@ -77,6 +77,14 @@ async fn template(
     vars.insert("template_destpath".into(), Value::String(dest.to_string()));
     vars.entry("ansible_managed")
         .or_insert_with(|| Value::String(ANSIBLE_MANAGED.into()));
+    // The task only resolved the variables its own arguments read; the file reads others.
+    let reads = ctx
+        .templater
+        .undeclared_variables(&source)
+        .unwrap_or_default();
+    ctx.templater
+        .resolve_vars(&mut vars, reads)
+        .map_err(|e| FileError::failed(format!("cannot render {src}: {e}")))?;
     let rendered = ctx
         .templater
         .render_file(&full, &source, &Value::Object(vars), ctx.search_paths)
@@ -127,6 +135,25 @@ mod tests {
             "the trailing newline is kept like Ansible does"
         );
         assert!(!run.run(&Template, task()).await.changed);
+    }
+
+    #[tokio::test]
+    async fn variables_the_file_reads_are_templated_lazily() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("c.j2"), "version={{ app_version }}\n").unwrap();
+        let dest = dir.path().join("c.env");
+        let vars =
+            json!({"app_version": "{{ release }}-{{ answer }}", "release": "r1", "answer": 42});
+        let templater = crate::template::Templater::new();
+        let search = [dir.path().to_path_buf()];
+        let ctx = ModuleContext {
+            search_paths: &search,
+            ..crate::modules::testing::local_context(&vars, &templater)
+        };
+        let task = args(json!({"src": "c.j2", "dest": dest}));
+        let result = Template.run(&task, &ctx).await.unwrap();
+        assert!(result.changed && !result.failed, "{result:?}");
+        assert_eq!(fs::read_to_string(&dest).unwrap(), "version=r1-42\n");
     }
 
     #[tokio::test]

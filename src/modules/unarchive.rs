@@ -11,7 +11,9 @@
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use super::facts::{FileError, Kind, Probe, basename, finish, join, probe_all};
+use super::facts::{
+    FileError, Kind, Probe, basename, finish, join, probe_all, probe_unless_exists,
+};
 use super::spec::{ArgSpec, ArgType, ModuleSpec};
 use super::transfer::{Content, Source, find_local, sha256_hex};
 use super::{Module, ModuleContext, ModuleError, ModuleResult, arg_bool, arg_str};
@@ -87,18 +89,20 @@ async fn unarchive(
     if remote {
         probes.push(Probe::new(src).followed());
     }
-    if let Some(creates) = arg_str(args, "creates") {
-        probes.push(Probe::stat_only(creates));
-    }
-    let probed = probe_all(ctx, &probes).await?;
+    let probed = match arg_str(args, "creates") {
+        None => probe_all(ctx, &probes).await?,
+        Some(creates) => {
+            match probe_unless_exists(ctx, Probe::stat_only(creates), &probes).await? {
+                Some(probed) => probed,
+                None => {
+                    return Ok(ModuleResult::ok()
+                        .with("dest", dest)
+                        .with_msg(format!("skipped, since {creates} exists")));
+                }
+            }
+        }
+    };
     let states = &probed.states;
-    if let Some(creates) = arg_str(args, "creates")
-        && states[states.len() - 1].exists()
-    {
-        return Ok(ModuleResult::ok()
-            .with("dest", dest)
-            .with_msg(format!("skipped, since {creates} exists")));
-    }
     if states[0].kind != Kind::Directory {
         return Err(FileError::failed(format!(
             "dest '{dest}' must be an existing dir"

@@ -5,6 +5,7 @@
 mod collections;
 mod encoding;
 mod filters;
+mod lazy;
 mod lookups;
 mod names;
 mod predicates;

@@ -4,7 +4,7 @@ use crate::modules::testing::local_context;
 #[test]
 fn parses_states_and_trailing_content() {
     let out = b"0022\n\x00\
-        81a4 1000 1000 12 1700000000 1700000001 1700000002 42 1 2049 me staff\n\x00abc123\n\x00\x00\
+        81a4 1000 1000 12 1700000000 1700000001 1700000002 42 1 2049 me staff\n\x00abc123  -\n\x00\x00\
         absent\x00\x00\x00\
         a1ff 0 0 7 1 2 3 4 1 5 root root\n\x00\x00../x\ny\n\x00\
         hello";
@@ -99,4 +99,48 @@ async fn probes_more_paths_than_a_command_line_holds() {
     let probed = probe_all(&ctx, &probes).await.unwrap();
     assert_eq!(probed.states.len(), 2000);
     assert!(probed.states.iter().all(|s| s.kind == Kind::Absent));
+}
+
+#[tokio::test]
+async fn a_guard_that_exists_spares_the_other_probes() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (bin, calls) = (dir.path().join("bin"), dir.path().join("calls"));
+    std::fs::create_dir(&bin).unwrap();
+    let counting = bin.join("sha256sum");
+    std::fs::write(
+        &counting,
+        format!(
+            "#!/bin/sh\necho called >>'{}'\nexec /usr/bin/sha256sum \"$@\"\n",
+            calls.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&counting, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (file, guard) = (dir.path().join("file"), dir.path().join("guard"));
+    std::fs::write(&file, "hi\n").unwrap();
+    let (vars, templater) = (Value::Null, crate::template::Templater::new());
+    let ctx = ModuleContext {
+        env: vec![("PATH".into(), format!("{}:/usr/bin:/bin", bin.display()))],
+        ..local_context(&vars, &templater)
+    };
+    let probes = [Probe::new(file.to_str().unwrap())];
+    let probe = || probe_unless_exists(&ctx, Probe::stat_only(guard.to_str().unwrap()), &probes);
+    let probed = probe()
+        .await
+        .unwrap()
+        .expect("no guard: the paths are probed");
+    assert_eq!(probed.states.len(), 1);
+    assert_eq!(
+        probed.states[0].checksum.as_deref(),
+        Some("98ea6e4f216f2fb4b69fff9b3a44842c38686ca685f3f55dc48c5d3fb1107be4")
+    );
+    assert_eq!(std::fs::read_to_string(&calls).unwrap(), "called\n");
+    std::os::unix::fs::symlink("nowhere", &guard).unwrap();
+    assert_eq!(probe().await.unwrap(), None, "a dangling link exists too");
+    assert_eq!(
+        std::fs::read_to_string(&calls).unwrap(),
+        "called\n",
+        "no checksum computed once the guard exists"
+    );
 }

@@ -107,3 +107,21 @@ async fn unpacks_a_zip_already_on_the_host() {
     .await;
     assert!(missing.failed && missing.msg.unwrap().contains("must be an existing dir"));
 }
+
+#[tokio::test]
+async fn creates_that_does_not_exist_yet_lets_it_unpack() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tarball, _) = archives(dir.path());
+    let dest = dir.path().join("dest");
+    fs::create_dir(&dest).unwrap();
+    let task = || args(json!({"src": tarball, "dest": dest, "creates": dest.join("app/bin")}));
+    let first = run_local(&Unarchive, task()).await;
+    assert!(first.changed && !first.failed, "{first:?}");
+    assert!(dest.join("app/bin/run me.sh").exists());
+    let again = run_local(&Unarchive, task()).await;
+    assert!(!again.changed && !again.failed);
+    assert_eq!(
+        again.msg.as_deref(),
+        Some(format!("skipped, since {} exists", dest.join("app/bin").display()).as_str())
+    );
+}
