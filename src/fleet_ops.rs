@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::{Map, Value, json};
 
 use crate::error::Error;
-use crate::execute::DEFAULT_LOCK_PATH;
+use crate::execute::{BASTION_LOCK, DEFAULT_LOCK_PATH, HOST_LOCK, force_release, lock_settings};
 use crate::inventory::Inventory;
 use crate::modules::{self, ModuleContext, ModuleResult};
 use crate::template::Templater;
@@ -86,17 +86,17 @@ async fn on_host(
         templater.render_str(raw, &context).ok()
     };
     if let Operation::Unlock = operation {
-        let path = setting("deployer_lock_path").unwrap_or_else(|| DEFAULT_LOCK_PATH.to_string());
-        let held = crate::execute::force_release(transport.as_ref(), &path)
-            .await
-            .map_err(|e| e.to_string())?;
-        return Ok((
-            true,
-            held.map_or_else(
-                || "no lock".to_string(),
-                |who| format!("removed the lock of {who}"),
-            ),
-        ));
+        let path =
+            setting(HOST_LOCK.path_variable()).unwrap_or_else(|| DEFAULT_LOCK_PATH.to_string());
+        let mut summary = unlock(transport.as_ref(), &path).await?;
+        let bastion = transport.bastion();
+        if let (Some(bastion), Some(_)) = (bastion, lock_settings(vars, BASTION_LOCK)) {
+            let path = setting(BASTION_LOCK.path_variable())
+                .unwrap_or_else(|| DEFAULT_LOCK_PATH.to_string());
+            let removed = unlock(bastion.as_ref(), &path).await?;
+            summary.push_str(&format!("; bastion {}: {removed}", bastion.describe()));
+        }
+        return Ok((true, summary));
     }
     let deploy_to = deploy_to
         .map(str::to_string)
@@ -204,4 +204,15 @@ async fn release(
         search_paths: &[],
     };
     module.run(&args, &ctx).await.map_err(|e| e.to_string())
+}
+
+/// Removes the lock at `path` through `transport`, whoever holds it; says whose it was.
+async fn unlock(transport: &dyn Transport, path: &str) -> Result<String, String> {
+    let held = force_release(transport, path)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(held.map_or_else(
+        || "no lock".to_string(),
+        |who| format!("removed the lock of {who}"),
+    ))
 }

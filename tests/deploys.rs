@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::fleet::{Fleet, fleet};
+use crate::fleet::{Fleet, systemd_fleet};
 use crate::support::{Output, Project};
 
 pub(crate) const HOSTS: [&str; 3] = ["app1", "app2", "app3"];
@@ -147,7 +147,9 @@ impl Drop for Sample {
 
 #[test]
 fn a_good_deploy_switches_every_host() {
-    let Some(fleet) = fleet() else { return };
+    let Some(fleet) = systemd_fleet("the sample deploy on the fleet") else {
+        return;
+    };
     let app = Sample::new(fleet, "dt-good", 8301);
     let first = app.deploy("1.0.0", &[]);
     assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
@@ -180,7 +182,9 @@ fn a_good_deploy_switches_every_host() {
 
 #[test]
 fn an_unhealthy_release_on_one_host_is_rolled_back_there() {
-    let Some(fleet) = fleet() else { return };
+    let Some(fleet) = systemd_fleet("the sample deploy on the fleet") else {
+        return;
+    };
     let app = Sample::new(fleet, "dt-heal", 8302);
     let good = app.deploy("1.0.0", &[]);
     assert_eq!(good.code, 0, "{}{}", good.stdout, good.stderr);
@@ -207,7 +211,9 @@ fn an_unhealthy_release_on_one_host_is_rolled_back_there() {
 
 #[test]
 fn a_bad_first_batch_stops_the_rollout() {
-    let Some(fleet) = fleet() else { return };
+    let Some(fleet) = systemd_fleet("the sample deploy on the fleet") else {
+        return;
+    };
     let app = Sample::new(fleet, "dt-serial", 8303);
     let good = app.deploy("1.0.0", &[]);
     assert_eq!(good.code, 0, "{}{}", good.stdout, good.stderr);
@@ -233,7 +239,9 @@ fn a_bad_first_batch_stops_the_rollout() {
 
 #[test]
 fn deployer_rollback_restores_the_previous_release_everywhere() {
-    let Some(fleet) = fleet() else { return };
+    let Some(fleet) = systemd_fleet("the sample deploy on the fleet") else {
+        return;
+    };
     let app = Sample::new(fleet, "dt-back", 8304);
     for version in ["1.0.0", "2.0.0"] {
         let out = app.deploy(version, &[]);
@@ -255,7 +263,9 @@ fn deployer_rollback_restores_the_previous_release_everywhere() {
 
 #[test]
 fn a_second_concurrent_deploy_is_refused_by_the_lock() {
-    let Some(fleet) = fleet() else { return };
+    let Some(fleet) = systemd_fleet("the sample deploy on the fleet") else {
+        return;
+    };
     let app = Sample::new(fleet, "dt-lock", 8305);
     // The first deploy's test suite (run on the controller) waits for a gate file that the test
     // creates only after the second deploy has been refused: the first holds the locks meanwhile.
@@ -324,8 +334,85 @@ fn a_second_concurrent_deploy_is_refused_by_the_lock() {
 }
 
 #[test]
+fn a_lock_on_the_bastion_refuses_every_host_behind_it_until_removed() {
+    let Some(fleet) = systemd_fleet("the sample deploy on the fleet") else {
+        return;
+    };
+    let app = Sample::new(fleet, "dt-blck", 8307);
+    let lock = "/tmp/dt-blck-bastion.lock";
+    let inventory = app.project.join("inv.yml");
+    let text = std::fs::read_to_string(&inventory).unwrap().replacen(
+        "  vars:\n",
+        &format!(
+            "  vars:\n    deployer_lock_bastion: true\n    deployer_lock_bastion_path: {lock}\n"
+        ),
+        1,
+    );
+    std::fs::write(&inventory, text).unwrap();
+    // Another controller's run holds the bastion: `expires` says until when.
+    let hold = |expires: &str| {
+        let (code, out) = fleet.exec(
+            "bastion",
+            &format!(
+                "rm -rf {lock} && mkdir {lock} && printf 'owner=alice@laptop\\nrun=other\\n\
+                 started=2026-11-23T10:00:00Z\\nexpires={expires}\\n' > {lock}/owner && \
+                 chown -R deploy {lock}"
+            ),
+        );
+        assert_eq!(code, 0, "{out}");
+    };
+    let bastion = format!("deploy@127.0.0.1:{}", fleet.bastion_port());
+    let holder = "alice@laptop (run other, since 2026-11-23T10:00:00Z)";
+
+    hold("99999999999");
+    let refused = app.deploy("1.0.0", &[]);
+    assert_eq!(refused.code, 5, "{}{}", refused.stdout, refused.stderr);
+    for host in HOSTS {
+        assert!(
+            refused.stdout.contains(&format!(
+                "fatal: [{host}]: FAILED! => {{\"failed\":true,\"msg\":\"the deploy lock {lock} on the bastion {bastion} is held by {holder}\"}}"
+            )),
+            "{}",
+            refused.stdout
+        );
+        assert_eq!(app.current(host), "", "{host} was left untouched");
+    }
+
+    let unlock = app.project.run(&["unlock", "-i", "inv.yml"]);
+    assert_eq!(unlock.code, 0, "{}{}", unlock.stdout, unlock.stderr);
+    assert!(
+        unlock
+            .stdout
+            .contains(&format!("bastion {bastion}: removed the lock of {holder}")),
+        "{}",
+        unlock.stdout
+    );
+    assert_ne!(fleet.exec("bastion", &format!("test -e {lock}")).0, 0);
+
+    // A lock past its expiry was left by a crashed run: taken over, then released at the end.
+    hold("1");
+    let deployed = app.deploy("1.0.0", &[]);
+    assert_eq!(deployed.code, 0, "{}{}", deployed.stdout, deployed.stderr);
+    assert!(
+        deployed.stdout.contains(&format!(
+            "[WARNING]: bastion {bastion}: took over the stale deploy lock of {holder}"
+        )),
+        "{}",
+        deployed.stdout
+    );
+    app.assert_on(&HOSTS, "1.0.0", &deployed);
+    assert_ne!(
+        fleet.exec("bastion", &format!("test -e {lock}")).0,
+        0,
+        "the run released the bastion lock"
+    );
+}
+
+#[test]
 fn a_rolling_deploy_keeps_all_but_one_host_serving() {
-    let Some(fleet) = fleet() else { return };
+    let Some(fleet) = systemd_fleet("the sample deploy on the fleet") else {
+        return;
+    };
     let app = Sample::new(fleet, "dt-roll", 8306);
     let good = app.deploy("1.0.0", &[]);
     assert_eq!(good.code, 0, "{}{}", good.stdout, good.stderr);

@@ -12,7 +12,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::deploys::Sample;
-use crate::fleet::{Fleet, fleet};
+use crate::fleet::{Fleet, fleet, systemd_fleet};
 use crate::support::{Output, Project};
 
 /// Serialises the tests that disturb shared hosts.
@@ -102,7 +102,9 @@ fn wait_reachable(project: &Project, host: &str) {
 #[test]
 #[ignore = "disturbs hosts other tests share: run alone with `faults:: -- --ignored --test-threads=1`"]
 fn a_host_frozen_mid_rollout_is_unreachable_and_every_host_keeps_a_working_release() {
-    let Some(fleet) = fleet() else { return };
+    let Some(fleet) = systemd_fleet("the frozen host fault test") else {
+        return;
+    };
     let _alone = exclusive();
     let app = Sample::new(fleet, "ft-pause", 8311);
     let good = app.deploy("1.0.0", &[]);

@@ -22,6 +22,17 @@ pub fn fleet() -> Option<&'static Fleet> {
     FLEET.get_or_init(start).as_ref()
 }
 
+/// The fleet, if it runs and its app hosts boot systemd; otherwise `None`, saying loudly that
+/// `what` is skipped (an sshd-only fleet, `FLEET_SYSTEMD=no`, has no services to manage).
+pub fn systemd_fleet(what: &str) -> Option<&'static Fleet> {
+    let fleet = fleet()?;
+    if fleet.has_systemd() {
+        return Some(fleet);
+    }
+    eprintln!("\n!!! SKIPPING {what}: the app hosts run without systemd !!!\n");
+    None
+}
+
 fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("vagrant/fleet")
 }

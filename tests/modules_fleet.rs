@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use crate::fleet::{Fleet, fleet};
+use crate::fleet::{Fleet, fleet, systemd_fleet};
 use crate::support::{Output, Project};
 
 /// One module's scenario.
@@ -475,11 +475,7 @@ fn uri_reads_status_and_content_and_never_changes() {
 
 #[test]
 fn systemd_and_service_start_and_enable_units() {
-    let Some(fleet) = fleet() else { return };
-    if !fleet.has_systemd() {
-        eprintln!(
-            "\n!!! SKIPPING systemd/service fleet case: the app hosts run without systemd !!!\n"
-        );
+    if systemd_fleet("the systemd/service fleet case").is_none() {
         return;
     }
     Case {

@@ -2,14 +2,23 @@
 //! true`), names who holds it and until when, and releases it when the run ends. A second run
 //! fails fast on a held lock; a lock past its expiry (a crashed run) is stale and taken over.
 //!
+//! With `deployer_lock_bastion: true` the run also takes one lock on the bastion the hosts are
+//! reached through, so that two runs from different controllers cannot deploy through the same
+//! bastion at once, even to different hosts.
+//!
 //! The lock is a directory created with `mkdir` (atomic) holding an `owner` file.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
+use super::context::PlayContext;
 use super::state::HostState;
+use super::walk::Flow;
 use crate::modules::spec::parse_bool;
+use crate::report::{Event, HostResult, Status};
 use crate::transport::{ExecRequest, Transport, TransportError, quote};
 
 /// Where the lock lives on a host unless `deployer_lock_path` says otherwise.
@@ -56,15 +65,43 @@ impl LockOwner {
     }
 }
 
-/// Whether a host's variables ask for a lock, and where it lives and for how long.
-pub fn lock_settings(vars: &serde_json::Map<String, Value>) -> Option<(String, u64)> {
-    let wanted = vars
-        .get("deployer_lock")
-        .and_then(parse_bool)
-        .unwrap_or(false);
+/// The variables that ask for one kind of lock: the flag, and the one naming its path.
+#[derive(Debug, Clone, Copy)]
+pub struct LockKind {
+    flag: &'static str,
+    path: &'static str,
+}
+
+impl LockKind {
+    /// The variable naming the lock's path.
+    pub fn path_variable(&self) -> &'static str {
+        self.path
+    }
+}
+
+/// The lock on each host (`deployer_lock`, `deployer_lock_path`).
+pub const HOST_LOCK: LockKind = LockKind {
+    flag: "deployer_lock",
+    path: "deployer_lock_path",
+};
+
+/// The lock on the bastion a host is reached through (`deployer_lock_bastion`,
+/// `deployer_lock_bastion_path`).
+pub const BASTION_LOCK: LockKind = LockKind {
+    flag: "deployer_lock_bastion",
+    path: "deployer_lock_bastion_path",
+};
+
+/// Whether a host's variables ask for a lock of `kind`, and where it lives and for how long
+/// (`deployer_lock_ttl` seconds for both kinds).
+pub fn lock_settings(
+    vars: &serde_json::Map<String, Value>,
+    kind: LockKind,
+) -> Option<(String, u64)> {
+    let wanted = vars.get(kind.flag).and_then(parse_bool).unwrap_or(false);
     wanted.then(|| {
         let path = vars
-            .get("deployer_lock_path")
+            .get(kind.path)
             .and_then(Value::as_str)
             .unwrap_or(DEFAULT_LOCK_PATH)
             .to_string();
@@ -78,7 +115,7 @@ pub fn lock_settings(vars: &serde_json::Map<String, Value>) -> Option<(String, u
 
 /// Takes the lock at `path` on a host for `owner`.
 pub async fn acquire(
-    host: &HostState,
+    transport: &dyn Transport,
     path: &str,
     ttl: u64,
     owner: &LockOwner,
@@ -106,7 +143,7 @@ pub async fn acquire(
         info = quote(&info),
         run = quote(&format!("run={}", owner.run_id)),
     );
-    let out = host.connection.exec(ExecRequest::new(script)).await?;
+    let out = transport.exec(ExecRequest::new(script)).await?;
     let text = out.stdout_text();
     let mut lines = text.lines();
     let verdict = lines.next().unwrap_or_default();
@@ -170,63 +207,26 @@ fn describe_holder(owner_file: &str) -> String {
     )
 }
 
+/// Why a lock could not be had: the status the host ends with, and the message.
+pub(super) type Refusal = (Status, String);
+
+/// The bastion locks of a run, by bastion and lock path: the transport to release it through,
+/// or why it was refused (every host behind that bastion is refused the same way).
+pub(super) type BastionLocks =
+    tokio::sync::Mutex<BTreeMap<(String, String), Result<Arc<dyn Transport>, Refusal>>>;
+
 impl super::Run<'_> {
-    /// Takes the host's deploy lock when its variables ask for one and this run does not hold it
-    /// yet. Returns the flow to stop with when the lock cannot be had.
-    pub(super) async fn take_lock(
-        &self,
-        play: &super::context::PlayContext<'_>,
-        host: &HostState,
-    ) -> Option<super::walk::Flow> {
-        use super::walk::Flow;
-        use crate::report::{Event, HostResult, Status};
+    /// Takes the lock on the host's bastion, then the host's own lock, when its variables ask
+    /// for them and this run does not hold them yet. Returns the flow to stop with when a lock
+    /// cannot be had.
+    pub(super) async fn take_lock(&self, play: &PlayContext<'_>, host: &HostState) -> Option<Flow> {
         let vars = self.task_vars(play, host, None);
-        let (raw_path, ttl) = lock_settings(&vars)?;
-        let rendered = self.templater.render_str(&raw_path, &Value::Object(vars));
-        if self
-            .locks
-            .lock()
-            .expect("locks lock")
-            .iter()
-            .any(|(h, _)| *h == host.name)
-        {
-            return None;
-        }
-        let started = std::time::Instant::now();
-        let (status, message) = match &rendered {
-            Err(e) => (
-                Some(Status::Failed),
-                Some(format!("bad `deployer_lock_path`: {e}")),
-            ),
-            Ok(path) => match acquire(host, path, ttl, &self.owner).await {
-                Ok(LockOutcome::Taken) => (None, None),
-                Ok(LockOutcome::TookOverStale(who)) => (
-                    None,
-                    Some(format!("took over the stale deploy lock of {who}")),
-                ),
-                Ok(LockOutcome::Held(who)) => (
-                    Some(Status::Failed),
-                    Some(format!("the deploy lock {path} is held by {who}")),
-                ),
-                Ok(LockOutcome::Impossible(why)) => (
-                    Some(Status::Failed),
-                    Some(format!("cannot take the deploy lock {path}: {why}")),
-                ),
-                Err(e) => (Some(Status::Unreachable), Some(e.to_string())),
-            },
+        let started = Instant::now();
+        let refusal = match self.take_bastion_lock(host, &vars).await {
+            Ok(()) => self.take_host_lock(host, &vars).await.err(),
+            Err(refusal) => Some(refusal),
         };
-        let Some(status) = status else {
-            self.locks
-                .lock()
-                .expect("locks lock")
-                .push((host.name.clone(), rendered.unwrap_or(raw_path)));
-            if let Some(message) = message {
-                self.emitter.emit(Event::Warning {
-                    message: format!("{}: {message}", host.name),
-                });
-            }
-            return None;
-        };
+        let (status, message) = refusal?;
         host.count(|s| match status {
             Status::Unreachable => s.unreachable += 1,
             _ => s.failed += 1,
@@ -245,7 +245,7 @@ impl super::Run<'_> {
             module: "lock".into(),
             status,
             item: None,
-            result: serde_json::json!({"failed": true, "msg": message.unwrap_or_default()}),
+            result: serde_json::json!({"failed": true, "msg": message}),
             diffs: Vec::new(),
             duration: started.elapsed(),
         }));
@@ -256,18 +256,120 @@ impl super::Run<'_> {
         })
     }
 
-    /// Releases every lock this run took.
+    async fn take_host_lock(
+        &self,
+        host: &HostState,
+        vars: &serde_json::Map<String, Value>,
+    ) -> Result<(), Refusal> {
+        let Some((raw_path, ttl)) = lock_settings(vars, HOST_LOCK) else {
+            return Ok(());
+        };
+        let held = |locks: &[(String, String)]| locks.iter().any(|(h, _)| *h == host.name);
+        if held(&self.locks.lock().expect("locks lock")) {
+            return Ok(());
+        }
+        let path = self.lock_path(&raw_path, HOST_LOCK, vars)?;
+        let outcome = acquire(&host.connection, &path, ttl, &self.owner).await;
+        self.judge(&host.name, &format!("the deploy lock {path}"), outcome)?;
+        self.locks
+            .lock()
+            .expect("locks lock")
+            .push((host.name.clone(), path));
+        Ok(())
+    }
+
+    /// The bastion lock is taken once per bastion, by the first host behind it to get here;
+    /// the hosts after it share the outcome. A host reached directly has no bastion to lock.
+    async fn take_bastion_lock(
+        &self,
+        host: &HostState,
+        vars: &serde_json::Map<String, Value>,
+    ) -> Result<(), Refusal> {
+        let Some((raw_path, ttl)) = lock_settings(vars, BASTION_LOCK) else {
+            return Ok(());
+        };
+        let path = self.lock_path(&raw_path, BASTION_LOCK, vars)?;
+        let connection = host
+            .connection
+            .get()
+            .await
+            .map_err(|e| (Status::Unreachable, e.to_string()))?;
+        let Some(bastion) = connection.bastion() else {
+            return Ok(());
+        };
+        let label = bastion.describe();
+        let mut taken = self.bastion_locks.lock().await;
+        if let Some(known) = taken.get(&(label.clone(), path.clone())) {
+            return known.as_ref().map(|_| ()).map_err(Clone::clone);
+        }
+        let outcome = acquire(bastion.as_ref(), &path, ttl, &self.owner).await;
+        let subject = format!("the deploy lock {path} on the bastion {label}");
+        let verdict = self.judge(&format!("bastion {label}"), &subject, outcome);
+        taken.insert((label, path), verdict.clone().map(|()| bastion));
+        verdict
+    }
+
+    fn lock_path(
+        &self,
+        raw: &str,
+        kind: LockKind,
+        vars: &serde_json::Map<String, Value>,
+    ) -> Result<String, Refusal> {
+        self.templater
+            .render_str(raw, &Value::Object(vars.clone()))
+            .map_err(|e| (Status::Failed, format!("bad `{}`: {e}", kind.path)))
+    }
+
+    /// Turns the outcome of taking `subject` (on `place`) into a refusal, or warns that a stale
+    /// lock was taken over.
+    fn judge(
+        &self,
+        place: &str,
+        subject: &str,
+        outcome: Result<LockOutcome, TransportError>,
+    ) -> Result<(), Refusal> {
+        match outcome {
+            Ok(LockOutcome::Taken) => Ok(()),
+            Ok(LockOutcome::TookOverStale(who)) => {
+                self.emitter.emit(Event::Warning {
+                    message: format!("{place}: took over the stale deploy lock of {who}"),
+                });
+                Ok(())
+            }
+            Ok(LockOutcome::Held(who)) => {
+                Err((Status::Failed, format!("{subject} is held by {who}")))
+            }
+            Ok(LockOutcome::Impossible(why)) => {
+                Err((Status::Failed, format!("cannot take {subject}: {why}")))
+            }
+            Err(e) => Err((Status::Unreachable, e.to_string())),
+        }
+    }
+
+    /// Releases every lock this run took: the hosts' first, then the bastions'.
     pub(super) async fn release_locks(&self) {
         let locks = std::mem::take(&mut *self.locks.lock().expect("locks lock"));
         for (name, path) in locks {
             let host = self.hosts.lock().expect("hosts lock").get(&name).cloned();
-            if let Some(host) = host
-                && let Err(e) = release(&host.connection, &path, &self.owner).await
-            {
-                self.emitter.emit(crate::report::Event::Warning {
-                    message: format!("{name}: could not release the deploy lock {path}: {e}"),
-                });
+            if let Some(host) = host {
+                self.release_or_warn(&name, &host.connection, &path).await;
             }
+        }
+        let bastions = std::mem::take(&mut *self.bastion_locks.lock().await);
+        for ((label, path), taken) in bastions {
+            if let Ok(transport) = taken {
+                let place = format!("bastion {label}");
+                self.release_or_warn(&place, transport.as_ref(), &path)
+                    .await;
+            }
+        }
+    }
+
+    async fn release_or_warn(&self, place: &str, transport: &dyn Transport, path: &str) {
+        if let Err(e) = release(transport, path, &self.owner).await {
+            self.emitter.emit(Event::Warning {
+                message: format!("{place}: could not release the deploy lock {path}: {e}"),
+            });
         }
     }
 }
@@ -275,21 +377,8 @@ impl super::Run<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::{Connector, LocalTransport};
+    use crate::transport::LocalTransport;
     use serde_json::json;
-    use std::sync::Arc;
-
-    fn local_host() -> HostState {
-        let vars = json!({"ansible_connection": "local"})
-            .as_object()
-            .unwrap()
-            .clone();
-        HostState::new(
-            "localhost",
-            vars,
-            Arc::new(Connector::new(Default::default())),
-        )
-    }
 
     fn owner(run: &str) -> LockOwner {
         LockOwner {
@@ -302,7 +391,7 @@ mod tests {
     async fn a_lock_is_exclusive_until_released_or_stale() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("lock").display().to_string();
-        let host = local_host();
+        let host = LocalTransport;
         assert_eq!(
             acquire(&host, &path, 60, &owner("r1")).await.unwrap(),
             LockOutcome::Taken
@@ -342,7 +431,7 @@ mod tests {
     async fn a_lock_that_cannot_be_created_says_why() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("missing/lock").display().to_string();
-        match acquire(&local_host(), &path, 60, &owner("r1"))
+        match acquire(&LocalTransport, &path, 60, &owner("r1"))
             .await
             .unwrap()
         {
@@ -358,9 +447,18 @@ mod tests {
             .unwrap()
             .clone();
         assert_eq!(
-            lock_settings(&vars),
+            lock_settings(&vars, HOST_LOCK),
             Some((DEFAULT_LOCK_PATH.to_string(), 5))
         );
-        assert_eq!(lock_settings(&serde_json::Map::new()), None);
+        assert_eq!(lock_settings(&vars, BASTION_LOCK), None);
+        let vars = json!({"deployer_lock_bastion": true, "deployer_lock_bastion_path": "/tmp/b"})
+            .as_object()
+            .unwrap()
+            .clone();
+        assert_eq!(
+            lock_settings(&vars, BASTION_LOCK),
+            Some(("/tmp/b".to_string(), 3600))
+        );
+        assert_eq!(lock_settings(&serde_json::Map::new(), HOST_LOCK), None);
     }
 }

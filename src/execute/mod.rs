@@ -7,7 +7,7 @@ pub use batches::batches;
 mod context;
 mod facts;
 mod lock;
-pub use lock::{DEFAULT_LOCK_PATH, force_release};
+pub use lock::{BASTION_LOCK, DEFAULT_LOCK_PATH, HOST_LOCK, force_release, lock_settings};
 mod lockstep;
 mod rollback;
 mod state;
@@ -105,6 +105,8 @@ pub struct Run<'a> {
     owner: lock::LockOwner,
     /// Deploy locks taken: host and lock path.
     locks: Mutex<Vec<(String, String)>>,
+    /// Deploy locks taken (or refused) on bastions.
+    bastion_locks: lock::BastionLocks,
     /// Hosts whose lock another run holds.
     locked_out: Mutex<Vec<String>>,
 }
@@ -130,6 +132,7 @@ pub async fn execute(
         down: Mutex::new(HashSet::new()),
         owner: lock::LockOwner::current(&options.run_id),
         locks: Mutex::new(Vec::new()),
+        bastion_locks: Default::default(),
         locked_out: Mutex::new(Vec::new()),
     };
     for play in &program.plays {

@@ -83,7 +83,8 @@ pub struct LazyConnection {
 }
 
 impl LazyConnection {
-    async fn get(&self) -> Result<&Arc<dyn Transport>, TransportError> {
+    /// The opened transport, connecting now if this is the first use.
+    pub async fn get(&self) -> Result<&Arc<dyn Transport>, TransportError> {
         let opened = self
             .cell
             .get_or_init(|| async {
@@ -110,5 +111,9 @@ impl Transport for LazyConnection {
             Some(Ok(transport)) => transport.describe(),
             _ => self.host.clone(),
         }
+    }
+
+    fn bastion(&self) -> Option<Arc<dyn Transport>> {
+        self.cell.get()?.as_ref().ok()?.bastion()
     }
 }

@@ -129,4 +129,10 @@ pub trait Transport: Send + Sync {
 
     /// A short description for messages, e.g. `local` or `deploy@app1 via 127.0.0.1:2222`.
     fn describe(&self) -> String;
+
+    /// A transport to the outermost bastion this host is reached through, riding on the same
+    /// connection (`None`: the host is reached directly).
+    fn bastion(&self) -> Option<std::sync::Arc<dyn Transport>> {
+        None
+    }
 }

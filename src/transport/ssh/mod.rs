@@ -158,4 +158,18 @@ impl Transport for SshTransport {
     fn describe(&self) -> String {
         self.description.clone()
     }
+
+    fn bastion(&self) -> Option<Arc<dyn Transport>> {
+        let outermost = self.target.jumps.first()?;
+        Some(Arc::new(SshTransport {
+            pool: self.pool.clone(),
+            description: outermost.label(),
+            target: SshTarget {
+                endpoint: outermost.clone(),
+                jumps: Vec::new(),
+                ..self.target.clone()
+            },
+            policy: self.policy.clone(),
+        }))
+    }
 }
