@@ -114,9 +114,7 @@ fn broken_inventories() {
 
 #[test]
 fn bad_extra_vars() {
-    let p = Project::new()
-        .file("inv.yml", &local_inventory(&["localhost"]))
-        .file("site.yml", "- hosts: app\n  tasks: []\n");
+    let p = Project::local(&["localhost"], "- hosts: app\n  tasks: []\n");
     let out = p.run(&["validate", "site.yml", "-i", "inv.yml", "-e", "{broken: [}"]);
     assert_eq!(out.code, 4, "{}", out.stderr);
     let out = p.run(&[

@@ -4,16 +4,14 @@ use crate::support::{Project, local_inventory};
 
 /// Validates `playbook` and returns what was printed on stderr; asserts exit code 4.
 fn rejected(playbook: &str) -> String {
-    let project = Project::new()
-        .file("inv.yml", &local_inventory(&["localhost"]))
-        .file("site.yml", playbook);
+    let project = Project::local(&["localhost"], playbook);
     let out = project.run(&["validate", "site.yml", "-i", "inv.yml"]);
     assert_eq!(
         out.code, 4,
         "stdout: {}\nstderr: {}",
         out.stdout, out.stderr
     );
-    let run = project.run(&["run", "site.yml", "-i", "inv.yml"]);
+    let run = project.site(&[]);
     assert_eq!(run.code, 4, "run must refuse too: {}", run.stderr);
     assert!(
         !run.stdout.contains("PLAY ["),

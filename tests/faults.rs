@@ -22,6 +22,19 @@ fn exclusive() -> MutexGuard<'static, ()> {
 }
 
 /// Starts `deployer ARGS` in the project, its output captured.
+/// A run of `site.yml` that notices a dead link within seconds: keepalives every 2 s, a 5 s
+/// connect timeout.
+const WATCHFUL_RUN: [&str; 8] = [
+    "run",
+    "site.yml",
+    "-i",
+    "inv.yml",
+    "--keepalive",
+    "2",
+    "--timeout",
+    "5",
+];
+
 fn spawn<S: AsRef<str>>(project: &Project, args: &[S]) -> Child {
     let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
     project
@@ -177,19 +190,7 @@ fn a_network_cut_during_a_transfer_fails_the_host_and_leaves_the_old_file() {
     );
     let big = std::fs::File::create(p.join("big.bin")).unwrap();
     big.set_len(768 << 20).unwrap();
-    let run = spawn(
-        &p,
-        &[
-            "run",
-            "site.yml",
-            "-i",
-            "inv.yml",
-            "--keepalive",
-            "2",
-            "--timeout",
-            "5",
-        ],
-    );
+    let run = spawn(&p, &WATCHFUL_RUN);
     wait_on(
         fleet,
         "app3",
@@ -241,7 +242,7 @@ fn a_full_disk_fails_the_copy_with_a_clear_message_and_keeps_the_old_file() {
             "- hosts: app1\n  gather_facts: false\n  tasks:\n    - name: Write the config\n      copy: {src: app.conf, dest: /dev/shm/ft-full/app.conf}\n",
         )
         .file("app.conf", &"new setting\n".repeat(200_000));
-    let out = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    let out = p.site(&[]);
     let (_, old) = fleet.exec("app1", &format!("cat {dir}/app.conf"));
     let (_, listing) = fleet.exec("app1", &format!("ls -A {dir}"));
     fleet.exec("app1", &clean);
@@ -343,19 +344,7 @@ fn a_dropped_bastion_connection_fails_the_hosts_cleanly_and_the_next_run_reconne
     let p = fleet.project(&format!(
         "- hosts: app\n  gather_facts: false\n  tasks:\n{sleeps}    - name: Leave a marker\n      command: touch {marker}\n"
     ));
-    let run = spawn(
-        &p,
-        &[
-            "run",
-            "site.yml",
-            "-i",
-            "inv.yml",
-            "--keepalive",
-            "2",
-            "--timeout",
-            "5",
-        ],
-    );
+    let run = spawn(&p, &WATCHFUL_RUN);
     wait_on(
         fleet,
         "app1",
@@ -396,7 +385,7 @@ fn a_dropped_bastion_connection_fails_the_hosts_cleanly_and_the_next_run_reconne
         out.stdout
     );
 
-    let again = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    let again = p.site(&[]);
     assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
     for host in crate::deploys::HOSTS {
         assert_eq!(
@@ -480,7 +469,7 @@ fn ctrl_c_during_a_fleet_deploy_exits_130_releases_every_lock_and_logs_it() {
     );
     assert_eq!(events.last().unwrap()["exit_code"], 130, "{log}");
 
-    let second = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    let second = p.site(&[]);
     assert_eq!(
         second.code, 0,
         "the lock can be taken again: {}{}",

@@ -4,7 +4,7 @@
 //! `pwned` in the home folder (`cd` with no argument goes there), which must never appear.
 
 use crate::fleet::fleet;
-use crate::support::{Project, local_inventory};
+use crate::support::Project;
 
 /// Values a shell would act on if they were pasted into a command line unquoted.
 const NAMES: &[&str] = &[
@@ -71,17 +71,12 @@ const EXPECTED_WORDS: &str = "$(cd;touch|pwned)|`cd;touch|pwned`|a;cd;touch|pwne
 
 #[test]
 fn hostile_values_arrive_literally_and_run_nothing_on_the_local_connection() {
-    let p = Project::new()
-        .file("inv.yml", &local_inventory(&["localhost"]))
-        .file("site.yml", &playbook("app", false));
+    let p = Project::local(&["localhost"], &playbook("app", false));
     let base = p.join("out");
     std::fs::create_dir(&base).unwrap();
     let p = p.file("vars.json", &vars(&base.display().to_string()));
     let home = p.path_str();
-    let out = p.run_env(
-        &["run", "site.yml", "-i", "inv.yml", "-e", "@vars.json"],
-        &[("NO_COLOR", "1"), ("HOME", &home)],
-    );
+    let out = p.site_env(&["-e", "@vars.json"], &[("NO_COLOR", "1"), ("HOME", &home)]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(!p.join("pwned").exists(), "a value was executed");
     for name in NAMES {
@@ -105,10 +100,7 @@ fn hostile_values_arrive_literally_and_run_nothing_on_the_local_connection() {
         EXPECTED_WORDS
     );
     // A second run finds everything in place.
-    let again = p.run_env(
-        &["run", "site.yml", "-i", "inv.yml", "-e", "@vars.json"],
-        &[("NO_COLOR", "1"), ("HOME", &home)],
-    );
+    let again = p.site_env(&["-e", "@vars.json"], &[("NO_COLOR", "1"), ("HOME", &home)]);
     assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
     assert!(
         again.recap("localhost").starts_with("ok=7 changed=2 "),
@@ -128,7 +120,7 @@ fn hostile_values_arrive_literally_and_run_nothing_over_ssh_with_become() {
     let p = fleet
         .project(&playbook("app1", true))
         .file("vars.json", &vars(base));
-    let out = p.run(&["run", "site.yml", "-i", "inv.yml", "-e", "@vars.json"]);
+    let out = p.site(&["-e", "@vars.json"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     for home in ["/root", "/home/deploy"] {
         assert_ne!(

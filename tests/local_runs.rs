@@ -2,12 +2,6 @@
 
 use crate::support::{Project, local_inventory};
 
-fn project(hosts: &[&str], playbook: &str) -> Project {
-    Project::new()
-        .file("inv.yml", &local_inventory(hosts))
-        .file("site.yml", playbook)
-}
-
 #[test]
 fn runs_tasks_writes_files_and_is_idempotent() {
     let p = Project::new().file("inv.yml", &local_inventory(&["localhost"]));
@@ -19,7 +13,7 @@ fn runs_tasks_writes_files_and_is_idempotent() {
             dir = out_dir.display()
         ),
     );
-    let first = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    let first = p.site(&[]);
     assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
     assert_eq!(
         first.recap("localhost"),
@@ -29,7 +23,7 @@ fn runs_tasks_writes_files_and_is_idempotent() {
         std::fs::read_to_string(out_dir.join("greeting")).unwrap(),
         "hello\n"
     );
-    let second = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    let second = p.site(&[]);
     assert_eq!(
         second.recap("localhost"),
         "ok=2 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
@@ -47,7 +41,7 @@ fn check_mode_changes_nothing() {
             target.display()
         ),
     );
-    let out = p.run(&["run", "site.yml", "-i", "inv.yml", "--check"]);
+    let out = p.site(&["--check"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(!target.exists());
     assert_eq!(
@@ -58,20 +52,11 @@ fn check_mode_changes_nothing() {
 
 #[test]
 fn variables_follow_precedence_and_extra_vars_win() {
-    let p = project(
+    let p = Project::local(
         &["localhost"],
         "- hosts: app\n  gather_facts: false\n  vars: {a: play, b: play, c: play}\n  tasks:\n    - set_fact: {b: fact}\n    - debug: {msg: \"{{ a }} {{ b }} {{ c }} {{ d }}\"}\n      vars: {a: task, b: task}\n",
     );
-    let out = p.run(&[
-        "run",
-        "site.yml",
-        "-i",
-        "inv.yml",
-        "-e",
-        "c=extra",
-        "-e",
-        "{\"d\": 4}",
-    ]);
+    let out = p.site(&["-e", "c=extra", "-e", "{\"d\": 4}"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(
         out.stdout.contains("\"msg\": \"task fact extra 4\""),
@@ -82,11 +67,11 @@ fn variables_follow_precedence_and_extra_vars_win() {
 
 #[test]
 fn a_failed_host_stops_but_the_others_go_on() {
-    let p = project(
+    let p = Project::local(
         &["h1", "h2", "h3"],
         "- hosts: app\n  gather_facts: false\n  tasks:\n    - fail: {msg: down}\n      when: inventory_hostname == 'h2'\n    - debug: {msg: after}\n",
     );
-    let out = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    let out = p.site(&[]);
     assert_eq!(out.code, 2, "{}", out.stdout);
     assert_eq!(
         out.recap("h1"),
@@ -107,11 +92,11 @@ fn a_failed_host_stops_but_the_others_go_on() {
 
 #[test]
 fn ignore_errors_rescue_and_always() {
-    let p = project(
+    let p = Project::local(
         &["localhost"],
         "- hosts: app\n  gather_facts: false\n  tasks:\n    - command: 'false'\n      ignore_errors: true\n    - block:\n        - fail: {msg: x}\n        - debug: {msg: never}\n      rescue:\n        - debug: {msg: rescued}\n      always:\n        - debug: {msg: always}\n",
     );
-    let out = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    let out = p.site(&[]);
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert_eq!(
         out.recap("localhost"),
@@ -123,11 +108,11 @@ fn ignore_errors_rescue_and_always() {
 
 #[test]
 fn meta_tasks_are_not_counted_in_the_recap() {
-    let p = project(
+    let p = Project::local(
         &["localhost"],
         "- hosts: app\n  gather_facts: false\n  tasks:\n    - meta: flush_handlers\n    - debug: {msg: hi}\n",
     );
-    let out = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    let out = p.site(&[]);
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert_eq!(
         out.recap("localhost"),
@@ -137,11 +122,11 @@ fn meta_tasks_are_not_counted_in_the_recap() {
 
 #[test]
 fn handlers_run_once_at_the_end_of_the_section_when_notified() {
-    let p = project(
+    let p = Project::local(
         &["localhost"],
         "- hosts: app\n  gather_facts: false\n  tasks:\n    - command: 'true'\n      notify: restart\n    - command: 'true'\n      notify: [restart, reload]\n    - debug: {msg: last task}\n      changed_when: false\n      notify: never\n  handlers:\n    - name: restart\n      debug: {msg: restarting}\n    - name: never\n      debug: {msg: should not run}\n    - name: reload\n      listen: reload\n      debug: {msg: reloading}\n",
     );
-    let out = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    let out = p.site(&[]);
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert_eq!(
         out.stdout.matches("RUNNING HANDLER [restart]").count(),
@@ -169,7 +154,7 @@ fn serial_batches_run_in_order_and_max_fail_stops_the_rollout() {
             log.display()
         ),
     );
-    let out = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    let out = p.site(&[]);
     assert_eq!(out.code, 2, "{}", out.stdout);
     let mut seen: Vec<String> = std::fs::read_to_string(&log)
         .unwrap()
@@ -187,22 +172,22 @@ fn serial_batches_run_in_order_and_max_fail_stops_the_rollout() {
 
 #[test]
 fn loops_register_results_and_until_retries() {
-    let p = project(
+    let p = Project::local(
         &["localhost"],
         "- hosts: app\n  gather_facts: false\n  tasks:\n    - command: echo {{ item }}\n      loop: [a, b]\n      register: echoed\n    - assert:\n        that:\n          - echoed.results | length == 2\n          - echoed.results[1].stdout == 'b'\n          - echoed.changed\n    - set_fact: {tries: 0}\n    - shell: echo x\n      register: r\n      until: r.attempts >= 2\n      retries: 3\n      delay: 0\n    - assert: {that: [\"r.attempts == 2\"]}\n    - debug: {msg: \"{{ item.key }}={{ item.value }}\"}\n      with_dict: {x: 1}\n",
     );
-    let out = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    let out = p.site(&[]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("\"msg\": \"x=1\""), "{}", out.stdout);
 }
 
 #[test]
 fn tags_limit_and_run_once() {
-    let p = project(
+    let p = Project::local(
         &["h1", "h2"],
         "- hosts: app\n  gather_facts: false\n  tasks:\n    - debug: {msg: tagged}\n      tags: [deploy]\n    - debug: {msg: untagged}\n    - debug: {msg: always}\n      tags: always\n    - command: echo once\n      run_once: true\n      register: once\n      tags: deploy\n    - assert: {that: [\"once.stdout == 'once'\"]}\n      tags: deploy\n",
     );
-    let out = p.run(&["run", "site.yml", "-i", "inv.yml", "--tags", "deploy"]);
+    let out = p.site(&["--tags", "deploy"]);
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert!(!out.stdout.contains("\"untagged\""));
     assert!(out.stdout.contains("\"always\""));
@@ -212,13 +197,13 @@ fn tags_limit_and_run_once() {
         "run_once runs on one host: {}",
         out.stdout
     );
-    let limited = p.run(&["run", "site.yml", "-i", "inv.yml", "--limit", "h2"]);
+    let limited = p.site(&["--limit", "h2"]);
     assert!(!limited.stdout.contains("[h1]"), "{}", limited.stdout);
 }
 
 #[test]
 fn roles_with_defaults_vars_handlers_and_dependencies() {
-    let p = project(&["localhost"], "- hosts: app\n  gather_facts: false\n  roles:\n    - role: web\n      port: 8080\n")
+    let p = Project::local(&["localhost"], "- hosts: app\n  gather_facts: false\n  roles:\n    - role: web\n      port: 8080\n")
         .file("roles/base/tasks/main.yml", "- debug: {msg: \"base first\"}\n")
         .file("roles/web/meta/main.yml", "dependencies: [base]\n")
         .file("roles/web/defaults/main.yml", "port: 80\nname: web\n")
@@ -226,7 +211,7 @@ fn roles_with_defaults_vars_handlers_and_dependencies() {
         .file("roles/web/tasks/main.yml", "- name: show\n  command: echo {{ name }} {{ flavour }} {{ port }}\n  notify: restart web\n- import_tasks: more.yml\n")
         .file("roles/web/tasks/more.yml", "- debug: {msg: \"more from {{ role_name }}\"}\n")
         .file("roles/web/handlers/main.yml", "- name: restart web\n  debug: {msg: restarted}\n");
-    let out = p.run(&["run", "site.yml", "-i", "inv.yml", "-v"]);
+    let out = p.site(&["-v"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("TASK [web : show]"), "{}", out.stdout);
     assert!(
@@ -245,7 +230,7 @@ fn roles_with_defaults_vars_handlers_and_dependencies() {
 
 #[test]
 fn plan_is_deterministic_and_shows_batches() {
-    let p = project(
+    let p = Project::local(
         &["h1", "h2", "h3"],
         "- name: Roll\n  hosts: app\n  serial: [1, \"50%\"]\n  tasks:\n    - name: step one\n      command: 'true'\n      when: x is defined\n      tags: [a]\n",
     );
@@ -266,44 +251,12 @@ fn plan_is_deterministic_and_shows_batches() {
 }
 
 #[test]
-fn json_events_are_one_object_per_line() {
-    let p = project(
-        &["localhost"],
-        "- hosts: app\n  gather_facts: false\n  tasks:\n    - debug: {msg: hi}\n",
-    );
-    let out = p.run(&["run", "site.yml", "-i", "inv.yml", "--format", "json"]);
-    let events: Vec<serde_json::Value> = out
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let kinds: Vec<&str> = events
-        .iter()
-        .map(|e| e["event"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        kinds,
-        [
-            "run_started",
-            "play_started",
-            "task_started",
-            "host_result",
-            "recap",
-            "run_finished"
-        ]
-    );
-    assert_eq!(events[3]["status"], "ok");
-    assert_eq!(events[4]["hosts"]["localhost"]["ok"], 1);
-    assert!(events.iter().all(|e| e["v"] == 1));
-}
-
-#[test]
 fn gather_facts_fills_ansible_facts() {
-    let p = project(
+    let p = Project::local(
         &["localhost"],
         "- hosts: app\n  tasks:\n    - assert:\n        that:\n          - ansible_facts.system == 'Linux'\n          - ansible_hostname | length > 0\n",
     );
-    let out = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    let out = p.site(&[]);
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert_eq!(
         out.recap("localhost"),
@@ -313,11 +266,11 @@ fn gather_facts_fills_ansible_facts() {
 
 #[test]
 fn variables_are_templated_lazily() {
-    let p = project(
+    let p = Project::local(
         &["localhost"],
         "- hosts: app\n  gather_facts: false\n  vars:\n    x: \"{{ y }}!\"\n    y: \"{{ z | upper }}\"\n    z: a\n    unused: \"{{ undefined_here }}\"\n  tasks:\n    - debug: {msg: \"{{ x }}\"}\n    - assert: {that: [\"x == 'A!'\"]}\n",
     );
-    let out = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    let out = p.site(&[]);
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert!(out.stdout.contains("\"msg\": \"A!\""), "{}", out.stdout);
 }
@@ -349,7 +302,7 @@ fn inventory_list_and_graph_and_named_inventories() {
 
 #[test]
 fn run_once_runs_on_the_first_host_and_its_failure_stops_the_batch() {
-    let p = project(&["h3", "h1", "h2"], "");
+    let p = Project::local(&["h3", "h1", "h2"], "");
     let marker = p.join("ran-on");
     let p = p.file(
         "site.yml",
@@ -359,7 +312,7 @@ fn run_once_runs_on_the_first_host_and_its_failure_stops_the_batch() {
         ),
     );
     for _ in 0..5 {
-        let out = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+        let out = p.site(&[]);
         assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     }
     assert_eq!(
@@ -367,19 +320,19 @@ fn run_once_runs_on_the_first_host_and_its_failure_stops_the_batch() {
         "h3\n".repeat(5),
         "always the first host in inventory order, once per run"
     );
-    let failed = p.run(&["run", "site.yml", "-i", "inv.yml", "-e", "fail_once=1"]);
+    let failed = p.site(&["-e", "fail_once=1"]);
     assert_eq!(failed.code, 2, "{}", failed.stdout);
     assert!(!failed.stdout.contains("\"after\""), "{}", failed.stdout);
 }
 
 #[test]
 fn a_task_past_its_timeout_is_stopped_and_fails() {
-    let p = project(
+    let p = Project::local(
         &["h1"],
         "- hosts: app\n  gather_facts: false\n  tasks:\n    - name: slow\n      command: sleep 30\n      timeout: 1\n    - name: after\n      command: touch after\n",
     );
     let started = std::time::Instant::now();
-    let out = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    let out = p.site(&[]);
     assert!(
         started.elapsed() < std::time::Duration::from_secs(10),
         "{:?}",

@@ -4,7 +4,6 @@
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use serde_json::Value;
 
 use crate::support::{Project, local_inventory};
 
@@ -20,16 +19,14 @@ const PLAYBOOK: &str = "- hosts: app
 ";
 
 fn project() -> Project {
-    Project::new()
-        .file("inv.yml", &local_inventory(&["a", "b"]))
-        .file("site.yml", PLAYBOOK)
+    Project::local(&["a", "b"], PLAYBOOK)
 }
 
 #[test]
 fn off_a_terminal_output_is_plain_lines_without_escape_codes() {
     let p = project();
     for env in [vec![], vec![("NO_COLOR", "1")]] {
-        let out = p.run_env(&["run", "site.yml", "-i", "inv.yml", "-vv"], &env);
+        let out = p.site_env(&["-vv"], &env);
         assert_eq!(out.code, 2, "{}", out.stdout);
         assert!(out.stdout.contains("fatal: [b]: FAILED!"), "{}", out.stdout);
         assert!(out.stdout.contains("PLAY RECAP"), "{}", out.stdout);
@@ -45,13 +42,9 @@ fn off_a_terminal_output_is_plain_lines_without_escape_codes() {
 
 #[test]
 fn json_output_is_one_versioned_event_per_line_in_order() {
-    let out = project().run(&["run", "site.yml", "-i", "inv.yml", "--format", "json"]);
+    let out = project().site(&["--format", "json"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
-    let events: Vec<Value> = out
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect();
+    let events = out.events();
     assert!(events.iter().all(|e| e["v"] == 1), "{}", out.stdout);
     let kinds: Vec<&str> = events
         .iter()
@@ -81,6 +74,7 @@ fn json_output_is_one_versioned_event_per_line_in_order() {
     assert_eq!(&run_id[8..9], "T");
     assert!(started["started_at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(events[5]["location"], "site.yml:6:7");
+    assert_eq!(events[8]["hosts"]["a"]["ok"], 1, "{}", out.stdout);
     let finished = events.last().unwrap();
     assert_eq!(finished["exit_code"], 2);
     assert!(finished["duration"].as_f64().unwrap() >= 0.0);
@@ -89,14 +83,7 @@ fn json_output_is_one_versioned_event_per_line_in_order() {
 #[test]
 fn junit_report_has_a_suite_per_play_and_a_case_per_host_and_task() {
     let p = project();
-    let out = p.run(&[
-        "run",
-        "site.yml",
-        "-i",
-        "inv.yml",
-        "--junit",
-        "reports/junit.xml",
-    ]);
+    let out = p.site(&["--junit", "reports/junit.xml"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     let xml = std::fs::read_to_string(p.join("reports/junit.xml")).unwrap();
     let report = quick_junit::Report::deserialize_from_str(&xml).unwrap();
@@ -134,7 +121,7 @@ fn github_actions_get_annotations_groups_and_a_step_summary() {
         ("GITHUB_STEP_SUMMARY", summary_text.as_str()),
         ("GITHUB_WORKSPACE", workspace.as_str()),
     ];
-    let out = p.run_env(&["run", "site.yml", "-i", "inv.yml"], &env);
+    let out = p.site_env(&[], &env);
     assert_eq!(out.code, 2, "{}", out.stdout);
     assert!(
         out.stdout.starts_with("::group::PLAY [app]\n"),
@@ -164,10 +151,7 @@ fn github_actions_get_annotations_groups_and_a_step_summary() {
         "{markdown}"
     );
 
-    let json = p.run_env(
-        &["run", "site.yml", "-i", "inv.yml", "--format", "json"],
-        &env,
-    );
+    let json = p.site_env(&["--format", "json"], &env);
     assert!(
         json.stdout.lines().all(|l| l.starts_with('{')),
         "annotations stay off the JSON stream: {}",
@@ -198,20 +182,7 @@ fn a_no_log_task_never_shows_its_secret_in_any_output() {
         ("GITHUB_STEP_SUMMARY", summary_text.as_str()),
     ];
     for format in ["text", "json"] {
-        let out = p.run_env(
-            &[
-                "run",
-                "site.yml",
-                "-i",
-                "inv.yml",
-                "-vvvv",
-                "--format",
-                format,
-                "--junit",
-                "junit.xml",
-            ],
-            &env,
-        );
+        let out = p.site_env(&["-vvvv", "--format", format, "--junit", "junit.xml"], &env);
         assert_eq!(out.code, 2, "{}", out.stdout);
         assert!(out.stdout.contains("no_log"), "{}", out.stdout);
         for (name, text) in [
@@ -234,9 +205,9 @@ fn a_no_log_task_never_shows_its_secret_in_any_output() {
 #[test]
 fn exit_codes_tell_success_failed_hosts_and_bad_input() {
     let p = project();
-    let ok = p.run(&["run", "site.yml", "-i", "inv.yml", "--limit", "a"]);
+    let ok = p.site(&["--limit", "a"]);
     assert_eq!(ok.code, 0, "{}", ok.stdout);
-    assert_eq!(p.run(&["run", "site.yml", "-i", "inv.yml"]).code, 2);
+    assert_eq!(p.site(&[]).code, 2);
     let bad = p.file(
         "bad.yml",
         "- hosts: app\n  tasks:\n    - no_such_module: {}\n",
@@ -262,7 +233,7 @@ fn an_unreachable_host_exits_with_3() {
             "site.yml",
             "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: 'true'\n",
         );
-    let out = p.run(&["run", "site.yml", "-i", "inv.yml", "--timeout", "5"]);
+    let out = p.site(&["--timeout", "5"]);
     assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
     assert!(
         out.stdout.contains("fatal: [closed]: UNREACHABLE!"),

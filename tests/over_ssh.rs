@@ -71,7 +71,7 @@ fn a_wrong_host_key_is_refused_and_the_others_go_on() {
         &p.join("known_hosts").display().to_string(),
     );
     let p = p.file("inv.yml", &inventory);
-    let out = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    let out = p.site(&[]);
     assert_eq!(out.code, 3, "{}", out.stdout);
     assert!(
         out.stdout.contains("fatal: [app2]: UNREACHABLE!"),
@@ -107,7 +107,7 @@ fn an_unreachable_host_is_reported_while_the_others_succeed() {
         "site.yml",
         "- hosts: app\n  gather_facts: false\n  tasks:\n    - command: 'true'\n",
     );
-    let out = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    let out = p.site(&[]);
     assert_eq!(out.code, 3, "{}", out.stdout);
     assert!(
         out.stdout.contains("fatal: [ghost]: UNREACHABLE!"),

@@ -32,35 +32,15 @@ fn current(p: &Project) -> String {
 
 #[test]
 fn a_failed_health_check_rolls_the_host_back() {
-    let p = Project::new()
-        .file("inv.yml", &local_inventory(&["localhost"]))
-        .file("site.yml", DEPLOY);
+    let p = Project::local(&["localhost"], DEPLOY);
     let root = format!("root={}", p.path_str());
-    let good = p.run(&[
-        "run",
-        "site.yml",
-        "-i",
-        "inv.yml",
-        "-e",
-        &root,
-        "-e",
-        "version=v1",
-    ]);
+    let good = p.site(&["-e", &root, "-e", "version=v1"]);
     assert_eq!(good.code, 0, "{}", good.stdout);
     assert_eq!(current(&p), "releases/v1");
 
     let hook = Recorder::start();
-    let bad = p.run_env(
-        &[
-            "run",
-            "site.yml",
-            "-i",
-            "inv.yml",
-            "-e",
-            &root,
-            "-e",
-            "version=bad",
-        ],
+    let bad = p.site_env(
+        &["-e", &root, "-e", "version=bad"],
         &[("DEPLOYER_NOTIFY_WEBHOOK", &hook.url)],
     );
     assert_eq!(bad.code, 2, "{}", bad.stdout);
@@ -92,30 +72,10 @@ fn a_rescue_block_keeps_the_user_in_charge() {
         "    - name: Healthy?\n      health_check:\n        command: \"test $(readlink {{ root }}/srv/current) != releases/bad\"\n        retries: 1\n        delay: 0\n",
         "    - block:\n        - health_check: {command: \"test {{ version }} != bad\", retries: 0, delay: 0}\n      rescue:\n        - debug: {msg: handled by the user}\n",
     );
-    let p = Project::new()
-        .file("inv.yml", &local_inventory(&["localhost"]))
-        .file("site.yml", &playbook);
+    let p = Project::local(&["localhost"], &playbook);
     let root = format!("root={}", p.path_str());
-    p.run(&[
-        "run",
-        "site.yml",
-        "-i",
-        "inv.yml",
-        "-e",
-        &root,
-        "-e",
-        "version=v1",
-    ]);
-    let out = p.run(&[
-        "run",
-        "site.yml",
-        "-i",
-        "inv.yml",
-        "-e",
-        &root,
-        "-e",
-        "version=bad",
-    ]);
+    p.site(&["-e", &root, "-e", "version=v1"]);
+    let out = p.site(&["-e", &root, "-e", "version=bad"]);
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert_eq!(current(&p), "releases/bad");
     assert!(out.stdout.contains("handled by the user"));
@@ -123,21 +83,10 @@ fn a_rescue_block_keeps_the_user_in_charge() {
 
 #[test]
 fn releases_and_rollback_commands_work_on_every_host() {
-    let p = Project::new()
-        .file("inv.yml", &local_inventory(&["localhost"]))
-        .file("site.yml", DEPLOY);
+    let p = Project::local(&["localhost"], DEPLOY);
     let root = format!("root={}", p.path_str());
     for version in ["v1", "v2"] {
-        let out = p.run(&[
-            "run",
-            "site.yml",
-            "-i",
-            "inv.yml",
-            "-e",
-            &root,
-            "-e",
-            &format!("version={version}"),
-        ]);
+        let out = p.site(&["-e", &root, "-e", &format!("version={version}")]);
         assert_eq!(out.code, 0, "{}", out.stdout);
     }
     let srv = p.join("srv").display().to_string();
@@ -193,7 +142,7 @@ fn a_held_deploy_lock_refuses_a_second_run_until_unlocked() {
         lock.display()
     );
     let p = p.file("site.yml", &playbook);
-    let ok = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    let ok = p.site(&[]);
     assert_eq!(ok.code, 0, "{}", ok.stdout);
     assert!(!lock.exists(), "the lock is released when the run ends");
 
@@ -203,7 +152,7 @@ fn a_held_deploy_lock_refuses_a_second_run_until_unlocked() {
         "owner=alice@laptop\nrun=other\nstarted=2026-11-23T10:00:00Z\nexpires=99999999999\n",
     )
     .unwrap();
-    let refused = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    let refused = p.site(&[]);
     assert_eq!(refused.code, 5, "{}", refused.stdout);
     assert!(
         refused.stdout.contains(&format!(
@@ -230,5 +179,5 @@ fn a_held_deploy_lock_refuses_a_second_run_until_unlocked() {
         unlocked.stdout,
         "localhost  ok      removed the lock of alice@laptop (run other, since 2026-11-23T10:00:00Z)\n"
     );
-    assert_eq!(p.run(&["run", "site.yml", "-i", "inv.yml"]).code, 0);
+    assert_eq!(p.site(&[]).code, 0);
 }

@@ -7,13 +7,11 @@ use crate::support::{Project, Recorder, dead_url, local_inventory};
 const PLAYBOOK: &str = "- hosts: app\n  gather_facts: false\n  tasks:\n    - name: greet\n      command: echo hello-from-task\n";
 
 fn project() -> Project {
-    Project::new()
-        .file("inv.yml", &local_inventory(&["localhost"]))
-        .file("site.yml", PLAYBOOK)
+    Project::local(&["localhost"], PLAYBOOK)
 }
 
 fn run(p: &Project, env: &[(&str, &str)]) -> crate::support::Output {
-    let out = p.run_env(&["run", "site.yml", "-i", "inv.yml"], env);
+    let out = p.site_env(&[], env);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     out
 }
@@ -170,10 +168,7 @@ fn a_failed_run_is_notified_as_a_failure() {
             "site.yml",
             "- hosts: app\n  gather_facts: false\n  tasks:\n    - fail: msg=no\n",
         );
-    let out = p.run_env(
-        &["run", "site.yml", "-i", "inv.yml"],
-        &[("DEPLOYER_NOTIFY_WEBHOOK", &hook.url)],
-    );
+    let out = p.site_env(&[], &[("DEPLOYER_NOTIFY_WEBHOOK", &hook.url)]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     let bodies = hook.bodies();
     assert_eq!(bodies.len(), 2, "{bodies:?}");
@@ -211,7 +206,7 @@ fn retry_project(app2_healthy: bool) -> Project {
 #[test]
 fn retry_failed_runs_only_the_hosts_the_last_run_left_failed() {
     let p = retry_project(false);
-    let none = p.run(&["run", "site.yml", "-i", "inv.yml", "--retry-failed"]);
+    let none = p.site(&["--retry-failed"]);
     assert_eq!(none.code, 4, "{}{}", none.stdout, none.stderr);
     assert!(
         none.stderr.contains("--retry-failed: no run log in "),
@@ -219,7 +214,7 @@ fn retry_failed_runs_only_the_hosts_the_last_run_left_failed() {
         none.stderr
     );
 
-    let first = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    let first = p.site(&[]);
     assert_eq!(first.code, 2, "{}{}", first.stdout, first.stderr);
     assert!(p.join("app1.done").exists() && !p.join("app2.done").exists());
     std::fs::remove_file(p.join("app1.done")).unwrap();
@@ -229,7 +224,7 @@ fn retry_failed_runs_only_the_hosts_the_last_run_left_failed() {
         "inv.yml",
         &std::fs::read_to_string(retry_project(true).join("inv.yml")).unwrap(),
     );
-    let retry = p.run(&["run", "site.yml", "-i", "inv.yml", "--retry-failed"]);
+    let retry = p.site(&["--retry-failed"]);
     assert_eq!(retry.code, 0, "{}{}", retry.stdout, retry.stderr);
     assert!(
         retry
@@ -251,7 +246,7 @@ fn retry_failed_runs_only_the_hosts_the_last_run_left_failed() {
     assert!(!retry.stdout.contains("app1"), "{}", retry.stdout);
 
     // Nothing failed in the retry: nothing to do, and nothing runs.
-    let again = p.run(&["run", "site.yml", "-i", "inv.yml", "--retry-failed"]);
+    let again = p.site(&["--retry-failed"]);
     assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
     assert!(
         again

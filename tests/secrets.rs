@@ -54,7 +54,7 @@ fn assert_no_secret(what: &str, text: &str) {
 #[test]
 fn a_vault_secret_is_used_but_never_shown_in_text_json_or_the_run_log() {
     let p = project();
-    let text = p.run_env(&["run", "site.yml", "-i", "inv.yml"], &[PASSWORD]);
+    let text = p.site_env(&[], &[PASSWORD]);
     assert_eq!(text.code, 2, "{}{}", text.stdout, text.stderr);
     let used = std::fs::read_to_string(p.join("used.txt")).unwrap();
     assert_eq!(
@@ -74,10 +74,7 @@ fn a_vault_secret_is_used_but_never_shown_in_text_json_or_the_run_log() {
     assert_no_secret("text stdout", &text.stdout);
     assert_no_secret("text stderr", &text.stderr);
 
-    let json = p.run_env(
-        &["run", "site.yml", "-i", "inv.yml", "--format", "json"],
-        &[PASSWORD],
-    );
+    let json = p.site_env(&["--format", "json"], &[PASSWORD]);
     assert_eq!(json.code, 2, "{}", json.stderr);
     assert!(json.stdout.contains("********"), "{}", json.stdout);
     assert_no_secret("json stdout", &json.stdout);
@@ -104,14 +101,11 @@ fn a_vault_secret_is_used_but_never_shown_in_text_json_or_the_run_log() {
 #[test]
 fn a_vault_file_without_or_with_a_wrong_password_is_bad_input_naming_the_file() {
     let p = project();
-    let none = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    let none = p.site(&[]);
     assert_eq!(none.code, 4, "{}", none.stderr);
     assert!(none.stderr.contains("all.yml"), "{}", none.stderr);
     assert!(none.stderr.contains("no vault password"), "{}", none.stderr);
-    let wrong = p.run_env(
-        &["run", "site.yml", "-i", "inv.yml"],
-        &[("DEPLOYER_VAULT_PASSWORD", "nope")],
-    );
+    let wrong = p.site_env(&[], &[("DEPLOYER_VAULT_PASSWORD", "nope")]);
     assert_eq!(wrong.code, 4, "{}", wrong.stderr);
     assert!(
         wrong.stderr.contains("wrong vault password"),

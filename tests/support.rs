@@ -90,6 +90,14 @@ impl Project {
         }
     }
 
+    /// A project running `playbook` (as `site.yml`) on `hosts` on the local connection
+    /// (`inv.yml`, group `app`).
+    pub fn local(hosts: &[&str], playbook: &str) -> Self {
+        Project::new()
+            .file("inv.yml", &local_inventory(hosts))
+            .file("site.yml", playbook)
+    }
+
     /// Writes a file (folders created as needed).
     pub fn file(self, path: &str, text: &str) -> Self {
         self.bytes(path, text.as_bytes())
@@ -116,6 +124,17 @@ impl Project {
     /// Runs `deployer ARGS` inside the project.
     pub fn run(&self, args: &[&str]) -> Output {
         self.run_env(args, &[("NO_COLOR", "1")])
+    }
+
+    /// `deployer run site.yml -i inv.yml EXTRA` inside the project: the usual test run.
+    pub fn site(&self, extra: &[&str]) -> Output {
+        self.site_env(extra, &[("NO_COLOR", "1")])
+    }
+
+    /// `deployer run site.yml -i inv.yml EXTRA` with these environment variables.
+    pub fn site_env(&self, extra: &[&str], env: &[(&str, &str)]) -> Output {
+        let args = [&["run", "site.yml", "-i", "inv.yml"], extra].concat();
+        self.run_env(&args, env)
     }
 
     /// `deployer ARGS` inside the project, with these environment variables and none of the

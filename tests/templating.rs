@@ -36,16 +36,11 @@ file={{ '/srv/app/conf.d/main.yml' | basename | splitext | first }}
 
 #[test]
 fn filters_tests_and_lookups_in_templates_and_debug_output() {
-    let p = Project::new()
-        .file("inv.yml", &local_inventory(&["localhost"]))
-        .file("site.yml", PLAYBOOK)
+    let p = Project::local(&["localhost"], PLAYBOOK)
         .file("templates/app.conf.j2", TEMPLATE)
         .file("files/greeting.txt", "hello\n")
         .file("out/.keep", "");
-    let out = p.run_env(
-        &["run", "site.yml", "-i", "inv.yml"],
-        &[("DEPLOYER_TEMPLATING_HOME", "/home/dep")],
-    );
+    let out = p.site_env(&[], &[("DEPLOYER_TEMPLATING_HOME", "/home/dep")]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert_eq!(
         std::fs::read_to_string(p.join("out/app.conf")).unwrap(),
@@ -84,7 +79,7 @@ fn quoted_values_cannot_inject_shell_commands() {
          - debug: {{var: echoed.stdout}}\n"
     );
     let p = p.file("site.yml", &playbook);
-    let out = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    let out = p.site(&[]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     let touched: Vec<_> = std::fs::read_dir(p.join("."))
         .unwrap()
@@ -108,7 +103,7 @@ fn unknown_filters_are_compile_errors_with_a_location() {
             "site.yml",
             "- hosts: app\n  tasks:\n    - debug:\n        msg: \"{{ name | to_jsn }}\"\n    - debug: {msg: x}\n      when: r is sucess\n",
         );
-    let out = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    let out = p.site(&[]);
     assert_ne!(out.code, 0);
     let err = out.stderr;
     assert!(
