@@ -12,6 +12,7 @@ use crate::inventory::Inventory;
 use crate::modules::{self, ModuleContext, ModuleResult};
 use crate::template::Templater;
 use crate::transport::{Become, ConnectOptions, Connector, ExecRequest, Transport};
+use crate::vault::Vault;
 
 /// What happened on one host.
 #[derive(Debug, Clone)]
@@ -35,15 +36,17 @@ pub enum Operation {
     Unlock,
 }
 
-/// Runs `operation` on every host matching `pattern`, in parallel.
+/// Runs `operation` on every host matching `pattern`, in parallel. Vault-encrypted vars files
+/// of the inventory are decrypted with `vault`.
 pub async fn run_operation(
     inventory: &Path,
+    vault: &Vault,
     pattern: &str,
     deploy_to: Option<&str>,
     operation: &Operation,
     connect: ConnectOptions,
 ) -> Result<Vec<HostReport>, Error> {
-    let inventory = Inventory::load(inventory)?;
+    let inventory = Inventory::load_with_vault(inventory, vault)?;
     let hosts = inventory
         .select(pattern)
         .map_err(|e| Error::Usage(e.to_string()))?;

@@ -189,12 +189,14 @@ pub struct PingResult {
 }
 
 /// Connects to every host matching `pattern` in parallel and times one command on each.
+/// Vault-encrypted vars files of the inventory are decrypted with `vault`.
 pub async fn ping(
     inventory: &Path,
+    vault: &Vault,
     pattern: &str,
     connect: ConnectOptions,
 ) -> Result<Vec<PingResult>, Error> {
-    let inventory = Inventory::load(inventory)?;
+    let inventory = Inventory::load_with_vault(inventory, vault)?;
     let hosts = inventory
         .select(pattern)
         .map_err(|e| Error::Usage(e.to_string()))?;

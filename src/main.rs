@@ -136,21 +136,18 @@ async fn dispatch(
         Command::Run(args) => run(args, vault, screen, progress).await,
         Command::Validate(target) => validate(&target, vault),
         Command::Plan(args) => plan(&args, vault),
-        Command::Inventory(args) => inventory(&args),
-        Command::Ping(args) => ping(args).await,
+        Command::Inventory(args) => inventory(&args, &vault),
+        Command::Ping(args) => ping(args, &vault).await,
         Command::Releases(args) => {
-            fleet_operation(&args.hosts, args.deploy_to.as_deref(), Operation::List).await
+            let deploy_to = args.deploy_to.as_deref();
+            fleet_operation(&args.hosts, &vault, deploy_to, Operation::List).await
         }
         Command::Rollback(args) => {
             let operation = Operation::Rollback(args.to.clone());
-            fleet_operation(
-                &args.release.hosts,
-                args.release.deploy_to.as_deref(),
-                operation,
-            )
-            .await
+            let deploy_to = args.release.deploy_to.as_deref();
+            fleet_operation(&args.release.hosts, &vault, deploy_to, operation).await
         }
-        Command::Unlock(args) => fleet_operation(&args, None, Operation::Unlock).await,
+        Command::Unlock(args) => fleet_operation(&args, &vault, None, Operation::Unlock).await,
         Command::Log(args) => log(&args),
         Command::Vault(args) => vault_command(args.action, &vault),
     }
@@ -418,9 +415,11 @@ fn plan(args: &PlanArgs, vault: Arc<Vault>) -> anyhow::Result<i32> {
     Ok(EXIT_OK)
 }
 
-fn inventory(args: &cli::InventoryArgs) -> anyhow::Result<i32> {
+/// `deployer inventory`: values decrypted from vault files are shown masked.
+fn inventory(args: &cli::InventoryArgs, vault: &Vault) -> anyhow::Result<i32> {
     let path = deployer::resolve_inventory(&args.inventory);
-    let inventory = deployer::inventory::Inventory::load(&path).map_err(Error::Input)?;
+    let inventory =
+        deployer::inventory::Inventory::load_with_vault(&path, vault).map_err(Error::Input)?;
     match &args.graph {
         Some(group) => match inventory.to_graph(Some(group)) {
             Some(graph) => println!("{graph}"),
@@ -430,22 +429,25 @@ fn inventory(args: &cli::InventoryArgs) -> anyhow::Result<i32> {
                 );
             }
         },
-        None => println!(
-            "{}",
-            serde_json::to_string_pretty(&inventory.to_list_json())?
-        ),
+        None => {
+            let mut list = inventory.to_list_json();
+            vault.secrets().redact_value(&mut list);
+            println!("{}", serde_json::to_string_pretty(&list)?);
+        }
     }
     Ok(EXIT_OK)
 }
 
 async fn fleet_operation(
     hosts: &HostsArgs,
+    vault: &Vault,
     deploy_to: Option<&str>,
     operation: Operation,
 ) -> anyhow::Result<i32> {
     let inventory = deployer::resolve_inventory(&hosts.inventory);
     let connect = connect_options(&hosts.connection);
-    let reports = run_operation(&inventory, &hosts.limit, deploy_to, &operation, connect).await?;
+    let pattern = &hosts.limit;
+    let reports = run_operation(&inventory, vault, pattern, deploy_to, &operation, connect).await?;
     let width = reports.iter().map(|r| r.host.len()).max().unwrap_or(0);
     for report in &reports {
         let mark = if report.ok { "ok    " } else { "FAILED" };
@@ -458,10 +460,10 @@ async fn fleet_operation(
     })
 }
 
-async fn ping(args: PingArgs) -> anyhow::Result<i32> {
+async fn ping(args: PingArgs, vault: &Vault) -> anyhow::Result<i32> {
     let inventory = deployer::resolve_inventory(&args.inventory);
-    let results =
-        deployer::ping(&inventory, &args.limit, connect_options(&args.connection)).await?;
+    let connect = connect_options(&args.connection);
+    let results = deployer::ping(&inventory, vault, &args.limit, connect).await?;
     let width = results.iter().map(|r| r.host.len()).max().unwrap_or(0);
     let mut code = EXIT_OK;
     for result in &results {

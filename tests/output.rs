@@ -4,7 +4,6 @@
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-
 use crate::support::{Project, local_inventory};
 
 /// Two local hosts; `b` fails the second task; the third is skipped on `a`.

@@ -116,6 +116,37 @@ fn a_vault_file_without_or_with_a_wrong_password_is_bad_input_naming_the_file() 
 }
 
 #[test]
+fn commands_that_read_only_the_inventory_decrypt_its_vault_files_and_mask_their_values() {
+    let p = project();
+    let srv = p.join("srv").display().to_string();
+    let commands: [&[&str]; 3] = [
+        &["ping", "-i", "inv.yml"],
+        &["releases", "-i", "inv.yml", "--deploy-to", &srv],
+        &["unlock", "-i", "inv.yml"],
+    ];
+    for args in commands {
+        let refused = p.run(args);
+        assert_eq!(refused.code, 4, "{args:?}: {}", refused.stderr);
+        assert!(
+            refused.stderr.contains("no vault password"),
+            "{}",
+            refused.stderr
+        );
+        let done = p.run_env(args, &[PASSWORD]);
+        assert_eq!(done.code, 0, "{args:?}: {}{}", done.stdout, done.stderr);
+        assert!(done.stdout.starts_with("localhost  ok "), "{}", done.stdout);
+    }
+    let list = p.run_env(&["inventory", "-i", "inv.yml", "--list"], &[PASSWORD]);
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert_no_secret("inventory --list", &list.stdout);
+    assert!(
+        list.stdout.contains("\"group_secret\": \"********\""),
+        "{}",
+        list.stdout
+    );
+}
+
+#[test]
 fn vault_decrypt_gives_back_the_plaintext_and_a_password_file_works() {
     let p = project().file("pw.txt", "vault-pw\n");
     let out = p.run(&[
