@@ -326,25 +326,33 @@ fn run_once_runs_on_the_first_host_and_its_failure_stops_the_batch() {
 }
 
 #[test]
-fn a_task_past_its_timeout_is_stopped_and_fails() {
-    let p = Project::local(
-        &["h1"],
-        "- hosts: app\n  gather_facts: false\n  tasks:\n    - name: slow\n      command: sleep 30\n      timeout: 1\n    - name: after\n      command: touch after\n",
-    );
-    let started = std::time::Instant::now();
-    let out = p.site(&[]);
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(10),
-        "{:?}",
-        started.elapsed()
-    );
-    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
-    assert!(
-        out.stdout.contains(
-            "fatal: [h1]: FAILED! => {\"changed\":false,\"failed\":true,\"msg\":\"the task did not finish within its timeout (1 s) and was stopped\"}"
+fn a_task_past_its_timeout_is_stopped_and_fails_wherever_the_timeout_is_set() {
+    let slow = "    - name: slow\n      command: sleep 30\n";
+    let after = "    - name: after\n      command: touch after\n";
+    let playbooks = [
+        format!("- hosts: app\n  gather_facts: false\n  tasks:\n{slow}      timeout: 1\n{after}"),
+        format!(
+            "- hosts: app\n  gather_facts: false\n  tasks:\n    - block:\n        - name: slow\n          command: sleep 30\n      timeout: 1\n{after}"
         ),
-        "{}",
-        out.stdout
-    );
-    assert!(!p.join("after").exists());
+        format!("- hosts: app\n  gather_facts: false\n  timeout: 1\n  tasks:\n{slow}{after}"),
+    ];
+    for playbook in &playbooks {
+        let p = Project::local(&["h1"], playbook);
+        let started = std::time::Instant::now();
+        let out = p.site(&[]);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(out.code, 2, "{playbook}\n{}{}", out.stdout, out.stderr);
+        assert!(
+            out.stdout.contains(
+                "fatal: [h1]: FAILED! => {\"changed\":false,\"failed\":true,\"msg\":\"the task did not finish within its timeout (1 s) and was stopped\"}"
+            ),
+            "{playbook}\n{}",
+            out.stdout
+        );
+        assert!(!p.join("after").exists());
+    }
 }

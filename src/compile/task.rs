@@ -118,6 +118,8 @@ pub struct Inherited {
     pub run_once: bool,
     /// `delegate_to` in force.
     pub delegate_to: Option<String>,
+    /// `timeout` in force (from the play, a role, a block or the task).
+    pub timeout: Option<std::time::Duration>,
     /// Variable layers in force.
     pub scope: Arc<Scope>,
     /// The role being compiled, if any.
@@ -259,6 +261,7 @@ impl Compiler<'_> {
                     }
                     "run_once" => inner.run_once = boolean("run_once", value)?,
                     "delegate_to" => inner.delegate_to = Some(text("delegate_to", value)?),
+                    "timeout" => inner.timeout = timeout(value)?,
                     "vars" => {
                         let mut scope = (*inner.scope).clone();
                         scope.task_vars.extend(vars("vars", value)?);
@@ -304,7 +307,7 @@ impl Compiler<'_> {
             until: None,
             retries: 3,
             delay: 5.0,
-            timeout: None,
+            timeout: common.timeout,
             run_once: common.run_once,
             delegate_to: common.delegate_to.clone(),
             tags: common.tags.clone(),
@@ -398,7 +401,6 @@ impl Compiler<'_> {
                 }
                 "retries" => task.retries = number("retries", value)? as u32,
                 "delay" => task.delay = number("delay", value)?,
-                "timeout" => task.timeout = timeout(value)?,
                 _ => {}
             }
         }
