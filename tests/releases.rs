@@ -181,3 +181,47 @@ fn a_held_deploy_lock_refuses_a_second_run_until_unlocked() {
     );
     assert_eq!(p.site(&[]).code, 0);
 }
+
+#[test]
+fn a_rollback_is_reported_between_the_failed_step_and_the_next() {
+    let playbook = format!(
+        "{}    - name: After\n      command: 'true'\n",
+        DEPLOY
+            .replace("{{ root }}/srv", "{{ root }}/{{ inventory_hostname }}")
+            .replace(
+                "test $(readlink {{ root }}/{{ inventory_hostname }}/current) != releases/bad",
+                "test {{ inventory_hostname }} = h1 -o $(readlink {{ root }}/{{ inventory_hostname }}/current) != releases/bad",
+            )
+            .replace("  handlers:", "")
+            .replace("    - name: restart\n      shell: readlink {{ root }}/{{ inventory_hostname }}/current >> {{ root }}/restarts\n", "")
+            .replace("      notify: restart\n", "")
+    );
+    let p = Project::local(&["h1", "h2"], &playbook);
+    let root = format!("root={}", p.path_str());
+    assert_eq!(p.site(&["-e", &root, "-e", "version=v1"]).code, 0);
+    let out = p.site(&["-e", &root, "-e", "version=bad"]);
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    let tail = out
+        .stdout
+        .split("fatal: [h2]: FAILED!")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{}", out.stdout));
+    let headers_and_results: Vec<&str> = tail
+        .lines()
+        .filter(|l| l.starts_with("TASK") || l.starts_with("ok:") || l.starts_with("changed:"))
+        .map(|l| l.trim_end_matches([' ', '*']))
+        .collect();
+    assert_eq!(
+        headers_and_results,
+        [
+            "TASK [Roll back to release v1]",
+            "changed: [h2]",
+            "TASK [Healthy?]",
+            "ok: [h2]",
+            "TASK [After]",
+            "changed: [h1]",
+        ],
+        "{}",
+        out.stdout
+    );
+}

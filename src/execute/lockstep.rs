@@ -44,6 +44,14 @@ impl Lockstep {
             })
     }
 
+    /// Host `index`, which has failed, waits until every other host has finished the step it
+    /// is at (gone on to a later one, or left), while holding them there: what it does next (a
+    /// rollback) runs and is reported between that step and the next.
+    pub async fn hold_between_steps(&self, index: usize) {
+        let (step, _) = self.positions.borrow()[index];
+        self.arrive(index, (step, u32::MAX - 1)).await;
+    }
+
     /// Host `index` has no more steps in this play.
     pub fn leave(&self, index: usize) {
         self.positions.send_modify(|p| p[index] = DONE);
@@ -95,5 +103,42 @@ mod tests {
             }
         }
         assert_eq!(leaders, [0]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_host_acts_between_the_step_it_failed_at_and_the_next() {
+        let lockstep = Arc::new(Lockstep::new(2, true));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let record = |what: &'static str| {
+            let log = Arc::clone(&log);
+            move || log.lock().unwrap().push(what)
+        };
+        let failed = {
+            let (lockstep, done) = (Arc::clone(&lockstep), record("rollback"));
+            tokio::spawn(async move {
+                lockstep.arrive(0, (1, 0)).await;
+                lockstep.hold_between_steps(0).await;
+                done();
+                lockstep.leave(0);
+            })
+        };
+        let slow = {
+            let (lockstep, first, second) = (
+                Arc::clone(&lockstep),
+                record("step 1 done"),
+                record("step 2"),
+            );
+            tokio::spawn(async move {
+                lockstep.arrive(1, (1, 0)).await;
+                tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+                first();
+                lockstep.arrive(1, (2, 0)).await;
+                second();
+                lockstep.leave(1);
+            })
+        };
+        failed.await.unwrap();
+        slow.await.unwrap();
+        assert_eq!(*log.lock().unwrap(), ["step 1 done", "rollback", "step 2"]);
     }
 }

@@ -49,8 +49,10 @@ impl Run<'_> {
         }
     }
 
-    /// Rolls a failed host back to the release it ran before this play's switch, if there was one.
-    pub async fn roll_back(&self, play: &PlayRun<'_>, host: &HostState) {
+    /// Rolls a failed host back to the release it ran before this play's switch, if there was
+    /// one, once the other hosts have finished the step it failed at (they wait for it before
+    /// the next).
+    pub async fn roll_back(&self, play: &PlayRun<'_>, index: usize, host: &HostState) {
         let Some(record) = host.switch.lock().expect("switch lock").take() else {
             return;
         };
@@ -60,6 +62,7 @@ impl Run<'_> {
             });
             return;
         }
+        play.lockstep.hold_between_steps(index).await;
         let rollback = rollback_task(&record);
         self.emitter.emit(Event::TaskStarted {
             task: rollback.title(),

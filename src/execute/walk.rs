@@ -112,10 +112,10 @@ impl Run<'_> {
                 break;
             }
         }
-        play.lockstep.leave(index);
         if flow == Flow::Failed {
-            self.roll_back(play, host).await;
+            self.roll_back(play, index, host).await;
         }
+        play.lockstep.leave(index);
         flow
     }
 
