@@ -409,6 +409,87 @@ fn unarchive_unpacks_a_local_tarball_once() {
     });
 }
 
+#[test]
+fn unarchive_unpacks_zips_and_archives_already_on_the_host_once() {
+    Case {
+        name: "unarchive_more",
+        setup: "cd \"$ROOT\" && mkdir zip remote src && echo remote > src/r.txt && \
+                tar czf remote.tgz -C src r.txt && chown -R deploy: .",
+        tasks: r#"    - unarchive: {src: files/bundle.zip, dest: "{{ root }}/zip"}
+    - unarchive: {src: "{{ root }}/remote.tgz", dest: "{{ root }}/remote", remote_src: true, creates: "{{ root }}/remote/r.txt"}
+"#,
+        check_changed: 2,
+        changed: 2,
+        state: "cd \"$ROOT\" && cat zip/bundle/a.txt remote/r.txt",
+        expect: "alpha\nremote\n",
+        ..CASE
+    }
+    .exercise(|p| {
+        let p = p.file("bundle/a.txt", "alpha\n");
+        std::fs::create_dir_all(p.join("files")).expect("a files folder");
+        let zip = Command::new("python3")
+            .args(["-m", "zipfile", "-c", "files/bundle.zip", "bundle"])
+            .current_dir(p.join(""))
+            .status()
+            .expect("python3 runs");
+        assert!(zip.success());
+        p
+    });
+}
+
+#[test]
+fn copy_keeps_a_backup_and_leaves_existing_files_alone_without_force() {
+    Case {
+        name: "copy_more",
+        setup: "cd \"$ROOT\" && echo old > backed.conf && echo mine > kept.conf && chown deploy: *",
+        tasks: r#"    - copy: {content: "new\n", dest: "{{ root }}/backed.conf", backup: true}
+    - copy: {content: "theirs\n", dest: "{{ root }}/kept.conf", force: false}
+    - copy: {src: files/tree/, dest: "{{ root }}/tree/", directory_mode: "0750"}
+"#,
+        files: &[("files/tree/sub/f.txt", "f\n")],
+        check_changed: 2,
+        changed: 2,
+        state: "cd \"$ROOT\" && cat backed.conf kept.conf backed.conf.*~ && ls backed.conf.*~ | wc -l && \
+                stat -c '%n %a' tree/sub && cat tree/sub/f.txt",
+        expect: "new\nmine\nold\n1\ntree/sub 750\nf\n",
+        ..CASE
+    }
+    .exercise(|p| p);
+}
+
+#[test]
+fn raw_script_and_the_control_modules_run_over_ssh() {
+    Case {
+        name: "raw_script",
+        all_hosts: false,
+        tasks: r#"    - ping:
+    - raw: echo raw-{{ inventory_hostname }} > {{ root }}/raw.txt
+    - script: files/mark.sh {{ root }}
+      args: {creates: "{{ root }}/script.txt"}
+    - set_fact: {greeting: "hi {{ inventory_hostname }}"}
+    - assert: {that: ["greeting == 'hi app1'"]}
+    - debug: {msg: "{{ greeting }}"}
+    - fail: {msg: never}
+      when: greeting != 'hi app1'
+    - meta: noop
+"#,
+        files: &[(
+            "files/mark.sh",
+            "#!/bin/sh\nset -eu\necho \"script ran as $(id -un) in $1\" > \"$1/script.txt\"\n",
+        )],
+        // In check mode `script` with `creates` reports the change it would make, as in Ansible;
+        // `raw` is skipped.
+        check_changed: 1,
+        changed: 2,
+        // `raw` cannot know whether it would change anything: changed on every run, as in Ansible.
+        changed_again: 1,
+        state: "cat \"$ROOT/raw.txt\" \"$ROOT/script.txt\"",
+        expect: "raw-{host}\nscript ran as deploy in {root}\n",
+        ..CASE
+    }
+    .exercise(|p| p);
+}
+
 /// Shell that serves `$ROOT/www` (holding `p.txt`) over HTTP on the host's own loopback, port
 /// `$port`, until the teardown kills it.
 macro_rules! http_server {
