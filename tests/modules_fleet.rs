@@ -142,6 +142,7 @@ impl Case {
     fn exercise(&self, project: impl FnOnce(Project) -> Project) -> Option<Runs> {
         let fleet = fleet()?;
         let root = self.root();
+        let _teardown = Teardown { case: self, fleet };
         for host in self.hosts(fleet) {
             self.on_host(
                 fleet,
@@ -186,13 +187,31 @@ impl Case {
         }
         let second = self.run(&project, &[]);
         self.assert_counts(fleet, &second, "second run", self.changed_again);
+        Some(Runs { project, first })
+    }
+}
 
-        if !self.teardown.is_empty() {
-            for host in self.hosts(fleet) {
-                self.on_host(fleet, &host, self.teardown);
+/// Runs a case's `teardown` on its hosts when dropped, so that a failing case, too, leaves the
+/// hosts as other cases expect them.
+struct Teardown<'a> {
+    case: &'a Case,
+    fleet: &'a Fleet,
+}
+
+impl Drop for Teardown<'_> {
+    fn drop(&mut self) {
+        if self.case.teardown.is_empty() {
+            return;
+        }
+        for host in self.case.hosts(self.fleet) {
+            if std::thread::panicking() {
+                // Best effort: a second panic would abort the test binary.
+                let script = format!("ROOT='{}'\n{}", self.case.root(), self.case.teardown);
+                self.fleet.exec(&host, &script);
+            } else {
+                self.case.on_host(self.fleet, &host, self.case.teardown);
             }
         }
-        Some(Runs { project, first })
     }
 }
 
