@@ -831,6 +831,29 @@ fn command_and_shell_honour_creates_removes_chdir_stdin_and_become() {
     .exercise(|p| p);
 }
 
+#[test]
+fn creates_and_removes_are_glob_patterns_read_in_chdir() {
+    Case {
+        name: "command_glob",
+        setup: "mkdir \"$ROOT/x y\" && touch \"$ROOT/x y/a.done\" \"$ROOT/x y/a.old\" && chown -R deploy: \"$ROOT\"",
+        tasks: r#"    - command: touch "{{ root }}/never"
+      args: {creates: "{{ root }}/x y/*.done"}
+    - shell: touch "{{ root }}/x y/b.new"
+      args: {creates: "{{ root }}/x y/*.new"}
+    - command: rm "{{ root }}/x y/a.old"
+      args: {removes: "{{ root }}/x y/[a-z].old"}
+    - command: touch c.rel
+      args: {chdir: "{{ root }}/x y", creates: "?.rel"}
+"#,
+        check_changed: 3,
+        changed: 3,
+        state: "ls \"$ROOT\" \"$ROOT/x y\"",
+        expect: "{root}:\nx y\n\n{root}/x y:\na.done\nb.new\nc.rel\n",
+        ..CASE
+    }
+    .exercise(|p| p);
+}
+
 /// `--diff` over SSH: content changes as unified diffs, attribute changes as `mode:`/`owner:`
 /// lines, the same in check mode (which leaves the files alone) as in a real run.
 #[test]
