@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::fleet::{Fleet, fleet, systemd_fleet};
 use crate::support::{Output, Project};
@@ -142,6 +143,7 @@ impl Case {
     fn exercise(&self, project: impl FnOnce(Project) -> Project) -> Option<Runs> {
         let fleet = fleet()?;
         let root = self.root();
+        let _teardown = Teardown { case: self, fleet };
         for host in self.hosts(fleet) {
             self.on_host(
                 fleet,
@@ -186,13 +188,31 @@ impl Case {
         }
         let second = self.run(&project, &[]);
         self.assert_counts(fleet, &second, "second run", self.changed_again);
+        Some(Runs { project, first })
+    }
+}
 
-        if !self.teardown.is_empty() {
-            for host in self.hosts(fleet) {
-                self.on_host(fleet, &host, self.teardown);
+/// Runs a case's `teardown` on its hosts when dropped, so that a failing case, too, leaves the
+/// hosts as other cases expect them.
+struct Teardown<'a> {
+    case: &'a Case,
+    fleet: &'a Fleet,
+}
+
+impl Drop for Teardown<'_> {
+    fn drop(&mut self) {
+        if self.case.teardown.is_empty() {
+            return;
+        }
+        for host in self.case.hosts(self.fleet) {
+            if std::thread::panicking() {
+                // Best effort: a second panic would abort the test binary.
+                let script = format!("ROOT='{}'\n{}", self.case.root(), self.case.teardown);
+                self.fleet.exec(&host, &script);
+            } else {
+                self.case.on_host(self.fleet, &host, self.case.teardown);
             }
         }
-        Some(Runs { project, first })
     }
 }
 
@@ -581,8 +601,7 @@ fn systemd_and_service_start_and_enable_units() {
     .exercise(|p| p);
 }
 
-/// The fleet has no network, so apt can only be shown deciding that nothing needs to change:
-/// an installed package stays, a package that is not installed stays away.
+/// Installed and missing packages are left alone without any repository at all.
 #[test]
 fn apt_leaves_installed_and_absent_packages_alone_offline() {
     Case {
@@ -600,6 +619,220 @@ fn apt_leaves_installed_and_absent_packages_alone_offline() {
         ..CASE
     }
     .exercise(|p| p);
+}
+
+/// Shell functions for the apt cases. The fleet has no network, so each case serves its own
+/// packages from a local repository on the host:
+///
+/// - `deb PKG VERSION` builds `$ROOT/PKG_VERSION_all.deb`, holding `/usr/share/PKG/version` and
+///   the configuration file `/etc/PKG.conf` (which a removal keeps and a purge deletes);
+/// - `publish PKG VERSION` makes that file the only one of the flat repository
+///   `/srv/debrepo-PKG` (a hand-written `Packages` index, no `Release`), adds the repository as a
+///   trusted apt source, and makes apt give up on the unreachable Debian mirror at once (instead
+///   of after a minute of DNS retries);
+/// - `update` refreshes apt's lists; `install PKG VERSION` installs the file with `dpkg -i`;
+/// - `unpublish PKG` purges the package and removes its repository, source and lists.
+macro_rules! deb_repo {
+    () => {
+        r#"deb() {
+  d="$ROOT/build/$1-$2"
+  mkdir -p "$d/DEBIAN" "$d/usr/share/$1" "$d/etc" || return 1
+  printf 'Package: %s\nVersion: %s\nArchitecture: all\nMaintainer: deployer tests <root@localhost>\nDescription: deployer fleet test package\n' "$1" "$2" > "$d/DEBIAN/control"
+  echo "$2" > "$d/usr/share/$1/version"
+  echo "$2" > "$d/etc/$1.conf" && echo "/etc/$1.conf" > "$d/DEBIAN/conffiles"
+  dpkg-deb --root-owner-group --build "$d" "$ROOT/$1_$2_all.deb" >/dev/null && rm -rf "$ROOT/build"
+}
+publish() {
+  r="/srv/debrepo-$1" f="$1_$2_all.deb"
+  rm -rf "$r" && mkdir -p "$r" && cp "$ROOT/$f" "$r/" || return 1
+  { dpkg-deb -f "$r/$f"; printf 'Filename: ./%s\nSize: %s\nSHA256: %s\n' "$f" "$(stat -c %s "$r/$f")" "$(sha256sum < "$r/$f" | cut -d' ' -f1)"; } > "$r/Packages"
+  echo "deb [trusted=yes] file:$r ./" > "/etc/apt/sources.list.d/$1.list"
+  printf 'Acquire::Retries "0";\nAcquire::http::Proxy "http://127.0.0.1:9";\n' > /etc/apt/apt.conf.d/99deployer-tests-offline
+}
+update() { apt-get -q update >/dev/null; }
+install() { dpkg -i "$ROOT/$1_$2_all.deb" >/dev/null; }
+unpublish() {
+  dpkg --purge "$1" >/dev/null
+  rm -rf "/srv/debrepo-$1" "/etc/apt/sources.list.d/$1.list" /var/lib/apt/lists/_srv_debrepo-"$1"_* \
+    /etc/apt/apt.conf.d/99deployer-tests-offline
+}
+set -e
+"#
+    };
+}
+
+/// Shell that prints dpkg's view of the package (`ii VERSION`, `rc VERSION` once removed, nothing
+/// once purged) and the version file it installs.
+macro_rules! deb_state {
+    ($pkg:literal) => {
+        concat!(
+            "dpkg-query -W -f='${db:Status-Abbrev}${Version}\\n' ",
+            $pkg,
+            " 2>/dev/null; ",
+            "cat /usr/share/",
+            $pkg,
+            "/version 2>/dev/null; true"
+        )
+    };
+}
+
+/// The apt cases share the hosts' dpkg lock and apt lists (and the offline apt setting), so they
+/// run one at a time.
+fn apt_lock() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[test]
+fn apt_installs_from_a_repository_after_updating_the_cache() {
+    let _apt = apt_lock();
+    Case {
+        name: "apt_present",
+        all_hosts: false,
+        setup: concat!(
+            deb_repo!(),
+            "deb deployer-probe-present 1.0; publish deployer-probe-present 1.0"
+        ),
+        tasks: r#"    - apt: {name: deployer-probe-present, state: present, update_cache: true}
+      become: true
+"#,
+        check_changed: 1,
+        changed: 1,
+        state: deb_state!("deployer-probe-present"),
+        expect: "ii 1.0\n1.0\n",
+        teardown: concat!(deb_repo!(), "unpublish deployer-probe-present"),
+        ..CASE
+    }
+    .exercise(|p| p);
+}
+
+#[test]
+fn apt_latest_upgrades_to_the_published_version() {
+    let _apt = apt_lock();
+    Case {
+        name: "apt_latest",
+        all_hosts: false,
+        setup: concat!(
+            deb_repo!(),
+            "deb deployer-probe-latest 1.0; deb deployer-probe-latest 1.1; \
+             install deployer-probe-latest 1.0; publish deployer-probe-latest 1.1; update"
+        ),
+        tasks: r#"    - apt: {name: deployer-probe-latest, state: latest, update_cache: true, cache_valid_time: 3600}
+      become: true
+"#,
+        check_changed: 1,
+        changed: 1,
+        state: deb_state!("deployer-probe-latest"),
+        expect: "ii 1.1\n1.1\n",
+        teardown: concat!(deb_repo!(), "unpublish deployer-probe-latest"),
+        ..CASE
+    }
+    .exercise(|p| p);
+}
+
+#[test]
+fn apt_absent_purges_an_installed_package() {
+    let _apt = apt_lock();
+    Case {
+        name: "apt_absent",
+        all_hosts: false,
+        setup: concat!(
+            deb_repo!(),
+            "deb deployer-probe-absent 1.0; install deployer-probe-absent 1.0"
+        ),
+        tasks: r#"    - apt: {name: deployer-probe-absent, state: absent, purge: true}
+      become: true
+"#,
+        check_changed: 1,
+        changed: 1,
+        state: deb_state!("deployer-probe-absent"),
+        expect: "",
+        teardown: concat!(deb_repo!(), "unpublish deployer-probe-absent"),
+        ..CASE
+    }
+    .exercise(|p| p);
+}
+
+#[test]
+fn package_installs_and_removes_through_apt() {
+    let _apt = apt_lock();
+    Case {
+        name: "package",
+        all_hosts: false,
+        setup: concat!(
+            deb_repo!(),
+            "deb deployer-probe-package 1.0; publish deployer-probe-package 1.0; update; \
+             deb deployer-probe-unwanted 1.0; install deployer-probe-unwanted 1.0"
+        ),
+        tasks: r#"    - package: {name: deployer-probe-package}
+      become: true
+    - package: {name: deployer-probe-unwanted, state: absent}
+      become: true
+"#,
+        check_changed: 2,
+        changed: 2,
+        state: concat!(
+            deb_state!("deployer-probe-package"),
+            "; ",
+            deb_state!("deployer-probe-unwanted")
+        ),
+        expect: "ii 1.0\n1.0\nrc 1.0\n",
+        teardown: concat!(
+            deb_repo!(),
+            "unpublish deployer-probe-package; unpublish deployer-probe-unwanted"
+        ),
+        ..CASE
+    }
+    .exercise(|p| p);
+}
+
+#[test]
+fn apt_deb_installs_a_file_on_the_host_unless_its_version_is_installed() {
+    let _apt = apt_lock();
+    Case {
+        name: "apt_deb",
+        all_hosts: false,
+        setup: concat!(
+            deb_repo!(),
+            "deb deployer-probe-file 1.0; \
+             deb deployer-probe-newer 1.0; deb deployer-probe-newer 1.1; install deployer-probe-newer 1.0"
+        ),
+        tasks: r#"    - apt: {deb: "{{ root }}/deployer-probe-file_1.0_all.deb"}
+      become: true
+    - apt: {deb: "{{ root }}/deployer-probe-newer_1.1_all.deb"}
+      become: true
+"#,
+        check_changed: 2,
+        changed: 2,
+        state: concat!(
+            deb_state!("deployer-probe-file"),
+            "; ",
+            deb_state!("deployer-probe-newer")
+        ),
+        expect: "ii 1.0\n1.0\nii 1.1\n1.1\n",
+        teardown: concat!(
+            deb_repo!(),
+            "unpublish deployer-probe-file; unpublish deployer-probe-newer"
+        ),
+        ..CASE
+    }
+    .exercise(|p| p);
+}
+
+/// Like Ansible's, the apt module does not raise privileges by itself: without `become`,
+/// `apt-get` cannot take dpkg's lock and the task fails saying so.
+#[test]
+fn apt_without_become_fails_asking_for_root() {
+    let Some(fleet) = fleet() else { return };
+    let project = fleet.project(
+        "- hosts: app1\n  gather_facts: false\n  tasks:\n\
+         \x20   - name: install\n      apt: {name: deployer-probe-unprivileged}\n",
+    );
+    let out = project.run(&["run", "site.yml", "-i", "inv.yml", "--format", "json"]);
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(out.recap_counts()["app1"]["failed"], 1);
+    let msg = out.result("app1", "install")["msg"].to_string();
+    assert!(msg.contains("are you root?"), "{msg}");
 }
 
 #[test]
@@ -670,6 +903,29 @@ fn command_and_shell_honour_creates_removes_chdir_stdin_and_become() {
         changed: 3,
         state: "ls \"$ROOT/work\"; cat \"$ROOT/in.txt\"; test -e \"$ROOT/old\" && echo old-present || echo old-gone",
         expect: "made\nhello\nold-gone\n",
+        ..CASE
+    }
+    .exercise(|p| p);
+}
+
+#[test]
+fn creates_and_removes_are_glob_patterns_read_in_chdir() {
+    Case {
+        name: "command_glob",
+        setup: "mkdir \"$ROOT/x y\" && touch \"$ROOT/x y/a.done\" \"$ROOT/x y/a.old\" && chown -R deploy: \"$ROOT\"",
+        tasks: r#"    - command: touch "{{ root }}/never"
+      args: {creates: "{{ root }}/x y/*.done"}
+    - shell: touch "{{ root }}/x y/b.new"
+      args: {creates: "{{ root }}/x y/*.new"}
+    - command: rm "{{ root }}/x y/a.old"
+      args: {removes: "{{ root }}/x y/[a-z].old"}
+    - command: touch c.rel
+      args: {chdir: "{{ root }}/x y", creates: "?.rel"}
+"#,
+        check_changed: 3,
+        changed: 3,
+        state: "ls \"$ROOT\" \"$ROOT/x y\"",
+        expect: "{root}:\nx y\n\n{root}/x y:\na.done\nb.new\nc.rel\n",
         ..CASE
     }
     .exercise(|p| p);

@@ -2,8 +2,9 @@
 //! package lists first (`update_cache`, `cache_valid_time`).
 //!
 //! One probe reads the cache age, `dpkg-query -W` for every named package, and `apt-cache policy`
-//! when `state: latest` needs candidates; `apt-get` runs only for packages that differ. It does not
-//! support `deb`, `upgrade`, `build-dep`, `fixed`, or wildcard package names.
+//! when `state: latest` needs candidates; `apt-get` runs only for packages that differ. `deb`
+//! installs a `.deb` file on the host unless dpkg already has its package at its version. It does
+//! not support `upgrade`, `build-dep`, `fixed`, or wildcard package names.
 
 use std::collections::HashMap;
 
@@ -20,6 +21,7 @@ static SPEC: ModuleSpec = ModuleSpec {
     aliases: &[],
     args: &[
         ArgSpec::new("name", ArgType::List).aliases(&["package", "pkg"]),
+        ArgSpec::new("deb", ArgType::Str),
         ArgSpec::new("state", ArgType::Str).choices(&["present", "absent", "latest"]),
         ArgSpec::new("update_cache", ArgType::Bool).aliases(&["update-cache"]),
         ArgSpec::new("cache_valid_time", ArgType::Int),
@@ -35,7 +37,7 @@ static SPEC: ModuleSpec = ModuleSpec {
         ArgSpec::new("dpkg_options", ArgType::Str),
     ],
     free_form: false,
-    one_of: &["name", "update_cache", "autoremove"],
+    one_of: &["name", "deb", "update_cache", "autoremove"],
     open: false,
 };
 
@@ -304,18 +306,15 @@ impl Module for Apt {
             },
             _ => Goal::Present,
         };
-        let mut wanted = Vec::new();
-        for spec in args
-            .get("name")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            match Wanted::parse(spec.as_str().unwrap_or_default()) {
-                Ok(w) => wanted.push(w),
-                Err(msg) => return Ok(ModuleResult::failed(msg)),
-            }
-        }
+        let deb = arg_str(args, "deb");
+        let wanted = match deb {
+            Some(path) => deb_package(args, goal, path, ctx).await?.map(|w| vec![w]),
+            None => named(args),
+        };
+        let wanted = match wanted {
+            Ok(wanted) => wanted,
+            Err(msg) => return Ok(ModuleResult::failed(msg)),
+        };
         let names: Vec<String> = wanted.iter().map(|w| w.name.clone()).collect();
         let probe = probe_script(&names, goal == Goal::Latest);
         let (output, mut result) = refresh(args, ctx, &probe).await?;
@@ -329,6 +328,10 @@ impl Module for Apt {
         let (install, remove) = match decide(goal, &wanted, &parse_known(&output)) {
             Ok(lists) => lists,
             Err(msg) => return Ok(ModuleResult::failed(msg)),
+        };
+        let install = match deb {
+            Some(path) if !install.is_empty() => vec![deb_file(path)],
+            _ => install,
         };
         if install.is_empty() && remove.is_empty() && !wanted.is_empty() {
             return Ok(result);
@@ -349,6 +352,67 @@ impl Module for Apt {
             .with("stdout", stdout)
             .with("stderr", out.stderr_text()))
     }
+}
+
+/// The packages `name` lists.
+fn named(args: &Map<String, Value>) -> Result<Vec<Wanted>, String> {
+    args.get("name")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|spec| Wanted::parse(spec.as_str().unwrap_or_default()))
+        .collect()
+}
+
+/// `deb` as `apt-get install` takes a file: a path, never a bare name.
+pub(super) fn deb_file(path: &str) -> String {
+    if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("./{path}")
+    }
+}
+
+/// The package the `.deb` file `path` on the host holds (read with `dpkg-deb -f`), pinned to the
+/// file's version so that [`decide`] installs it unless dpkg has exactly that version.
+async fn deb_package(
+    args: &Map<String, Value>,
+    goal: Goal,
+    path: &str,
+    ctx: &ModuleContext<'_>,
+) -> Result<Result<Wanted, String>, ModuleError> {
+    if args.contains_key("name") {
+        return Ok(Err("parameters are mutually exclusive: deb|name".into()));
+    }
+    if goal != Goal::Present {
+        return Ok(Err("deb only supports state=present".into()));
+    }
+    if !path.ends_with(".deb") {
+        return Ok(Err(format!(
+            "deb: `{path}` does not end in .deb (apt-get installs files only by that name)"
+        )));
+    }
+    let file = quote(&deb_file(path));
+    let out = ctx
+        .run(format!("dpkg-deb -f {file} Package Version"))
+        .await?;
+    if out.exit_code != 0 {
+        return Ok(Err(format!(
+            "cannot read {path}: {}",
+            out.stderr_text().trim()
+        )));
+    }
+    Ok(deb_fields(&out.stdout_text()))
+}
+
+/// The package and version `dpkg-deb -f FILE Package Version` printed.
+pub(super) fn deb_fields(text: &str) -> Result<Wanted, String> {
+    let field = |key: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(key)?.strip_prefix(": "))
+            .unwrap_or_default()
+    };
+    Wanted::parse(&format!("{}={}", field("Package"), field("Version")))
 }
 
 /// Runs the probe, refreshing the package lists first when `update_cache` asks and they are older

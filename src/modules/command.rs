@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::spec::{ArgSpec, ArgType, ModuleSpec};
 use super::{Module, ModuleContext, ModuleError, ModuleResult, arg_bool, arg_str};
-use crate::transport::{Stdin, quote};
+use crate::transport::{Stdin, quote, quote_glob};
 
 /// The arguments `command` and `shell` share.
 pub(super) const COMMON_ARGS: [ArgSpec; 6] = [
@@ -93,11 +93,15 @@ pub(super) async fn run_guarded(
     script: String,
     cmd: Value,
 ) -> Result<ModuleResult, ModuleError> {
-    if let Some(skip) = guard(args, ctx).await? {
-        return Ok(ModuleResult::ok()
-            .with("cmd", cmd)
-            .with("rc", 0)
-            .with_msg(skip));
+    match guard(args, ctx).await? {
+        Some(Guarded::Skip(reason)) => {
+            return Ok(ModuleResult::ok()
+                .with("cmd", cmd)
+                .with("rc", 0)
+                .with_msg(reason));
+        }
+        Some(Guarded::Failed(msg)) => return Ok(ModuleResult::failed(msg).with("cmd", cmd)),
+        None => {}
     }
     if ctx.check_mode {
         // Like Ansible: with `creates`/`removes` the guard has decided, so the command would run
@@ -148,23 +152,61 @@ pub(super) async fn run_guarded(
     Ok(result)
 }
 
-/// `creates`/`removes`: the reason to skip the command, if one applies.
+/// `creates`/`removes`: the reason to skip the command, if one applies. Each is a glob pattern,
+/// expanded on the host in `chdir` as Ansible's `glob.glob` does: `creates` skips the command when
+/// anything matches, `removes` when nothing does.
 async fn guard(
     args: &Map<String, Value>,
     ctx: &ModuleContext<'_>,
-) -> Result<Option<String>, ModuleError> {
+) -> Result<Option<Guarded>, ModuleError> {
     for (arg, skip_if_exists) in [("creates", true), ("removes", false)] {
-        let Some(path) = arg_str(args, arg) else {
+        let Some(pattern) = arg_str(args, arg) else {
             continue;
         };
-        let out = ctx.run(format!("test -e {}", quote(path))).await?;
+        let out = ctx
+            .run(guard_script(arg_str(args, "chdir"), pattern))
+            .await?;
+        if out.exit_code == NO_CHDIR {
+            let dir = arg_str(args, "chdir").unwrap_or_default();
+            return Ok(Some(Guarded::Failed(format!(
+                "Unable to change directory before execution: {dir}: {}",
+                out.stderr_text().trim()
+            ))));
+        }
         let exists = out.exit_code == 0;
         if exists == skip_if_exists {
             let state = if exists { "exists" } else { "does not exist" };
-            return Ok(Some(format!("skipped, since {path} {state}")));
+            return Ok(Some(Guarded::Skip(format!(
+                "skipped, since {pattern} {state}"
+            ))));
         }
     }
     Ok(None)
+}
+
+/// What `creates`/`removes` decided instead of running the command.
+enum Guarded {
+    /// Skip it, for this reason.
+    Skip(String),
+    /// `chdir` could not be entered.
+    Failed(String),
+}
+
+/// The exit code of [`guard_script`] when it cannot enter `chdir`.
+const NO_CHDIR: i32 = 3;
+
+/// The script that exits 0 when `pattern` matches a path (a dangling link counts, as for
+/// `glob.glob`), 1 when none, and [`NO_CHDIR`] when it cannot enter `chdir`.
+pub(super) fn guard_script(chdir: Option<&str>, pattern: &str) -> String {
+    let mut script = String::new();
+    if let Some(dir) = chdir {
+        script.push_str(&format!("cd {} || exit {NO_CHDIR}\n", quote(dir)));
+    }
+    script.push_str(&format!(
+        "for f in {}; do {{ [ -e \"$f\" ] || [ -L \"$f\" ]; }} && exit 0; done\nexit 1\n",
+        quote_glob(pattern)
+    ));
+    script
 }
 
 fn trim_end(text: String, strip: bool) -> String {
@@ -220,6 +262,63 @@ mod tests {
         )
         .await;
         assert!(!result.changed);
+    }
+
+    #[tokio::test]
+    async fn creates_and_removes_are_globs_like_ansible() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let spaced = dir.path().join("my dir");
+        std::fs::create_dir(&spaced).expect("a folder");
+        let done = format!("{}/*.done", spaced.display());
+        let run = |guard: &str, pattern: &str| {
+            let task = json!({"cmd": "true", guard: pattern, "chdir": spaced});
+            async move { run_local(&Command, args(task)).await }
+        };
+        let ran = run("creates", &done).await;
+        assert!(ran.changed, "{ran:?}");
+        let skipped = run("removes", &done).await;
+        assert_eq!(
+            skipped.msg,
+            Some(format!("skipped, since {done} does not exist"))
+        );
+
+        std::fs::write(spaced.join("it's 1.done"), "").expect("a file");
+        let skipped = run("creates", &done).await;
+        assert!(!skipped.changed && !skipped.failed);
+        assert_eq!(skipped.msg, Some(format!("skipped, since {done} exists")));
+        assert!(run("removes", &done).await.changed);
+        // Relative patterns are read in `chdir`, as Ansible changes directory first.
+        assert!(!run("creates", "*.done").await.changed);
+        assert!(run("creates", "*.none").await.changed);
+        // Only the wildcards are expanded: `$`, quotes and spaces are literal.
+        std::fs::write(spaced.join("$HOME 'q'"), "").expect("a file");
+        assert!(!run("creates", "$HOME 'q'").await.changed);
+        assert!(!run("creates", "$HOME '?'").await.changed);
+    }
+
+    #[test]
+    fn guard_scripts_quote_all_but_the_wildcards() {
+        assert_eq!(
+            guard_script(Some("/srv/my app"), "/srv/my app/$(id)*.done"),
+            "cd '/srv/my app' || exit 3\n\
+             for f in '/srv/my app/$(id)'*.done; do { [ -e \"$f\" ] || [ -L \"$f\" ]; } && exit 0; done\n\
+             exit 1\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_guard_that_cannot_enter_chdir_fails() {
+        let result = run_local(
+            &Command,
+            args(json!({"cmd": "true", "creates": "x", "chdir": "/nonexistent-x"})),
+        )
+        .await;
+        assert!(result.failed && !result.changed);
+        let msg = result.msg.unwrap_or_default();
+        assert!(
+            msg.starts_with("Unable to change directory before execution: /nonexistent-x: "),
+            "{msg}"
+        );
     }
 
     #[tokio::test]

@@ -15,6 +15,83 @@ pub fn quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
+/// Quotes a glob pattern for a POSIX shell so that the shell expands its wildcards (`*`, `?` and
+/// closed `[...]` sets, `!` negating) as Python's `glob.glob` does and takes every other character
+/// literally. A leading `~` alone or before `/` is `$HOME`. Unexpanded, the word is the pattern.
+pub fn quote_glob(pattern: &str) -> String {
+    let mut word = String::new();
+    let mut literal = String::new();
+    let mut rest = pattern;
+    if rest == "~" || rest.starts_with("~/") {
+        word.push_str("\"$HOME\"");
+        rest = &rest[1..];
+    }
+    let mut set_end = 0;
+    for (at, c) in rest.char_indices() {
+        if at < set_end {
+            continue;
+        }
+        let set = (c == '[').then(|| bracket_len(&rest[at..])).flatten();
+        if c != '*' && c != '?' && set.is_none() {
+            literal.push(c);
+            continue;
+        }
+        if !literal.is_empty() {
+            word.push_str(&quote(&literal));
+            literal.clear();
+        }
+        match set {
+            Some(len) => {
+                set_end = at + len;
+                word.push_str(&bracket(&rest[at..set_end]));
+            }
+            None => word.push(c),
+        }
+    }
+    if !literal.is_empty() || word.is_empty() {
+        word.push_str(&quote(&literal));
+    }
+    word
+}
+
+/// The length in bytes of the `[...]` set `text` starts with, as `fnmatch` reads one (a `]` right
+/// after `[` or `[!` belongs to the set), or `None` when it is never closed.
+fn bracket_len(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut end = 1;
+    if bytes.get(end) == Some(&b'!') {
+        end += 1;
+    }
+    if bytes.get(end) == Some(&b']') {
+        end += 1;
+    }
+    let close = bytes[end..].iter().position(|&b| b == b']')?;
+    Some(end + close + 1)
+}
+
+/// A `[...]` set for the shell: letters, digits, ranges' `-` and a leading `!` stay as they are;
+/// every other character is escaped, so it is a member of the set and nothing else.
+fn bracket(set: &str) -> String {
+    let inner = &set[1..set.len() - 1];
+    let (negate, members) = match inner.strip_prefix('!') {
+        Some(members) => ("!", members),
+        None => ("", inner),
+    };
+    let mut out = format!("[{negate}");
+    for c in members.chars() {
+        if c.is_ascii_alphanumeric() || c == '-' {
+            out.push(c);
+        } else if c.is_ascii_graphic() || c == ' ' {
+            out.push('\\');
+            out.push(c);
+        } else {
+            out.push_str(&quote(&c.to_string()));
+        }
+    }
+    out.push(']');
+    out
+}
+
 /// The command line to hand to a shell on the host for `request`, and the bytes to write to its
 /// stdin before the request's own stdin (the sudo password, when there is one).
 pub fn remote_command(request: &ExecRequest) -> (String, Option<String>) {
@@ -51,6 +128,65 @@ mod tests {
         assert_eq!(quote("it's $(rm -rf /)"), r"'it'\''s $(rm -rf /)'");
         assert_eq!(quote("a\nb"), "'a\nb'");
         assert_eq!(quote("-rf"), "-rf");
+    }
+
+    #[test]
+    fn glob_patterns_keep_only_their_wildcards_unquoted() {
+        for (pattern, word) in [
+            ("/tmp/x/*.done", "/tmp/x/*.done"),
+            ("/srv/my dir/*.done", "'/srv/my dir/'*.done"),
+            ("/a/it's?", r"'/a/it'\''s'?"),
+            ("/a/$(reboot)*", "'/a/$(reboot)'*"),
+            ("/a/f[0-9]", "/a/f[0-9]"),
+            ("/a/[!]x]", r"/a/[!\]x]"),
+            ("/a/[^ ]", r"/a/[\^\ ]"),
+            ("/a/[\n]", "/a/['\n']"),
+            ("/a/[unclosed", "'/a/[unclosed'"),
+            ("~/x*", "\"$HOME\"/x*"),
+            ("~", "\"$HOME\""),
+            ("~user/x", "'~user/x'"),
+            ("", "''"),
+        ] {
+            assert_eq!(quote_glob(pattern), word, "{pattern:?}");
+        }
+    }
+
+    #[test]
+    fn glob_words_expand_like_python_glob() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let root = dir.path().join("my dir");
+        std::fs::create_dir(&root).expect("a folder");
+        for name in ["a.done", "it's [1].done", "f5", "]x", ".hidden.done"] {
+            std::fs::write(root.join(name), "").expect("a file");
+        }
+        std::os::unix::fs::symlink("/nonexistent", root.join("dangling.link")).expect("a link");
+        let root = root.display().to_string();
+        let expand = |pattern: &str| {
+            let script = format!("for f in {}; do echo \"$f\"; done", quote_glob(pattern));
+            let out = std::process::Command::new("sh")
+                .args(["-c", &script])
+                .output()
+                .expect("sh runs");
+            String::from_utf8(out.stdout).expect("UTF-8")
+        };
+        assert_eq!(
+            expand(&format!("{root}/*.done")),
+            format!("{root}/a.done\n{root}/it's [1].done\n")
+        );
+        assert_eq!(
+            expand(&format!("{root}/it's [[]1].done")),
+            format!("{root}/it's [1].done\n")
+        );
+        assert_eq!(expand(&format!("{root}/f[0-9]")), format!("{root}/f5\n"));
+        assert_eq!(expand(&format!("{root}/[!a-z]x")), format!("{root}/]x\n"));
+        assert_eq!(
+            expand(&format!("{root}/*.link")),
+            format!("{root}/dangling.link\n")
+        );
+        assert_eq!(
+            expand(&format!("{root}/*.none")),
+            format!("{root}/*.none\n")
+        );
     }
 
     #[test]

@@ -264,3 +264,77 @@ apt-get [-y] [-q] [-o] [Dpkg::Options::=--force-confdef] [-o] [Dpkg::Options::=-
 "
     );
 }
+
+#[test]
+fn deb_fields_and_paths_are_read() {
+    let wanted = deb_fields("Package: probe\nVersion: 1:1.0-2\n").unwrap();
+    assert_eq!(wanted.install_spec(), "probe=1:1.0-2");
+    assert!(deb_fields("Package: x;reboot\nVersion: 1\n").is_err());
+    assert!(deb_fields("Version: 1\n").is_err());
+    assert_eq!(deb_file("/srv/p.deb"), "/srv/p.deb");
+    assert_eq!(deb_file("p.deb"), "./p.deb");
+}
+
+/// `dpkg-deb -f` of a file holding `probe` 1.1.
+const DEB_FIELDS: &str = "Package: probe\nVersion: 1.1\n";
+
+#[tokio::test]
+async fn deb_installs_the_file_unless_dpkg_has_its_version() {
+    let host = FakeHost::new().reply("dpkg-deb -f", DEB_FIELDS, 0).reply(
+        "dpkg-query",
+        "@@dpkg\nprobe:all\tinstall ok installed\t1.0\n",
+        0,
+    );
+    let result = run_on(&Apt, args(json!({"deb": "/srv/it's.deb"})), &host, false).await;
+    assert!(result.changed && !result.failed, "{result:?}");
+    let scripts = host.scripts();
+    assert_eq!(
+        scripts[0],
+        r"dpkg-deb -f '/srv/it'\''s.deb' Package Version"
+    );
+    assert!(scripts[1].contains("-- probe"), "{}", scripts[1]);
+    assert!(
+        scripts[2].ends_with(" install -- '/srv/it'\\''s.deb' || exit 1\n"),
+        "{}",
+        scripts[2]
+    );
+
+    let same = FakeHost::new().reply("dpkg-deb -f", DEB_FIELDS, 0).reply(
+        "dpkg-query",
+        "@@dpkg\nprobe:all\tinstall ok installed\t1.1\n",
+        0,
+    );
+    let result = run_on(&Apt, args(json!({"deb": "p.deb"})), &same, false).await;
+    assert!(!result.changed && !result.failed, "{result:?}");
+    assert_eq!(same.scripts().len(), 2);
+
+    let check = FakeHost::new().reply("dpkg-deb -f", DEB_FIELDS, 0);
+    let result = run_on(&Apt, args(json!({"deb": "p.deb"})), &check, true).await;
+    assert!(result.changed && !result.failed, "{result:?}");
+    assert_eq!(check.scripts().len(), 2);
+}
+
+#[tokio::test]
+async fn deb_misuse_fails_before_installing() {
+    for (task, msg) in [
+        (
+            json!({"deb": "/p.deb", "name": "probe"}),
+            "parameters are mutually exclusive: deb|name",
+        ),
+        (
+            json!({"deb": "/p.deb", "state": "absent"}),
+            "deb only supports state=present",
+        ),
+        (
+            json!({"deb": "/p.rpm"}),
+            "deb: `/p.rpm` does not end in .deb (apt-get installs files only by that name)",
+        ),
+        (json!({"deb": "/p.deb"}), "cannot read /p.deb: boom"),
+    ] {
+        let host = FakeHost::new().reply("dpkg-deb", "", 2);
+        let result = run_on(&Apt, args(task.clone()), &host, false).await;
+        assert!(result.failed, "{task}");
+        assert_eq!(result.msg.as_deref(), Some(msg), "{task}");
+        assert!(host.scripts().iter().all(|s| !s.contains("apt-get")));
+    }
+}
