@@ -115,3 +115,103 @@ fn unknown_filters_are_compile_errors_with_a_location() {
         "{err}"
     );
 }
+
+/// A project running `playbook` (`site.yml`) on localhost.
+fn localhost(playbook: &str) -> Project {
+    Project::new()
+        .file("inv.yml", &local_inventory(&["localhost"]))
+        .file("site.yml", playbook)
+}
+
+#[test]
+fn role_templates_include_partials_and_import_macros() {
+    let p = localhost(
+        "- hosts: app\n  gather_facts: false\n  vars:\n    who: world\n    greeting: \"hello {{ who }}\"\n  roles: [web]\n",
+    )
+        .file(
+            "roles/web/tasks/main.yml",
+            "- template: {src: site.conf.j2, dest: \"{{ playbook_dir }}/out/site.conf\"}\n",
+        )
+        .file(
+            "roles/web/templates/site.conf.j2",
+            "{% from 'macros.j2' import setting %}\n\
+             [{% include 'partials/header.j2' %}]\n\
+             {{ setting('port', 8080) }}\n",
+        )
+        .file(
+            "roles/web/templates/partials/header.j2",
+            "{{ greeting }}/{% include 'note.j2' %}",
+        )
+        .file("roles/web/templates/partials/note.j2", "next to the partial\n")
+        .file(
+            "templates/macros.j2",
+            "{% macro setting(k, v) %}{{ k }} = {{ v }}{% endmacro %}\n",
+        )
+        .file("out/.keep", "");
+    let out = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(p.join("out/site.conf")).unwrap(),
+        "[hello world/next to the partial]\nport = 8080\n",
+        "partials are found next to the including template (their last newline dropped, as in \
+         Jinja2), macros in the playbook's templates/, and the lazy `greeting` is templated"
+    );
+}
+
+#[test]
+fn a_missing_included_template_fails_the_task_naming_it() {
+    let p = localhost(
+        "- hosts: app\n  gather_facts: false\n  tasks:\n    - template: {src: main.j2, dest: \"{{ playbook_dir }}/out\"}\n",
+    )
+        .file("templates/main.j2", "a\n{% include 'absent.j2' %}\n");
+    let out = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stdout.contains("non-existing template 'absent.j2'"),
+        "{}",
+        out.stdout
+    );
+    assert!(!p.join("out").exists());
+}
+
+#[test]
+fn lookups_on_undefined_variables_default_like_ansible_and_print_as_errors() {
+    let p = localhost(
+        "- hosts: app\n  gather_facts: false\n  vars:\n    d: {a: 1}\n  tasks:\n    \
+         - debug:\n        msg: \"{{ nope.x | default(1) }} {{ d.missing.deeper | default(3) }}\"\n    \
+         - debug: {msg: skipped}\n      when: nope.x is defined\n    \
+         - debug: {msg: ran}\n      when: nope.x is undefined\n    \
+         - name: printing\n      debug:\n        msg: \"v={{ nope.x }}\"\n",
+    );
+    let out = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    assert_ne!(out.code, 0);
+    assert!(out.stdout.contains("\"msg\": \"1 3\""), "{}", out.stdout);
+    assert!(out.stdout.contains("\"msg\": \"ran\""), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(
+            "'nope' is undefined. The error appears to be in 'site.yml': line 12, column 7"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.recap("localhost"),
+        "ok=2 changed=0 unreachable=0 failed=1 skipped=1 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn template_files_are_never_auto_escaped() {
+    let p = localhost(
+        "- hosts: app\n  gather_facts: false\n  vars: {v: \"<a & 'b'>\"}\n  tasks:\n    \
+         - template: {src: c.json.j2, dest: \"{{ playbook_dir }}/c.json\"}\n    \
+         - template: {src: c.html.j2, dest: \"{{ playbook_dir }}/c.html\"}\n",
+    )
+    .file("templates/c.json.j2", "{\"v\": \"{{ v }}\"}\n")
+    .file("templates/c.html.j2", "<p>{{ v }}</p>\n");
+    let out = p.run(&["run", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let read = |f: &str| std::fs::read_to_string(p.join(f)).unwrap();
+    assert_eq!(read("c.json"), "{\"v\": \"<a & 'b'>\"}\n");
+    assert_eq!(read("c.html"), "<p><a & 'b'></p>\n");
+}

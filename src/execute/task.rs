@@ -219,7 +219,7 @@ impl Run<'_> {
         let rendered = self
             .templater
             .render_value(&looping.items, &context)
-            .map_err(|e| format!("cannot render the loop: {e}"))?;
+            .map_err(|e| at_task(task, format!("cannot render the loop: {e}")))?;
         match (looping.kind, rendered) {
             (LoopKind::Dict, Value::Object(map)) => Ok(map
                 .into_iter()
@@ -277,7 +277,10 @@ impl Run<'_> {
                 Ok(true) => {}
                 Ok(false) => return skipped_outcome(condition),
                 Err(e) => {
-                    return failed_outcome(format!("the condition `{condition}` failed: {e}"));
+                    return failed_outcome(at_task(
+                        task,
+                        format!("the condition `{condition}` failed: {e}"),
+                    ));
                 }
             }
         }
@@ -440,8 +443,9 @@ impl Run<'_> {
                 ));
             }
             Err(e) => {
-                return Ok(ModuleResult::failed(format!(
-                    "template error in the arguments: {e}"
+                return Ok(ModuleResult::failed(at_task(
+                    task,
+                    format!("template error in the arguments: {e}"),
                 )));
             }
         };
@@ -583,6 +587,17 @@ fn skipped_outcome(condition: &str) -> TaskOutcome {
         facts: Map::new(),
         control: None,
     }
+}
+
+/// `message` pointing at the task, the way Ansible locates a template error.
+fn at_task(task: &Task, message: String) -> String {
+    let span = &task.span;
+    format!(
+        "{message}. The error appears to be in '{}': line {}, column {}",
+        span.source.path.display(),
+        span.line,
+        span.column
+    )
 }
 
 fn failed_outcome(message: String) -> TaskOutcome {

@@ -2,10 +2,13 @@
 //! the text on the host exactly as `copy` does with `content` (checksum compare, atomic write,
 //! mode/owner, backup, validate).
 //!
-//! `src` is looked up in the role's `templates/` first. Besides the task's variables, templates
-//! see `template_path`, `template_fullpath`, `template_destpath` and `ansible_managed`. Jinja
+//! `src` is looked up in the role's `templates/` first; templates it includes or imports are
+//! looked up next to it, then in the same places. Besides the task's variables, templates see
+//! `template_path`, `template_fullpath`, `template_destpath` and `ansible_managed`. Jinja
 //! overrides in the task (`variable_start_string`, `trim_blocks`, ...) and `newline_sequence`
 //! are not supported.
+
+use std::path::PathBuf;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
@@ -14,7 +17,7 @@ use super::attrs::ATTR_ARGS;
 use super::copy::place;
 use super::facts::{FileError, basename, finish};
 use super::spec::{ArgSpec, ArgType, ModuleSpec};
-use super::transfer::{Content, find_local};
+use super::transfer::{Content, find_local, search_order};
 use super::{Module, ModuleContext, ModuleError, ModuleResult, arg_str};
 
 static SPEC: ModuleSpec = ModuleSpec {
@@ -77,17 +80,20 @@ async fn template(
     vars.insert("template_destpath".into(), Value::String(dest.to_string()));
     vars.entry("ansible_managed")
         .or_insert_with(|| Value::String(ANSIBLE_MANAGED.into()));
-    // The task only resolved the variables its own arguments read; the file reads others.
-    let reads = ctx
-        .templater
-        .undeclared_variables(&source)
-        .unwrap_or_default();
+    let mut include_dirs: Vec<PathBuf> = Vec::new();
+    for dir in search_order(ctx.search_paths, "templates") {
+        if !include_dirs.contains(dir) {
+            include_dirs.push(dir.clone());
+        }
+    }
+    // The task only resolved the variables its own arguments read; the files read others.
+    let reads = ctx.templater.file_reads(&full, &source, &include_dirs);
     ctx.templater
         .resolve_vars(&mut vars, reads)
         .map_err(|e| FileError::failed(format!("cannot render {src}: {e}")))?;
     let rendered = ctx
         .templater
-        .render_file(&full, &source, &Value::Object(vars), ctx.search_paths)
+        .render_file(&full, &source, &Value::Object(vars), &include_dirs)
         .map_err(|e| FileError::failed(format!("cannot render {src}: {e}")))?;
     place(
         ctx,

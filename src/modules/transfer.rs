@@ -114,11 +114,7 @@ pub fn find_local(
             false => Err(FileError::failed(format!("could not find src `{name}`"))),
         };
     }
-    let preferred_dirs = search_paths
-        .iter()
-        .filter(|dir| dir.file_name().is_some_and(|n| n == preferred));
-    preferred_dirs
-        .chain(search_paths)
+    search_order(search_paths, preferred)
         .map(|dir| dir.join(path))
         .find(|candidate| candidate.exists())
         .ok_or_else(|| {
@@ -131,6 +127,17 @@ pub fn find_local(
                 looked.join(", ")
             ))
         })
+}
+
+/// The search paths in lookup order: those named `preferred` (`files`, `templates`) first.
+pub fn search_order<'a>(
+    search_paths: &'a [PathBuf],
+    preferred: &'a str,
+) -> impl Iterator<Item = &'a PathBuf> {
+    search_paths
+        .iter()
+        .filter(move |dir| dir.file_name().is_some_and(|n| n == preferred))
+        .chain(search_paths)
 }
 
 /// SHA-256 of bytes, lowercase hex.

@@ -1,11 +1,13 @@
 //! Jinja templating for playbook values and template files, configured like Ansible's:
-//! strict undefined variables, `trim_blocks`, values printed the way Python prints them, and
-//! Ansible's filters, tests and lookups (see docs/templating.md).
+//! strict but chainable undefined variables, `trim_blocks`, no auto-escaping, values printed the
+//! way Python prints them, and Ansible's filters, tests and lookups (see docs/templating.md).
 
+mod chain;
 mod collections;
 mod encoding;
 mod filters;
 mod lazy;
+mod loader;
 mod lookups;
 mod names;
 mod predicates;
@@ -16,8 +18,9 @@ mod yaml_dump;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use minijinja::syntax::SyntaxConfig;
 use minijinja::value::ValueKind;
-use minijinja::{Environment, Output, State, UndefinedBehavior};
+use minijinja::{AutoEscape, Environment, ErrorKind, Output, State, UndefinedBehavior};
 use serde_json::Value;
 
 /// A template or expression that could not be parsed or rendered.
@@ -34,14 +37,47 @@ pub struct TemplateError {
 
 impl From<minijinja::Error> for TemplateError {
     fn from(e: minijinja::Error) -> Self {
+        TemplateError::from(&e)
+    }
+}
+
+impl From<&minijinja::Error> for TemplateError {
+    fn from(e: &minijinja::Error) -> Self {
+        let message = e
+            .detail()
+            .map_or_else(|| e.kind().to_string(), str::to_string);
         TemplateError {
-            message: e
-                .detail()
-                .map_or_else(|| e.kind().to_string(), str::to_string),
+            message: match e.kind() {
+                ErrorKind::UndefinedError => ansible_quotes(&message),
+                _ => message,
+            },
             line: e.line(),
             column: None,
         }
     }
+}
+
+/// minijinja's "`x.y` is undefined" spelled as Ansible does: "'x.y' is undefined", or
+/// "object has no attribute 'y'" when minijinja cannot describe the object.
+fn ansible_quotes(message: &str) -> String {
+    const SUFFIX: &str = "` is undefined";
+    let Some(end) = message.find(SUFFIX) else {
+        return message.to_string();
+    };
+    let Some(start) = message[..end].rfind('`') else {
+        return message.to_string();
+    };
+    let expr = &message[start + 1..end];
+    let described = match (expr.strip_prefix("(...)."), expr.strip_prefix("(...)[")) {
+        (Some(attribute), _) => format!("object has no attribute '{attribute}'"),
+        (_, Some(item)) => format!("object has no item {}", item.trim_end_matches(']')),
+        _ => format!("'{expr}' is undefined"),
+    };
+    format!(
+        "{}{described}{}",
+        &message[..start],
+        &message[end + SUFFIX.len()..]
+    )
 }
 
 /// The name minijinja gives templates rendered from strings.
@@ -50,6 +86,7 @@ const TEMPLATE_NAME: &str = "<string>";
 /// A Jinja environment configured like Ansible's.
 pub struct Templater {
     env: Environment<'static>,
+    syntax: SyntaxConfig,
 }
 
 impl Default for Templater {
@@ -59,22 +96,26 @@ impl Default for Templater {
 }
 
 impl Templater {
-    /// A templater with strict undefined handling and Ansible's filters, tests and lookups.
+    /// A templater with Ansible's undefined handling, filters, tests and lookups.
     pub fn new() -> Self {
         let mut env = Environment::new();
+        // Lookups on undefined values are made chainable by rewriting templates (`chain`).
         env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // Undefined values remember the expression they came from, for error messages.
+        env.set_debug(true);
+        env.set_auto_escape_callback(|_| AutoEscape::None);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
-        env.set_syntax(
-            minijinja::syntax::SyntaxConfig::builder()
-                .trim_blocks(true)
-                .build()
-                .expect("the default delimiters are valid"),
-        );
+        let syntax = SyntaxConfig::builder()
+            .trim_blocks(true)
+            .build()
+            .expect("the default delimiters are valid");
+        env.set_syntax(syntax.clone());
         env.set_formatter(python_formatter);
+        chain::register(&mut env);
         filters::register(&mut env);
         predicates::register(&mut env);
         lookups::register(&mut env);
-        Templater { env }
+        Templater { env, syntax }
     }
 
     /// Checks template syntax, and that every filter and test it uses exists, without
@@ -113,20 +154,21 @@ impl Templater {
 
     /// Renders a string; its trailing newlines are kept, as Ansible does.
     pub fn render_str(&self, source: &str, vars: &Value) -> Result<String, TemplateError> {
-        self.render_named(TEMPLATE_NAME, source, vars)
+        Ok(self.render_named(&self.env, TEMPLATE_NAME, source, vars)?)
     }
 
     /// Renders `source` under `name`, topping up the trailing newlines Jinja drops
     /// (Ansible's `preserve_trailing_newlines`).
     fn render_named(
         &self,
+        env: &Environment<'static>,
         name: &str,
         source: &str,
         vars: &Value,
-    ) -> Result<String, TemplateError> {
-        let mut rendered = self.env.render_named_str(
+    ) -> Result<String, minijinja::Error> {
+        let mut rendered = env.render_named_str(
             name,
-            source,
+            &chain::template(source, name, &self.syntax),
             minijinja::Value::from(minijinja::value::Serde(vars)),
         )?;
         let trailing = |s: &str| s.len() - s.trim_end_matches('\n').len();
@@ -162,25 +204,12 @@ impl Templater {
     /// An undefined result is an error, as in Ansible.
     pub fn eval_condition(&self, expr: &str, vars: &Value) -> Result<bool, TemplateError> {
         let expr = lone_expression(expr.trim()).unwrap_or(expr);
-        let value = self
-            .env
-            .compile_expression(expr)?
-            .eval(minijinja::Value::from(minijinja::value::Serde(vars)))?;
-        if value.is_undefined() {
-            return Err(undefined(expr));
-        }
-        Ok(value.is_true())
+        Ok(self.eval_defined(expr, vars)?.is_true())
     }
 
     /// Evaluates a bare expression to a value.
     pub fn eval_expression(&self, expr: &str, vars: &Value) -> Result<Value, TemplateError> {
-        let value = self
-            .env
-            .compile_expression(expr)?
-            .eval(minijinja::Value::from(minijinja::value::Serde(vars)))?;
-        if value.is_undefined() {
-            return Err(undefined(expr));
-        }
+        let value = self.eval_defined(expr, vars)?;
         serde_json::to_value(&value).map_err(|e| TemplateError {
             message: e.to_string(),
             line: None,
@@ -188,17 +217,82 @@ impl Templater {
         })
     }
 
+    /// Evaluates an expression whose value must not be undefined.
+    fn eval_defined(&self, expr: &str, vars: &Value) -> Result<minijinja::Value, TemplateError> {
+        let chained = chain::expression(expr);
+        let context = minijinja::Value::from(minijinja::value::Serde(vars));
+        let value = self
+            .env
+            .compile_expression(&chained)?
+            .eval(context.clone())?;
+        if !value.is_undefined() {
+            return Ok(value);
+        }
+        // Printing the value fails with the message naming where it became undefined.
+        let printed = format!("{{{{ {chained} }}}}");
+        Err(match self.env.render_str(&printed, context) {
+            Err(e) if e.kind() == ErrorKind::UndefinedError => e.into(),
+            _ => undefined(expr),
+        })
+    }
+
+    /// Names of the variables a template file reads, those of the templates it uses included
+    /// (looked up like [`render_file`](Self::render_file) does).
+    pub fn file_reads(
+        &self,
+        path: &str,
+        source: &str,
+        search_dirs: &[PathBuf],
+    ) -> BTreeSet<String> {
+        loader::file_reads(&self.env, std::path::Path::new(path), source, search_dirs)
+    }
+
     /// Renders a template file like Ansible's `template` module: the file's trailing newlines
-    /// are kept. `name` names the template in error messages.
+    /// are kept. `path` names the template; the templates it includes or imports are looked up
+    /// next to it, then in `search_dirs` in order. Errors inside an included template name it.
     pub fn render_file(
         &self,
-        name: &str,
+        path: &str,
         source: &str,
         vars: &Value,
-        _search_dirs: &[PathBuf],
+        search_dirs: &[PathBuf],
     ) -> Result<String, TemplateError> {
-        self.render_named(name, source, vars)
+        let env = loader::file_environment(&self.env, search_dirs, self.syntax.clone());
+        self.render_named(&env, path, source, vars)
+            .map_err(|e| file_error(&e, path, search_dirs))
     }
+}
+
+/// The error of a template file: the innermost one when it happened in an included template,
+/// naming that template, and the folders searched when a template was not found.
+fn file_error(e: &minijinja::Error, path: &str, search_dirs: &[PathBuf]) -> TemplateError {
+    let mut innermost = e;
+    while innermost.kind() == ErrorKind::BadInclude {
+        match std::error::Error::source(innermost).and_then(|s| s.downcast_ref()) {
+            Some(inner) => innermost = inner,
+            None => break,
+        }
+    }
+    let mut error = TemplateError::from(innermost);
+    if let Some(name) = innermost.name().filter(|name| *name != path) {
+        let line = error.line.map(|l| format!(":{l}")).unwrap_or_default();
+        error.message = format!("{} (in {name}{line})", error.message);
+    }
+    if innermost.kind() == ErrorKind::TemplateNotFound {
+        let dirs: Vec<String> = search_dirs
+            .iter()
+            .map(|d| match d.as_os_str().is_empty() {
+                true => ".".to_string(),
+                false => d.display().to_string(),
+            })
+            .collect();
+        error.message = format!(
+            "{}; looked next to the including template and in: {}",
+            error.message,
+            dirs.join(", ")
+        );
+    }
+    error
 }
 
 /// Prints values inside text the way Ansible (Python) does: `True`, `None`, `['a', 1]`.
@@ -223,7 +317,7 @@ fn python_formatter(
 /// The error for an expression that evaluated to an undefined value.
 fn undefined(expr: &str) -> TemplateError {
     TemplateError {
-        message: format!("`{expr}` is undefined"),
+        message: format!("'{expr}' is undefined"),
         line: None,
         column: None,
     }
@@ -277,10 +371,45 @@ mod tests {
         let error = t.render_str("{{ nope }}", &json!({})).unwrap_err();
         assert!(error.message.contains("undefined"), "{}", error.message);
         assert!(t.eval_condition("nope", &json!({})).is_err());
-        assert!(
-            t.render_str("{{ nope.x | default(1) }}", &json!({}))
-                .is_err()
+        for strict in [
+            "{% if nope %}x{% endif %}",
+            "{% for i in nope %}x{% endfor %}",
+            "{{ nope | upper }}",
+            "{{ nope.x ~ 'a' }}",
+            "{{ d.missing.deeper | length }}",
+        ] {
+            let vars = json!({"d": {}});
+            assert!(t.render_str(strict, &vars).is_err(), "{strict}");
+        }
+    }
+
+    #[test]
+    fn lookups_on_undefined_values_stay_undefined_like_ansible() {
+        let t = Templater::new();
+        let vars = json!({"d": {"a": {}}});
+        let render = |s: &str| t.render_str(s, &vars).unwrap();
+        assert_eq!(render("{{ nope.x | default(1) }}"), "1");
+        assert_eq!(render("{{ nope.x.y | default('d') }}"), "d");
+        assert_eq!(render("{{ (nope.x | default({})).y | default(2) }}"), "2");
+        assert_eq!(render("{{ d.missing.deeper | default(3) }}"), "3");
+        assert_eq!(render("{{ d['a'].b[0] | d(4) }}"), "4");
+        assert_eq!(
+            render("{% if nope.x is defined %}x{% else %}y{% endif %}"),
+            "y"
         );
+        assert!(t.eval_condition("nope.x is undefined", &vars).unwrap());
+        assert!(!t.eval_condition("d.a.b.c is defined", &vars).unwrap());
+        let printed = t.render_str("a\n{{ nope.x.y }}", &vars).unwrap_err();
+        assert_eq!(printed.message, "'nope' is undefined");
+        assert_eq!(printed.line, Some(2));
+        let missing = t.render_str("{{ d.missing.deeper }}", &vars).unwrap_err();
+        assert_eq!(missing.message, "'d.missing' is undefined");
+        let deep = t.render_str("{{ d.a.b.c }}", &vars).unwrap_err();
+        assert_eq!(deep.message, "object has no attribute 'b'");
+        let condition = t.eval_condition("nope.x", &vars).unwrap_err();
+        assert_eq!(condition.message, "'nope' is undefined");
+        let value = t.eval_expression("nope.x", &vars).unwrap_err();
+        assert_eq!(value.message, "'nope' is undefined");
     }
 
     #[test]
