@@ -107,6 +107,25 @@ fn missing_role_and_include() {
 }
 
 #[test]
+fn an_include_name_made_from_items_known_only_on_hosts_is_refused() {
+    let err = rejected(
+        "- hosts: app\n  tasks:\n    - include_tasks: \"{{ item }}.yml\"\n      loop: \"{{ groups['app'] }}\"\n",
+    );
+    assert!(
+        err.contains(
+            "error: cannot resolve the include name `{{ item }}.yml` for each loop item: `groups` is undefined\n  --> site.yml:3:22"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "help: a name that uses the loop variable needs loop items known before the run"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
 fn include_cycles_are_refused() {
     let project = Project::new()
         .file("inv.yml", &local_inventory(&["localhost"]))

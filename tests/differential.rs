@@ -56,6 +56,7 @@ corpus!(
     file,
     filters,
     handlers,
+    includes,
     lineinfile,
     loops,
     serial_run_once,

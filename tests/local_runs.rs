@@ -356,3 +356,99 @@ fn a_task_past_its_timeout_is_stopped_and_fails_wherever_the_timeout_is_set() {
         assert!(!p.join("after").exists());
     }
 }
+
+#[test]
+fn an_include_is_a_step_counted_once_per_included_item_with_the_item_bound() {
+    let p = Project::local(
+        &["h1", "h2"],
+        "- hosts: app\n  gather_facts: false\n  tasks:\n    - include_tasks: mark.yml\n      vars: {mark: plain}\n    - include_tasks: mark.yml\n      vars: {mark: never}\n      when: inventory_hostname == 'nobody'\n    - include_tasks: mark.yml\n      loop: \"{{ ['a', 'b'] if inventory_hostname == 'h1' else ['c'] }}\"\n      loop_control: {loop_var: mark}\n    - include_tasks: \"{{ item }}.yml\"\n      loop: [mark]\n      vars: {mark: named}\n",
+    )
+    .file(
+        "mark.yml",
+        "- copy: {content: \"{{ mark }}\\n\", dest: \"{{ root }}/{{ inventory_hostname }}-{{ mark }}\"}\n",
+    );
+    let root = format!("root={}", p.join("out").display());
+    std::fs::create_dir(p.join("out")).unwrap();
+    let out = p.site(&["-e", &root]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.recap("h1"),
+        "ok=8 changed=4 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0"
+    );
+    assert_eq!(
+        out.recap("h2"),
+        "ok=6 changed=3 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0"
+    );
+    let mut written: Vec<String> = std::fs::read_dir(p.join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    written.sort();
+    assert_eq!(
+        written,
+        [
+            "h1-a", "h1-b", "h1-named", "h1-plain", "h2-c", "h2-named", "h2-plain"
+        ]
+    );
+    assert_eq!(std::fs::read_to_string(p.join("out/h1-b")).unwrap(), "b\n");
+    assert!(
+        out.stdout.contains("included: mark.yml for h1 => (item=b)"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn hosts_with_more_include_items_run_them_in_order_before_the_next_step() {
+    let p = Project::local(
+        &["h1", "h2"],
+        "- hosts: app\n  gather_facts: false\n  tasks:\n    - include_tasks: step.yml\n      loop: \"{{ [0, 1, 2] if inventory_hostname == 'h1' else [0] }}\"\n      loop_control: {loop_var: n}\n    - shell: echo {{ inventory_hostname }} after >> log\n  handlers:\n    - name: bump\n      shell: echo {{ inventory_hostname }} handler {{ n | default('-') }} >> log\n",
+    )
+    .file(
+        "step.yml",
+        "- shell: echo {{ inventory_hostname }} {{ n }} >> log\n  notify: bump\n- meta: flush_handlers\n- shell: echo once {{ n }} >> log\n  run_once: true\n",
+    );
+    let out = p.site(&[]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let log = std::fs::read_to_string(p.join("log")).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    let at = |line: &str| lines.iter().position(|l| *l == line).expect(line);
+    // Each iteration's steps in order, handlers flushed inside it, run_once once per iteration.
+    for (before, after) in [
+        ("h1 0", "h1 handler -"),
+        ("h1 handler -", "once 0"),
+        ("h2 handler -", "once 0"),
+        ("once 0", "h1 1"),
+        ("h1 1", "once 1"),
+        ("once 1", "h1 2"),
+        ("once 2", "h1 after"),
+        ("once 2", "h2 after"),
+    ] {
+        assert!(at(before) < at(after), "{before} before {after}:\n{log}");
+    }
+    assert_eq!(log.matches("once").count(), 3, "{log}");
+    // The same counts as Ansible.
+    assert_eq!(
+        out.recap("h1"),
+        "ok=13 changed=10 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(
+        out.recap("h2"),
+        "ok=4 changed=3 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn plan_shows_an_include_as_a_step_with_its_tasks() {
+    let p = Project::local(
+        &["h1"],
+        "- hosts: app\n  tasks:\n    - include_tasks: mark.yml\n      loop: [a, b]\n    - debug: {msg: done}\n",
+    )
+    .file("mark.yml", "- debug: {msg: \"{{ item }}\"}\n");
+    let out = p.run(&["plan", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "PLAY 1 [app]  (site.yml:1:3)\n  hosts: app  strategy: linear\n  batch 1: h1\n  tasks:\n    1. include_tasks (include_tasks)  site.yml:3:7\n       loop=[\"a\",\"b\"]\n      mark.yml:\n        2. debug (debug)  mark.yml:1:3\n    3. debug (debug)  site.yml:5:7\n"
+    );
+}

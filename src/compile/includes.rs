@@ -1,6 +1,11 @@
-//! `import_tasks`, `include_tasks`, `import_role` and `include_role`, expanded at compile time
-//! so that every included task is checked before the run. File names may use variables known
-//! before the run (`-e` values, `vars`); names that depend on a host are refused.
+//! `import_tasks`, `include_tasks`, `import_role` and `include_role`, compiled before the run so
+//! that every included task is checked before any host is touched.
+//!
+//! Imports are static: their tasks take their place, inheriting the import's keywords. Includes
+//! are dynamic, as in Ansible: an [`Include`] step of their own (with its `when` and loop), whose
+//! keywords stay on the step; only its `vars` (and `apply`) reach the included tasks. File and
+//! role names may use variables known before the run (`-e` values, `vars`, and the items of a
+//! loop written in the playbook); names that depend on a host are refused.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,14 +13,33 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::Compiler;
-use super::program::{TaskNode, Vars};
+use super::program::{Include, Scope, Task, TaskNode, Vars};
 use super::roles::{RoleRequest, include_options, is_task_keyword};
 use super::task::Inherited;
 use crate::diagnostic::Diagnostic;
+use crate::modules;
 use crate::parse::Node;
 
+/// What an include or import brings in.
+#[derive(Clone, Copy)]
+enum Included {
+    /// A tasks file, compiled as handlers or not.
+    Tasks {
+        /// Whether its tasks are handlers.
+        handlers: bool,
+    },
+    /// A role.
+    Role {
+        /// Whether the role runs once per play for the same parameters (imports).
+        once: bool,
+    },
+}
+
+/// The loop keywords.
+const LOOPS: [&str; 4] = ["loop", "with_items", "with_list", "with_dict"];
+
 impl Compiler<'_> {
-    /// Expands an include task written at `node`, whose include keyword is `key: value`.
+    /// Compiles an include task written at `node`, whose include keyword is `key: value`.
     pub fn include(
         &mut self,
         node: &Node,
@@ -26,13 +50,22 @@ impl Compiler<'_> {
     ) -> Vec<TaskNode> {
         let kind = key.as_str().unwrap_or_default();
         let kind = kind.strip_prefix("ansible.builtin.").unwrap_or(kind);
+        let dynamic = matches!(kind, "include_tasks" | "include_role") && !handlers;
         for (k, _) in node.as_map().unwrap_or_default() {
             let name = k.as_str().unwrap_or_default();
-            if ["loop", "with_items", "with_list", "with_dict"].contains(&name) {
-                self.error(Diagnostic::error(
-                    k.span.clone(),
-                    format!("a loop over `{kind}` is not supported yet; loop inside the included file instead"),
-                ));
+            if LOOPS.contains(&name) && !dynamic {
+                let help = if handlers {
+                    "loop inside the included file instead"
+                } else {
+                    "use `include_tasks` or `include_role`, which may loop"
+                };
+                self.error(
+                    Diagnostic::error(
+                        k.span.clone(),
+                        format!("a loop over `{kind}` is not supported here"),
+                    )
+                    .with_help(help),
+                );
                 return Vec::new();
             }
             if name != kind.trim()
@@ -46,34 +79,141 @@ impl Compiler<'_> {
                 return Vec::new();
             }
         }
+        let options = include_options(value);
+        let role = kind.ends_with("_role");
+        if dynamic {
+            return self
+                .dynamic_include(node, value, &options, inherited, role)
+                .map(|include| vec![TaskNode::Include(include)])
+                .unwrap_or_default();
+        }
         let Some(mut inner) = self.inherit(node, inherited) else {
             return Vec::new();
         };
-        let options = include_options(value);
-        if let Some(Value::Object(params)) = options.get("vars") {
-            let mut scope = (*inner.scope).clone();
-            scope.params.extend(params.clone());
-            inner.scope = Arc::new(scope);
+        with_option_vars(&mut inner, &options);
+        let Some(name) = self.include_name(
+            &options,
+            role,
+            value,
+            &known_vars(self.extra_vars, &inner.scope),
+        ) else {
+            return Vec::new();
+        };
+        let what = if role {
+            Included::Role { once: true }
+        } else {
+            Included::Tasks { handlers }
+        };
+        self.included(&name, &options, value, &inner, what)
+    }
+
+    /// An `include_tasks` or `include_role`: the step, and the tasks of each name it may include.
+    fn dynamic_include(
+        &mut self,
+        node: &Node,
+        value: &Node,
+        options: &Vars,
+        inherited: &Inherited,
+        role: bool,
+    ) -> Option<Include> {
+        let raw = self.raw_name(options, role, value)?;
+        let args = serde_json::json!({ "include": raw });
+        let module = Arc::new(modules::Include { role });
+        let mut outer = inherited.clone();
+        with_option_vars(&mut outer, options);
+        let mut step = self.task_running(node, &outer, false, module, args)?;
+        self.check_templates(&step.args, value);
+        step.reads = self.reads(&step);
+        // The included tasks inherit from around the include, not from it: only its variables
+        // and what `apply` gives.
+        let mut inner = inherited.clone();
+        inner.scope = Arc::clone(&step.scope);
+        if let Some(apply) = value.get("apply") {
+            inner = self.inherit(apply, &inner)?;
         }
-        match kind {
-            "import_role" | "include_role" => self.include_role(&options, value, &inner),
-            _ => self.include_tasks(&options, value, &inner, handlers),
+        let names = self.names_per_item(&raw, &step, value)?;
+        let mut bodies = Vec::new();
+        for name in names {
+            let what = if role {
+                Included::Role { once: false }
+            } else {
+                Included::Tasks { handlers: false }
+            };
+            let tasks = self.included(&name, options, value, &inner, what);
+            bodies.push((name, tasks));
+        }
+        Some(Include {
+            step: Arc::new(step),
+            bodies,
+        })
+    }
+
+    /// The names an include may render to: one, or one per loop item when the name uses the
+    /// loop's variables (the items must then be known before the run).
+    fn names_per_item(&mut self, raw: &str, step: &Task, at: &Node) -> Option<Vec<String>> {
+        let known = known_vars(self.extra_vars, &step.scope);
+        let Some(looping) = step.looping.as_ref().filter(|_| raw.contains("{{")) else {
+            return Some(vec![self.render_name(raw, &known, at, None)?]);
+        };
+        let items = self
+            .templater
+            .render_value(&looping.items, &Value::Object(known.clone()))
+            .map_err(|e| e.to_string())
+            .and_then(|rendered| looping.shape(rendered));
+        let items = match items {
+            Ok(items) => items,
+            Err(e) => {
+                let span = super::find_scalar(at, raw).unwrap_or(at).span.clone();
+                self.error(
+                    Diagnostic::error(
+                        span,
+                        format!("cannot resolve the include name `{raw}` for each loop item: {e}"),
+                    )
+                    .with_help(
+                        "a name that uses the loop variable needs loop items known before the \
+                         run (written in the playbook, or from `-e` values and `vars`)",
+                    ),
+                );
+                return None;
+            }
+        };
+        let mut names: Vec<String> = Vec::new();
+        for (index, item) in items.into_iter().enumerate() {
+            let mut vars = known.clone();
+            vars.extend(looping.bind(index, item));
+            let name = self.render_name(raw, &vars, at, Some(&looping.var))?;
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        Some(names)
+    }
+
+    /// Compiles the tasks an include or import of `name` brings in.
+    fn included(
+        &mut self,
+        name: &str,
+        options: &Vars,
+        at: &Node,
+        inherited: &Inherited,
+        what: Included,
+    ) -> Vec<TaskNode> {
+        match what {
+            Included::Tasks { handlers } => self.include_tasks(name, at, inherited, handlers),
+            Included::Role { once } => self.include_role(name, options, at, inherited, once),
         }
     }
 
     fn include_tasks(
         &mut self,
-        options: &Vars,
+        name: &str,
         at: &Node,
         inherited: &Inherited,
         handlers: bool,
     ) -> Vec<TaskNode> {
-        let Some(name) = self.include_name(options, "file", at, inherited) else {
-            return Vec::new();
-        };
-        let mut candidates = vec![inherited.file_dir.join(&name)];
-        candidates.extend(inherited.search_paths.iter().map(|d| d.join(&name)));
-        candidates.push(self.play_dir.join(&name));
+        let mut candidates = vec![inherited.file_dir.join(name)];
+        candidates.extend(inherited.search_paths.iter().map(|d| d.join(name)));
+        candidates.push(self.play_dir.join(name));
         let Some(path) = candidates.into_iter().find(|p| p.is_file()) else {
             self.error(
                 Diagnostic::error(at.span.clone(), format!("included file `{name}` not found"))
@@ -96,10 +236,14 @@ impl Compiler<'_> {
         })
     }
 
-    fn include_role(&mut self, options: &Vars, at: &Node, inherited: &Inherited) -> Vec<TaskNode> {
-        let Some(name) = self.include_name(options, "name", at, inherited) else {
-            return Vec::new();
-        };
+    fn include_role(
+        &mut self,
+        name: &str,
+        options: &Vars,
+        at: &Node,
+        inherited: &Inherited,
+        once: bool,
+    ) -> Vec<TaskNode> {
         let tasks_from = options
             .get("tasks_from")
             .and_then(Value::as_str)
@@ -108,54 +252,246 @@ impl Compiler<'_> {
             })
             .to_string();
         let request = RoleRequest {
-            name,
+            name: name.to_string(),
             at,
             params: Vars::new(),
             tasks_from,
+            once,
         };
         self.role(request, inherited)
     }
 
-    /// The file or role name of an include, rendered with the variables known before the run.
-    fn include_name(
-        &mut self,
-        options: &Vars,
-        field: &str,
-        at: &Node,
-        inherited: &Inherited,
-    ) -> Option<String> {
+    /// The file or role name of an include as written.
+    fn raw_name(&mut self, options: &Vars, role: bool, at: &Node) -> Option<String> {
+        let field = if role { "name" } else { "file" };
         let raw = options
             .get(field)
             .or_else(|| options.get("_raw_params"))
             .and_then(Value::as_str);
-        let Some(raw) = raw else {
+        if raw.is_none() {
             self.error(Diagnostic::error(
                 at.span.clone(),
                 format!("this include needs `{field}`"),
             ));
-            return None;
-        };
+        }
+        raw.map(str::to_string)
+    }
+
+    /// The file or role name of an import, rendered with the variables known before the run.
+    fn include_name(
+        &mut self,
+        options: &Vars,
+        role: bool,
+        at: &Node,
+        known: &Vars,
+    ) -> Option<String> {
+        let raw = self.raw_name(options, role, at)?;
+        self.render_name(&raw, known, at, None)
+    }
+
+    /// Renders an include name written at `at` with `known`; `loop_var` names the loop variable
+    /// bound in `known`, for the error message.
+    fn render_name(
+        &mut self,
+        raw: &str,
+        known: &Vars,
+        at: &Node,
+        loop_var: Option<&str>,
+    ) -> Option<String> {
         if !raw.contains("{{") {
             return Some(raw.to_string());
         }
-        let mut known = inherited.scope.role_defaults.clone();
-        known.extend(inherited.scope.task_vars.clone());
-        known.extend(inherited.scope.params.clone());
-        known.extend(self.extra_vars.clone());
-        match self.templater.render_str(raw, &Value::Object(known)) {
+        match self
+            .templater
+            .render_str(raw, &Value::Object(known.clone()))
+        {
             Ok(name) => Some(name),
             Err(e) => {
+                let span = super::find_scalar(at, raw).unwrap_or(at).span.clone();
+                let also = loop_var.map_or(String::new(), |v| format!(", the loop's `{v}`"));
                 self.error(
-                    Diagnostic::error(
-                        at.span.clone(),
-                        format!("cannot resolve the include name `{raw}`: {e}"),
-                    )
-                    .with_help(
-                        "include names may use `-e` values and `vars`, but not per-host variables",
-                    ),
+                    Diagnostic::error(span, format!("cannot resolve the include name `{raw}`: {e}"))
+                        .with_help(format!(
+                            "include names may use `-e` values and `vars`{also}, but not per-host variables"
+                        )),
                 );
                 None
             }
         }
+    }
+}
+
+/// The variables known before the run where an include is written: `-e` values and `vars`.
+fn known_vars(extra_vars: &Vars, scope: &Scope) -> Vars {
+    let mut known = scope.role_defaults.clone();
+    known.extend(scope.task_vars.clone());
+    known.extend(scope.params.clone());
+    known.extend(extra_vars.clone());
+    known
+}
+
+/// Adds an include's `vars` option to the parameters in force.
+fn with_option_vars(inherited: &mut Inherited, options: &Vars) {
+    if let Some(Value::Object(params)) = options.get("vars") {
+        let mut scope = (*inherited.scope).clone();
+        scope.params.extend(params.clone());
+        inherited.scope = Arc::new(scope);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Program, Task, TaskNode, compile};
+    use crate::template::Templater;
+    use crate::vault::Vault;
+
+    /// Compiles `site.yml` among `files`; the errors as `file:line:column: message` on failure.
+    fn compiled(files: &[(&str, &str)]) -> Result<Program, Vec<String>> {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let playbook = dir.path().join("site.yml");
+        compile(
+            &playbook,
+            Default::default(),
+            &Templater::new(),
+            &Vault::default(),
+        )
+        .map(|(program, _)| program)
+        .map_err(|errors| {
+            let prefix = format!("{}/", dir.path().display());
+            errors
+                .0
+                .iter()
+                .map(|d| format!("{}: {}", d.span, d.message).replace(&prefix, ""))
+                .collect()
+        })
+    }
+
+    fn play(tasks: &str) -> String {
+        format!("- hosts: app\n  gather_facts: false\n  tasks:\n{tasks}")
+    }
+
+    /// The task nodes of the play's `tasks` section.
+    fn tasks(program: &Program) -> &[TaskNode] {
+        &program.plays[0].sections[1]
+    }
+
+    fn task(node: &TaskNode) -> &Task {
+        match node {
+            TaskNode::Task(task) => task,
+            _ => panic!("not a task"),
+        }
+    }
+
+    const MARK: (&str, &str) = ("mark.yml", "- debug: {msg: \"{{ mark }}\"}\n");
+
+    #[test]
+    fn include_tasks_is_a_step_whose_keywords_stay_on_it() {
+        let site = play(
+            "    - include_tasks: mark.yml\n      vars: {mark: m}\n      when: go\n      tags: [t]\n      become: true\n",
+        );
+        let program = compiled(&[("site.yml", &site), MARK]).unwrap();
+        let [TaskNode::Include(include)] = tasks(&program) else {
+            panic!("one include");
+        };
+        assert_eq!(include.step.module.spec().name, "include_tasks");
+        assert_eq!(include.step.when, ["go"]);
+        assert_eq!(include.step.args["include"], "mark.yml");
+        let [(name, body)] = include.bodies.as_slice() else {
+            panic!("one body");
+        };
+        assert_eq!(name, "mark.yml");
+        let child = task(&body[0]);
+        assert!(child.when.is_empty() && child.tags.is_empty());
+        assert!(!child.become_spec.enabled);
+        assert_eq!(child.scope.task_vars["mark"], "m");
+    }
+
+    #[test]
+    fn import_tasks_is_expanded_in_place_and_its_keywords_inherited() {
+        let site = play("    - import_tasks: mark.yml\n      vars: {mark: m}\n      when: go\n");
+        let program = compiled(&[("site.yml", &site), MARK]).unwrap();
+        let [node] = tasks(&program) else {
+            panic!("one task");
+        };
+        assert_eq!(task(node).when, ["go"]);
+    }
+
+    #[test]
+    fn apply_reaches_the_included_tasks() {
+        let site = play(
+            "    - include_tasks:\n        file: mark.yml\n        apply: {tags: [a], become: true}\n      vars: {mark: m}\n",
+        );
+        let program = compiled(&[("site.yml", &site), MARK]).unwrap();
+        let [TaskNode::Include(include)] = tasks(&program) else {
+            panic!("one include");
+        };
+        let child = task(&include.bodies[0].1[0]);
+        assert_eq!(child.tags, ["a"]);
+        assert!(child.become_spec.enabled);
+    }
+
+    #[test]
+    fn a_loop_over_an_include_compiles_its_file_once() {
+        let site = play(
+            "    - include_tasks: mark.yml\n      loop: [one, two]\n      loop_control: {loop_var: mark}\n    - include_role: {name: r}\n      with_items: [a, b]\n",
+        );
+        let role = ("roles/r/tasks/main.yml", "- debug: {msg: \"{{ item }}\"}\n");
+        let program = compiled(&[("site.yml", &site), MARK, role]).unwrap();
+        let [TaskNode::Include(file), TaskNode::Include(role)] = tasks(&program) else {
+            panic!("two includes");
+        };
+        let looping = file.step.looping.as_ref().unwrap();
+        assert_eq!(looping.var, "mark");
+        assert_eq!(looping.items, serde_json::json!(["one", "two"]));
+        assert_eq!(file.bodies.len(), 1);
+        assert_eq!(role.step.module.spec().name, "include_role");
+        assert_eq!(role.bodies[0].0, "r");
+        assert_eq!(task(&role.bodies[0].1[0]).role.as_deref(), Some("r"));
+    }
+
+    #[test]
+    fn a_name_made_from_the_loop_item_compiles_each_file() {
+        let site =
+            play("    - include_tasks: \"{{ item }}.yml\"\n      loop: [mark, other, mark]\n");
+        let other = ("other.yml", "- debug: {msg: other}\n");
+        let program = compiled(&[("site.yml", &site), MARK, other]).unwrap();
+        let [TaskNode::Include(include)] = tasks(&program) else {
+            panic!("one include");
+        };
+        let names: Vec<&str> = include.bodies.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["mark.yml", "other.yml"]);
+    }
+
+    #[test]
+    fn a_name_made_from_items_known_only_on_hosts_is_refused_where_it_is_written() {
+        let site =
+            play("    - include_tasks: \"{{ item }}.yml\"\n      loop: \"{{ groups['app'] }}\"\n");
+        let Err(errors) = compiled(&[("site.yml", &site)]) else {
+            panic!("refused");
+        };
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with(
+                "site.yml:4:22: cannot resolve the include name `{{ item }}.yml` for each loop item:"
+            ),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn loops_over_imports_are_refused() {
+        let site = play("    - import_tasks: mark.yml\n      loop: [a]\n");
+        let Err(errors) = compiled(&[("site.yml", &site), MARK]) else {
+            panic!("refused");
+        };
+        assert_eq!(
+            errors,
+            ["site.yml:5:7: a loop over `import_tasks` is not supported here"]
+        );
     }
 }

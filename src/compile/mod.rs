@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 pub use program::{
-    BatchSize, BecomeSpec, Block, Loop, LoopKind, Play, Program, Scope, Strategy, Task, TaskNode,
-    Vars,
+    BatchSize, BecomeSpec, Block, Include, Loop, LoopKind, Play, Program, Scope, Strategy, Task,
+    TaskNode, Vars,
 };
 
 pub use task::split_kv;

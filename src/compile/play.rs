@@ -237,6 +237,13 @@ impl Compiler<'_> {
                     block.span,
                     "blocks are not supported in handlers",
                 )),
+                TaskNode::Include(include) => self.error(
+                    Diagnostic::error(
+                        include.step.span.clone(),
+                        "a dynamic include inside a role used as a handler is not supported",
+                    )
+                    .with_help("use `import_tasks` in the role"),
+                ),
             }
         }
     }

@@ -75,9 +75,11 @@ pub enum TaskNode {
     Task(Arc<Task>),
     /// A block with its rescue and always sections.
     Block(Block),
+    /// A dynamic include (`include_tasks`, `include_role`).
+    Include(Include),
 }
 
-/// `block`/`rescue`/`always` (and the body of an `include_tasks` with a loop).
+/// `block`/`rescue`/`always`.
 pub struct Block {
     /// Its name, when given.
     pub name: Option<String>,
@@ -89,6 +91,19 @@ pub struct Block {
     pub rescue: Vec<TaskNode>,
     /// Run in every case.
     pub always: Vec<TaskNode>,
+}
+
+/// A dynamic include: a step of its own (counted, reported `included`, skipped once when its
+/// `when` is false), then its tasks, once per loop item with the loop variable bound. Its own
+/// keywords apply to the include step only, as in Ansible; its `vars` (and `apply`) reach its
+/// tasks.
+pub struct Include {
+    /// The include step: its title, `when`, loop, tags and variables. Its `include` argument is
+    /// the file or role name, rendered for each host (and item).
+    pub step: Arc<Task>,
+    /// The included tasks by file or role name, as rendered before the run: one entry, or one
+    /// per loop item when the name depends on the item.
+    pub bodies: Vec<(String, Vec<TaskNode>)>,
 }
 
 /// A loop over items (`loop`, `with_items`, `with_dict`, ...).
@@ -106,6 +121,46 @@ pub struct Loop {
     pub label: Option<String>,
     /// Seconds to wait between items.
     pub pause: f64,
+}
+
+impl Loop {
+    /// The loop items from the rendered `items`, shaped per the loop kind.
+    pub fn shape(&self, rendered: Value) -> Result<Vec<Value>, String> {
+        match (self.kind, rendered) {
+            (LoopKind::Dict, Value::Object(map)) => Ok(map
+                .into_iter()
+                .map(|(key, value)| serde_json::json!({"key": key, "value": value}))
+                .collect()),
+            (LoopKind::Items, Value::Array(items)) => Ok(items
+                .into_iter()
+                .flat_map(|i| match i {
+                    Value::Array(inner) => inner,
+                    other => vec![other],
+                })
+                .collect()),
+            (LoopKind::List, Value::Array(items)) => Ok(items),
+            (LoopKind::Items, Value::String(s)) => Ok(vec![Value::String(s)]),
+            (_, other) => Err(format!(
+                "the loop must be given a {}, not {}",
+                if self.kind == LoopKind::Dict {
+                    "mapping"
+                } else {
+                    "list"
+                },
+                crate::modules::spec::kind(&other)
+            )),
+        }
+    }
+
+    /// The variables an item binds: the loop variable, and the index variable when wanted.
+    pub fn bind(&self, index: usize, item: Value) -> Vars {
+        let mut vars = Vars::new();
+        vars.insert(self.var.clone(), item);
+        if let Some(index_var) = &self.index_var {
+            vars.insert(index_var.clone(), Value::from(index));
+        }
+        vars
+    }
 }
 
 /// The flavours of Ansible loops.

@@ -40,6 +40,9 @@ pub struct RoleRequest<'a> {
     pub params: Vars,
     /// The tasks file (`main` unless `tasks_from`).
     pub tasks_from: String,
+    /// Whether the role runs once per play for the same parameters (`roles:`, dependencies,
+    /// `import_role`); `include_role` runs it every time.
+    pub once: bool,
 }
 
 impl Compiler<'_> {
@@ -72,6 +75,7 @@ impl Compiler<'_> {
                         at: entry,
                         params: Vars::new(),
                         tasks_from: "main".into(),
+                        once: true,
                     },
                     inherited,
                 ),
@@ -108,6 +112,7 @@ impl Compiler<'_> {
             at: name_node,
             params,
             tasks_from: "main".into(),
+            once: true,
         };
         self.role(request, &inner)
     }
@@ -136,10 +141,12 @@ impl Compiler<'_> {
             format!("{role_name}/{}", request.tasks_from),
             request.params.clone(),
         );
-        if self.roles_seen.contains(&seen_key) {
-            return Vec::new();
+        if request.once {
+            if self.roles_seen.contains(&seen_key) {
+                return Vec::new();
+            }
+            self.roles_seen.push(seen_key);
         }
-        self.roles_seen.push(seen_key);
         self.nested(&path.join(&request.tasks_from), request.at, |c| {
             c.role_body(&path, &role_name, request, inherited)
         })

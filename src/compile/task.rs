@@ -288,13 +288,36 @@ impl Compiler<'_> {
             key: module_key,
             args,
         } = self.module_of(node)?;
+        let mut task = self.task_running(node, inherited, handler, module, Value::Object(args))?;
+        let args_node = node.get(&module_key).unwrap_or(node);
+        self.check_templates(&task.args, args_node);
+        for expression in super::expressions(&task).collect::<Vec<_>>() {
+            self.check_condition(
+                &expression,
+                super::find_scalar(args_node, &expression).unwrap_or(args_node),
+            );
+        }
+        task.reads = self.reads(&task);
+        Some(task)
+    }
+
+    /// The task written at `node` running `module` with `args`: its keywords read and the
+    /// inherited ones folded in. The caller checks the arguments and fills in `reads`.
+    pub fn task_running(
+        &mut self,
+        node: &Node,
+        inherited: &Inherited,
+        handler: bool,
+        module: Arc<dyn Module>,
+        args: Value,
+    ) -> Option<Task> {
         let mut common = self.inherit(node, inherited)?;
         let mut task = Task {
             name: node.get("name").and_then(|n| n.scalar_text()),
             role: inherited.role.clone(),
             span: node.span.clone(),
             module,
-            args: Value::Object(args),
+            args,
             when: std::mem::take(&mut common.when),
             looping: None,
             register: None,
@@ -325,15 +348,6 @@ impl Compiler<'_> {
             self.error(d);
             return None;
         }
-        let args_node = node.get(&module_key).unwrap_or(node);
-        self.check_templates(&task.args, args_node);
-        for expression in super::expressions(&task).collect::<Vec<_>>() {
-            self.check_condition(
-                &expression,
-                super::find_scalar(args_node, &expression).unwrap_or(args_node),
-            );
-        }
-        task.reads = self.reads(&task);
         Some(task)
     }
 

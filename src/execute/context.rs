@@ -24,12 +24,14 @@ pub struct PlayContext<'a> {
 impl Run<'_> {
     /// The variables of `task` on `host`, lowest precedence first:
     /// role defaults < inventory < play vars/vars_files < role vars < block/task vars <
-    /// facts, `set_fact` and registered < role/include params < extra vars < magic variables.
+    /// the loop variables of the includes around (`bound`) < facts, `set_fact` and registered <
+    /// role/include params < extra vars < magic variables.
     pub fn task_vars(
         &self,
         play: &PlayContext<'_>,
         host: &HostState,
         task: Option<&Task>,
+        bound: &Map<String, Value>,
     ) -> Map<String, Value> {
         let mut vars = Map::new();
         if let Some(task) = task {
@@ -41,6 +43,7 @@ impl Run<'_> {
             vars.extend(task.scope.role_vars.clone());
             vars.extend(task.scope.task_vars.clone());
         }
+        vars.extend(bound.clone());
         vars.extend(host.facts.lock().expect("facts lock").clone());
         if let Some(task) = task {
             vars.extend(task.scope.params.clone());

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::context::PlayContext;
 use super::state::HostState;
@@ -220,7 +220,7 @@ impl super::Run<'_> {
     /// for them and this run does not hold them yet. Returns the flow to stop with when a lock
     /// cannot be had.
     pub(super) async fn take_lock(&self, play: &PlayContext<'_>, host: &HostState) -> Option<Flow> {
-        let vars = self.task_vars(play, host, None);
+        let vars = self.task_vars(play, host, None, &Map::new());
         let started = Instant::now();
         let refusal = match self.take_bastion_lock(host, &vars).await {
             Ok(()) => self.take_host_lock(host, &vars).await.err(),

@@ -1,14 +1,52 @@
 //! The linear strategy's barrier: no host starts a step until every host still in the play has
 //! reached it. Steps are ordered positions, so hosts on different paths through blocks and
 //! rescues still move in order, and hosts that skip a step never hold the others back.
+//!
+//! Inside a dynamic include a position is nested: the include's step and iteration come first,
+//! so each loop item's steps come after the previous item's, and a host with fewer items goes on
+//! to the steps after the include while the others finish theirs.
 
 use tokio::sync::watch;
 
-/// A point in a play's steps: (sequence number, sub-step for handlers flushed there).
-pub type Position = (u32, u32);
+/// A point in a play's steps, compared in order: one (sequence number, sub-step) pair per level.
+/// The outer levels are the dynamic includes the step is in, with the iteration (1 for the first
+/// item) as the sub-step; the last level is the step itself, with the sub-step of a handler
+/// flushed there (0 for the step itself).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Position(Vec<(u32, u32)>);
+
+impl Position {
+    /// The step numbered `sequence`, at sub-step `sub`, outside any include.
+    pub fn step(sequence: u32, sub: u32) -> Self {
+        Position(vec![(sequence, sub)])
+    }
+
+    /// The step numbered `sequence` inside this position (an include's iteration).
+    pub fn within(&self, sequence: u32) -> Self {
+        let mut levels = self.0.clone();
+        levels.push((sequence, 0));
+        Position(levels)
+    }
+
+    /// The same step at sub-step `sub` (a handler flushed there, an include's iteration).
+    pub fn sub_step(&self, sub: u32) -> Self {
+        let mut levels = self.0.clone();
+        if let Some(last) = levels.last_mut() {
+            last.1 = sub;
+        }
+        Position(levels)
+    }
+
+    /// Whether this is a sub-step rather than the step itself.
+    pub fn is_sub_step(&self) -> bool {
+        self.0.last().is_some_and(|(_, sub)| *sub > 0)
+    }
+}
 
 /// Where a host that has left the play stands: past every step.
-const DONE: Position = (u32::MAX, u32::MAX);
+fn done() -> Position {
+    Position::step(u32::MAX, u32::MAX)
+}
 
 /// Keeps hosts in step (linear), or lets them run free.
 pub struct Lockstep {
@@ -20,7 +58,7 @@ impl Lockstep {
     /// A barrier for `hosts` hosts; `enabled` false makes every wait return at once (free).
     pub fn new(hosts: usize, enabled: bool) -> Self {
         Lockstep {
-            positions: watch::Sender::new(vec![(0, 0); hosts]),
+            positions: watch::Sender::new(vec![Position::step(0, 0); hosts]),
             enabled,
         }
     }
@@ -30,7 +68,7 @@ impl Lockstep {
     /// inventory order, at this position: the one a `run_once` step runs on). Without lockstep
     /// every host leads.
     pub async fn arrive(&self, index: usize, position: Position) -> bool {
-        self.positions.send_modify(|p| p[index] = position);
+        self.positions.send_modify(|p| p[index] = position.clone());
         if !self.enabled {
             return true;
         }
@@ -48,13 +86,13 @@ impl Lockstep {
     /// is at (gone on to a later one, or left), while holding them there: what it does next (a
     /// rollback) runs and is reported between that step and the next.
     pub async fn hold_between_steps(&self, index: usize) {
-        let (step, _) = self.positions.borrow()[index];
-        self.arrive(index, (step, u32::MAX - 1)).await;
+        let between = self.positions.borrow()[index].sub_step(u32::MAX - 1);
+        self.arrive(index, between).await;
     }
 
     /// Host `index` has no more steps in this play.
     pub fn leave(&self, index: usize) {
-        self.positions.send_modify(|p| p[index] = DONE);
+        self.positions.send_modify(|p| p[index] = done());
     }
 }
 
@@ -72,7 +110,7 @@ mod tests {
             let (lockstep, log) = (Arc::clone(&lockstep), Arc::clone(&log));
             tokio::spawn(async move {
                 for step in steps {
-                    lockstep.arrive(index, (step, 0)).await;
+                    lockstep.arrive(index, Position::step(step, 0)).await;
                     log.lock().unwrap().push((step, index));
                     tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
                 }
@@ -93,7 +131,7 @@ mod tests {
         let lockstep = Arc::new(Lockstep::new(3, true));
         let arrivals = [2, 0, 1].map(|index| {
             let lockstep = Arc::clone(&lockstep);
-            tokio::spawn(async move { (index, lockstep.arrive(index, (1, 0)).await) })
+            tokio::spawn(async move { (index, lockstep.arrive(index, Position::step(1, 0)).await) })
         });
         let mut leaders = Vec::new();
         for arrival in arrivals {
@@ -116,7 +154,7 @@ mod tests {
         let failed = {
             let (lockstep, done) = (Arc::clone(&lockstep), record("rollback"));
             tokio::spawn(async move {
-                lockstep.arrive(0, (1, 0)).await;
+                lockstep.arrive(0, Position::step(1, 0)).await;
                 lockstep.hold_between_steps(0).await;
                 done();
                 lockstep.leave(0);
@@ -129,10 +167,10 @@ mod tests {
                 record("step 2"),
             );
             tokio::spawn(async move {
-                lockstep.arrive(1, (1, 0)).await;
+                lockstep.arrive(1, Position::step(1, 0)).await;
                 tokio::time::sleep(std::time::Duration::from_millis(30)).await;
                 first();
-                lockstep.arrive(1, (2, 0)).await;
+                lockstep.arrive(1, Position::step(2, 0)).await;
                 second();
                 lockstep.leave(1);
             })
@@ -140,5 +178,51 @@ mod tests {
         failed.await.unwrap();
         slow.await.unwrap();
         assert_eq!(*log.lock().unwrap(), ["step 1 done", "rollback", "step 2"]);
+    }
+
+    #[tokio::test]
+    async fn hosts_with_different_numbers_of_include_items_never_wait_for_each_other_backwards() {
+        // An include at step 1 whose body is steps 2 and 3, then step 4: host 0 has two items,
+        // host 1 one, host 2 none.
+        let lockstep = Arc::new(Lockstep::new(3, true));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let host = |index: usize, items: u32| {
+            let (lockstep, log) = (Arc::clone(&lockstep), Arc::clone(&log));
+            tokio::spawn(async move {
+                let include = Position::step(1, 0);
+                lockstep.arrive(index, include.clone()).await;
+                for item in 1..=items {
+                    let iteration = include.sub_step(item);
+                    for step in [2, 3] {
+                        lockstep.arrive(index, iteration.within(step)).await;
+                        log.lock().unwrap().push(format!("{index}:{item}.{step}"));
+                        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                    }
+                }
+                lockstep.arrive(index, Position::step(4, 0)).await;
+                log.lock().unwrap().push(format!("{index}:4"));
+                lockstep.leave(index);
+            })
+        };
+        let walks = [host(0, 2), host(1, 1), host(2, 0)];
+        let all = async {
+            for walk in walks {
+                walk.await.unwrap();
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(5), all)
+            .await
+            .expect("no deadlock");
+        let log = log.lock().unwrap().clone();
+        let at = |entry: &str| log.iter().position(|e| e == entry).unwrap();
+        assert!(
+            at("0:1.3") > at("1:1.2") && at("1:1.3") > at("0:1.2"),
+            "{log:?}"
+        );
+        assert!(
+            at("1:4") > at("0:2.3") && at("2:4") > at("0:2.3"),
+            "{log:?}"
+        );
+        assert!(at("0:2.2") > at("1:1.3"), "{log:?}");
     }
 }

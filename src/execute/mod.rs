@@ -6,6 +6,7 @@ mod batches;
 pub use batches::batches;
 mod context;
 mod facts;
+mod include;
 mod lock;
 pub use lock::{BASTION_LOCK, DEFAULT_LOCK_PATH, HOST_LOCK, force_release, lock_settings};
 mod lockstep;

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::Run;
 use super::state::{HostState, SwitchRecord};
@@ -69,7 +69,9 @@ impl Run<'_> {
             location: record.task.span.to_string(),
             handler: false,
         });
-        let outcome = self.run_task(&play.ctx, host, &rollback, false).await;
+        let outcome = self
+            .run_task(&play.ctx, host, &rollback, &Map::new(), false)
+            .await;
         if outcome.status == Status::Failed || outcome.status == Status::Unreachable {
             self.emitter.emit(Event::Warning {
                 message: format!("{}: the rollback itself failed", host.name),
@@ -84,7 +86,8 @@ impl Run<'_> {
                     location: handler.span.to_string(),
                     handler: true,
                 });
-                self.run_task(&play.ctx, host, handler, false).await;
+                self.run_task(&play.ctx, host, handler, &Map::new(), false)
+                    .await;
             }
         }
         for check in &record.checks {
@@ -93,7 +96,8 @@ impl Run<'_> {
                 location: check.span.to_string(),
                 handler: false,
             });
-            self.run_task(&play.ctx, host, check, false).await;
+            self.run_task(&play.ctx, host, check, &Map::new(), false)
+                .await;
         }
     }
 }

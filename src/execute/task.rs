@@ -10,7 +10,7 @@ use super::Run;
 use super::context::{PlayContext, strip_omitted};
 use super::state::HostState;
 use super::traced::Traced;
-use crate::compile::{LoopKind, Task, strip_braces};
+use crate::compile::{Task, strip_braces};
 use crate::modules::{Control, ModuleContext, ModuleError, ModuleResult};
 use crate::report::{Event, HostResult, HostStats, Status};
 use crate::transport::{Become, LocalTransport, Transport};
@@ -33,25 +33,26 @@ pub struct TaskOutcome {
 }
 
 impl Run<'_> {
-    /// Runs `task` on `host` and records its result; `rescuable` says a failure will be handled by
-    /// a rescue section (and so is not counted as a failure).
+    /// Runs `task` on `host` and records its result; `bound` holds the loop variables of the
+    /// includes around it; `rescuable` says a failure will be handled by a rescue section (and so
+    /// is not counted as a failure).
     pub async fn run_task(
         &self,
         play: &PlayContext<'_>,
         host: &HostState,
         task: &Task,
+        bound: &Map<String, Value>,
         rescuable: bool,
     ) -> TaskOutcome {
         let started = Instant::now();
-        let mut vars = self.task_vars(play, host, Some(task));
-        if let Err(message) = self
-            .templater
-            .resolve_vars(&mut vars, task.reads.iter().cloned())
-        {
-            let outcome = failed_outcome(message);
-            self.record(play, host, task, &outcome, rescuable, started.elapsed());
-            return outcome;
-        }
+        let vars = match self.resolved_vars(play, host, task, bound) {
+            Ok(vars) => vars,
+            Err(message) => {
+                let outcome = failed_outcome(message);
+                self.record(play, host, task, &outcome, rescuable, started.elapsed());
+                return outcome;
+            }
+        };
         let outcome = match &task.looping {
             None => self.run_single(host, task, &vars).await,
             Some(_) => self.run_loop(host, task, vars).await,
@@ -60,8 +61,22 @@ impl Run<'_> {
         outcome
     }
 
+    /// The variables `task` reads on `host`, resolved; why not when one cannot be.
+    pub fn resolved_vars(
+        &self,
+        play: &PlayContext<'_>,
+        host: &HostState,
+        task: &Task,
+        bound: &Map<String, Value>,
+    ) -> Result<Map<String, Value>, String> {
+        let mut vars = self.task_vars(play, host, Some(task), bound);
+        self.templater
+            .resolve_vars(&mut vars, task.reads.iter().cloned())?;
+        Ok(vars)
+    }
+
     /// Registers, counts, notifies and reports a finished task.
-    fn record(
+    pub(super) fn record(
         &self,
         play: &PlayContext<'_>,
         host: &HostState,
@@ -89,7 +104,7 @@ impl Run<'_> {
     }
 
     /// Sends a result event, hiding it when the task is `no_log`.
-    fn report(
+    pub(super) fn report(
         &self,
         host: &HostState,
         task: &Task,
@@ -148,10 +163,7 @@ impl Run<'_> {
             if index > 0 && looping.pause > 0.0 {
                 tokio::time::sleep(Duration::from_secs_f64(looping.pause)).await;
             }
-            vars.insert(looping.var.clone(), item.clone());
-            if let Some(index_var) = &looping.index_var {
-                vars.insert(index_var.clone(), Value::from(index));
-            }
+            vars.extend(looping.bind(index, item.clone()));
             let started = Instant::now();
             let outcome = self.run_single(host, task, &vars).await;
             if outcome.status == Status::Unreachable {
@@ -213,40 +225,26 @@ impl Run<'_> {
     }
 
     /// The loop's items, rendered and shaped per the loop kind.
-    fn loop_items(&self, task: &Task, vars: &Map<String, Value>) -> Result<Vec<Value>, String> {
+    pub(super) fn loop_items(
+        &self,
+        task: &Task,
+        vars: &Map<String, Value>,
+    ) -> Result<Vec<Value>, String> {
         let looping = task.looping.as_ref().expect("a loop");
         let context = Value::Object(vars.clone());
         let rendered = self
             .templater
             .render_value(&looping.items, &context)
             .map_err(|e| at_task(task, format!("cannot render the loop: {e}")))?;
-        match (looping.kind, rendered) {
-            (LoopKind::Dict, Value::Object(map)) => Ok(map
-                .into_iter()
-                .map(|(key, value)| serde_json::json!({"key": key, "value": value}))
-                .collect()),
-            (LoopKind::Items, Value::Array(items)) => Ok(items
-                .into_iter()
-                .flat_map(|i| match i {
-                    Value::Array(inner) => inner,
-                    other => vec![other],
-                })
-                .collect()),
-            (LoopKind::List, Value::Array(items)) => Ok(items),
-            (LoopKind::Items, Value::String(s)) => Ok(vec![Value::String(s)]),
-            (_, other) => Err(format!(
-                "the loop must be given a {}, not {}",
-                if looping.kind == LoopKind::Dict {
-                    "mapping"
-                } else {
-                    "list"
-                },
-                crate::modules::spec::kind(&other)
-            )),
-        }
+        looping.shape(rendered)
     }
 
-    fn item_label(&self, task: &Task, vars: &Map<String, Value>, item: &Value) -> String {
+    pub(super) fn item_label(
+        &self,
+        task: &Task,
+        vars: &Map<String, Value>,
+        item: &Value,
+    ) -> String {
         let label = task.looping.as_ref().and_then(|l| l.label.as_ref());
         match label {
             Some(template) => self
@@ -262,7 +260,7 @@ impl Run<'_> {
 
     /// Runs the task once (for one item, or without a loop): `when`, the module, retries, and the
     /// `changed_when`/`failed_when` overrides.
-    async fn run_single(
+    pub(super) async fn run_single(
         &self,
         host: &HostState,
         task: &Task,
@@ -327,7 +325,7 @@ impl Run<'_> {
         }
     }
 
-    fn outcome(
+    pub(super) fn outcome(
         &self,
         task: &Task,
         mut result: ModuleResult,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::future::BoxFuture;
+use serde_json::{Map, Value};
 
 use super::Run;
 use super::context::PlayContext;
@@ -38,7 +39,8 @@ pub struct PlayRun<'a> {
     pub ctx: PlayContext<'a>,
     /// The barrier of the linear strategy.
     pub lockstep: Lockstep,
-    /// Each task's sequence number (by address), to order lockstep positions.
+    /// Each task's (and include step's) sequence number (by address), to order lockstep
+    /// positions.
     pub sequence: HashMap<usize, u32>,
     /// The sequence number of the end of each section.
     pub section_ends: Vec<u32>,
@@ -50,10 +52,29 @@ pub struct PlayRun<'a> {
     pub abort: AtomicBool,
     /// Set when the whole run must stop (`any_errors_fatal`, `max_fail_percentage`).
     pub fatal: AtomicBool,
-    /// Results of `run_once` tasks, shared by the hosts of the batch.
-    pub run_once: tokio::sync::Mutex<HashMap<usize, super::task::TaskOutcome>>,
+    /// Results of `run_once` steps by position, shared by the hosts of the batch.
+    pub run_once: tokio::sync::Mutex<HashMap<Position, super::task::TaskOutcome>>,
     /// Wakes the hosts waiting for a `run_once` step's outcome.
     pub run_once_done: tokio::sync::Notify,
+}
+
+/// Where a host's walk stands in the dynamic includes around the tasks it walks.
+#[derive(Default)]
+pub struct Frame {
+    /// The position of the include iteration walked; `None` at the play's top level.
+    pub at: Option<Position>,
+    /// The loop variables bound by the includes around.
+    pub bound: Map<String, Value>,
+}
+
+impl Frame {
+    /// The position of the step numbered `sequence` in this frame.
+    pub fn position(&self, sequence: u32) -> Position {
+        match &self.at {
+            Some(at) => at.within(sequence),
+            None => Position::step(sequence, 0),
+        }
+    }
 }
 
 /// How a host took part in a `run_once` step.
@@ -87,8 +108,17 @@ impl PlayRun<'_> {
         self.abort.store(true, Ordering::SeqCst);
     }
 
-    fn position(&self, task: &Task) -> Position {
-        (self.sequence[&(task as *const Task as usize)], 0)
+    /// The position of `task` (a task or an include step) walked in `frame`.
+    pub fn position(&self, task: &Task, frame: &Frame) -> Position {
+        frame.position(self.sequence[&(task as *const Task as usize)])
+    }
+
+    /// What a failed step means for the host: the run stops when the failure is fatal.
+    pub fn failed(&self, task: &Task) -> Flow {
+        if task.any_errors_fatal || self.ctx.play.any_errors_fatal {
+            self.stop_run();
+        }
+        Flow::Failed
     }
 }
 
@@ -102,11 +132,12 @@ impl Run<'_> {
         }
         let mut flow = Flow::Continue;
         for (section, tasks) in play.ctx.play.sections.iter().enumerate() {
-            flow = self.walk(play, index, host, tasks, false).await;
+            flow = self
+                .walk(play, index, host, tasks, false, &Frame::default())
+                .await;
             if flow == Flow::Continue {
-                flow = self
-                    .flush(play, index, host, play.section_ends[section])
-                    .await;
+                let end = Position::step(play.section_ends[section], 0);
+                flow = self.flush(play, index, host, &end).await;
             }
             if flow != Flow::Continue {
                 break;
@@ -119,14 +150,15 @@ impl Run<'_> {
         flow
     }
 
-    /// Walks a list of task nodes. Boxed because blocks recurse.
-    fn walk<'s>(
+    /// Walks a list of task nodes in `frame`. Boxed because blocks and includes recurse.
+    pub fn walk<'s>(
         &'s self,
         play: &'s PlayRun<'_>,
         index: usize,
         host: &'s HostState,
         nodes: &'s [TaskNode],
         rescuable: bool,
+        frame: &'s Frame,
     ) -> BoxFuture<'s, Flow> {
         Box::pin(async move {
             for node in nodes {
@@ -135,8 +167,12 @@ impl Run<'_> {
                         if !play.tags.selects(&task.tags) {
                             continue;
                         }
-                        self.step(play, index, host, task, play.position(task), rescuable)
-                            .await
+                        let step = Step {
+                            task,
+                            position: play.position(task, frame),
+                            bound: &frame.bound,
+                        };
+                        self.step(play, index, host, step, rescuable).await
                     }
                     TaskNode::Block(block) => {
                         let mut flow = self
@@ -146,20 +182,31 @@ impl Run<'_> {
                                 host,
                                 &block.block,
                                 rescuable || !block.rescue.is_empty(),
+                                frame,
                             )
                             .await;
                         if flow == Flow::Failed && !block.rescue.is_empty() {
                             host.count(|s| s.rescued += 1);
-                            flow = self.walk(play, index, host, &block.rescue, rescuable).await;
+                            flow = self
+                                .walk(play, index, host, &block.rescue, rescuable, frame)
+                                .await;
                         }
                         if matches!(flow, Flow::Continue | Flow::Failed | Flow::EndHost) {
-                            let after =
-                                self.walk(play, index, host, &block.always, rescuable).await;
+                            let after = self
+                                .walk(play, index, host, &block.always, rescuable, frame)
+                                .await;
                             if after != Flow::Continue {
                                 flow = after;
                             }
                         }
                         flow
+                    }
+                    TaskNode::Include(include) => {
+                        if !play.tags.selects(&include.step.tags) {
+                            continue;
+                        }
+                        self.include(play, index, host, include, rescuable, frame)
+                            .await
                     }
                 };
                 if flow != Flow::Continue {
@@ -170,27 +217,46 @@ impl Run<'_> {
         })
     }
 
+    /// Waits for the step at `position` (every host there, in the linear strategy) and announces
+    /// it; `None` when the play stops meanwhile, else whether this host leads the step.
+    pub async fn enter(
+        &self,
+        play: &PlayRun<'_>,
+        index: usize,
+        task: &Task,
+        position: &Position,
+    ) -> Option<bool> {
+        let stopping = || play.abort.load(Ordering::SeqCst) || self.options.stop.is_stopped();
+        if stopping() {
+            return None;
+        }
+        let leads = play.lockstep.arrive(index, position.clone()).await;
+        if stopping() {
+            return None;
+        }
+        self.announce(play, task, position, position.is_sub_step());
+        Some(leads)
+    }
+
     /// Runs one task (or handler) at its lockstep position.
     async fn step(
         &self,
         play: &PlayRun<'_>,
         index: usize,
         host: &HostState,
-        task: &Arc<Task>,
-        position: Position,
+        step: Step<'_>,
         rescuable: bool,
     ) -> Flow {
-        let stopping = || play.abort.load(Ordering::SeqCst) || self.options.stop.is_stopped();
-        if stopping() {
+        let Some(leads) = self.enter(play, index, step.task, &step.position).await else {
             return Flow::EndPlay;
-        }
-        let leads = play.lockstep.arrive(index, position).await;
-        if stopping() {
-            return Flow::EndPlay;
-        }
-        self.announce(play, task, position, position.1 > 0);
+        };
+        let Step {
+            task,
+            ref position,
+            bound,
+        } = step;
         let outcome = if task.run_once {
-            match self.run_once(play, host, task, rescuable, leads).await {
+            match self.run_once(play, host, &step, rescuable, leads).await {
                 RunOnce::Ran(outcome) => outcome,
                 RunOnce::Shared(first) => return adopt(host, task, &first),
                 RunOnce::Aborted => return Flow::EndPlay,
@@ -201,19 +267,14 @@ impl Run<'_> {
                 .acquire()
                 .await
                 .expect("the forks semaphore is never closed");
-            self.run_task(&play.ctx, host, task, rescuable).await
+            self.run_task(&play.ctx, host, task, bound, rescuable).await
         };
         self.track_release(host, task, &outcome);
         match (outcome.status, outcome.control) {
-            (Status::Failed, _) => {
-                if task.any_errors_fatal || play.ctx.play.any_errors_fatal {
-                    play.stop_run();
-                }
-                Flow::Failed
-            }
+            (Status::Failed, _) => play.failed(task),
             (Status::Unreachable, _) if task.ignore_unreachable => Flow::Continue,
             (Status::Unreachable, _) => Flow::Unreachable,
-            (_, Some(Control::FlushHandlers)) => self.flush(play, index, host, position.0).await,
+            (_, Some(Control::FlushHandlers)) => self.flush(play, index, host, position).await,
             (_, Some(Control::EndHost)) => Flow::EndHost,
             (_, Some(Control::EndPlay)) => {
                 play.abort.store(true, Ordering::SeqCst);
@@ -233,24 +294,26 @@ impl Run<'_> {
         &self,
         play: &PlayRun<'_>,
         host: &HostState,
-        task: &Arc<Task>,
+        step: &Step<'_>,
         rescuable: bool,
         leads: bool,
     ) -> RunOnce {
-        let key = Arc::as_ptr(task) as usize;
+        let (task, key) = (step.task, &step.position);
         if leads {
             let mut shared = play.run_once.lock().await;
-            if let Some(first) = shared.get(&key) {
+            if let Some(first) = shared.get(key) {
                 return RunOnce::Shared(first.clone());
             }
-            let outcome = self.run_task(&play.ctx, host, task, rescuable).await;
-            shared.insert(key, outcome.clone());
+            let outcome = self
+                .run_task(&play.ctx, host, task, step.bound, rescuable)
+                .await;
+            shared.insert(key.clone(), outcome.clone());
             play.run_once_done.notify_waiters();
             return RunOnce::Ran(outcome);
         }
         loop {
             let done = play.run_once_done.notified();
-            if let Some(first) = play.run_once.lock().await.get(&key) {
+            if let Some(first) = play.run_once.lock().await.get(key) {
                 return RunOnce::Shared(first.clone());
             }
             if play.abort.load(Ordering::SeqCst) || self.options.stop.is_stopped() {
@@ -262,16 +325,26 @@ impl Run<'_> {
         }
     }
 
-    /// Runs this host's notified handlers, in the order they are defined.
-    async fn flush(&self, play: &PlayRun<'_>, index: usize, host: &HostState, at: u32) -> Flow {
+    /// Runs this host's notified handlers, in the order they are defined, as sub-steps of `at`.
+    async fn flush(
+        &self,
+        play: &PlayRun<'_>,
+        index: usize,
+        host: &HostState,
+        at: &Position,
+    ) -> Flow {
         for (i, handler) in play.ctx.play.handlers.iter().enumerate() {
             let pending = host.notified.lock().expect("notified lock").remove(&i);
             if !pending {
                 continue;
             }
             // Boxed: a handler may itself flush handlers.
-            let flow =
-                Box::pin(self.step(play, index, host, handler, (at, 1 + i as u32), false)).await;
+            let step = Step {
+                task: handler,
+                position: at.sub_step(1 + i as u32),
+                bound: &Map::new(),
+            };
+            let flow = Box::pin(self.step(play, index, host, step, false)).await;
             if flow != Flow::Continue {
                 return flow;
             }
@@ -280,12 +353,12 @@ impl Run<'_> {
     }
 
     /// Emits `TaskStarted` once per position, when the first host gets there.
-    fn announce(&self, play: &PlayRun<'_>, task: &Task, position: Position, handler: bool) {
+    fn announce(&self, play: &PlayRun<'_>, task: &Task, position: &Position, handler: bool) {
         if play
             .announced
             .lock()
             .expect("announced lock")
-            .insert(position)
+            .insert(position.clone())
         {
             self.emitter.emit(Event::TaskStarted {
                 task: task.title(),
@@ -294,6 +367,13 @@ impl Run<'_> {
             });
         }
     }
+}
+
+/// A step as one host meets it: the task, where, and the loop variables of the includes around.
+struct Step<'t> {
+    task: &'t Arc<Task>,
+    position: Position,
+    bound: &'t Map<String, Value>,
 }
 
 /// Numbers every task of a play in walking order, and the end of each section.
@@ -309,6 +389,13 @@ pub fn sequence(sections: &[Vec<TaskNode>]) -> (HashMap<usize, u32>, Vec<u32>) {
                     number(&block.block, next, out);
                     number(&block.rescue, next, out);
                     number(&block.always, next, out);
+                }
+                TaskNode::Include(include) => {
+                    *next += 1;
+                    out.insert(Arc::as_ptr(&include.step) as usize, *next);
+                    for (_, body) in &include.bodies {
+                        number(body, next, out);
+                    }
                 }
             }
         }

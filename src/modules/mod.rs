@@ -20,6 +20,7 @@ mod get_url;
 mod group;
 mod health_check;
 mod http;
+mod include;
 mod lineinfile;
 mod meta;
 pub mod mode;
@@ -53,6 +54,7 @@ use serde_json::{Map, Value};
 
 use crate::template::Templater;
 use crate::transport::{Become, ExecOutput, ExecRequest, Stdin, Transport, TransportError};
+pub use include::Include;
 pub use spec::{ArgError, ArgSpec, ArgType, ModuleSpec};
 
 /// Something the executor must do after a module ran (the `meta` module's actions).

@@ -41,8 +41,8 @@ pub struct PlayPlan {
 /// One section (`pre_tasks`, `tasks`, `post_tasks`).
 #[derive(Debug, Clone, Serialize)]
 pub struct SectionPlan {
-    /// The section's name.
-    pub name: &'static str,
+    /// The section's name (for an include's tasks: the file or role they come from).
+    pub name: String,
     /// Its steps.
     pub steps: Vec<StepPlan>,
 }
@@ -52,7 +52,8 @@ pub struct SectionPlan {
 pub struct StepPlan {
     /// The task's title or the block's name.
     pub title: String,
-    /// `block` for blocks, else the module name.
+    /// `block` for blocks, else the module name (`include_tasks` and `include_role` for dynamic
+    /// includes).
     pub kind: String,
     /// Where it is written.
     pub location: String,
@@ -68,7 +69,7 @@ pub struct StepPlan {
     /// Other keywords worth reviewing (`run_once`, `delegate_to`, `loop`, `become`, ...).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub flags: Vec<String>,
-    /// For blocks: the block, rescue and always steps.
+    /// For blocks: the block, rescue and always steps; for includes: the included steps.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<SectionPlan>,
 }
@@ -112,7 +113,7 @@ pub fn build(
                     .iter()
                     .zip(names)
                     .map(|(nodes, name)| SectionPlan {
-                        name,
+                        name: name.to_string(),
                         steps: steps(nodes, tags),
                     })
                     .filter(|s| !s.steps.is_empty())
@@ -137,7 +138,7 @@ fn steps(nodes: &[TaskNode], tags: &TagFilter) -> Vec<StepPlan> {
                 ]
                 .into_iter()
                 .map(|(name, nodes)| SectionPlan {
-                    name,
+                    name: name.to_string(),
                     steps: steps(nodes, tags),
                 })
                 .filter(|s| !s.steps.is_empty())
@@ -153,6 +154,18 @@ fn steps(nodes: &[TaskNode], tags: &TagFilter) -> Vec<StepPlan> {
                     children,
                 })
             }
+            TaskNode::Include(include) => tags.selects(&include.step.tags).then(|| StepPlan {
+                children: include
+                    .bodies
+                    .iter()
+                    .map(|(name, nodes)| SectionPlan {
+                        name: name.clone(),
+                        steps: steps(nodes, tags),
+                    })
+                    .filter(|s| !s.steps.is_empty())
+                    .collect(),
+                ..task_step(&include.step)
+            }),
         })
         .collect()
 }

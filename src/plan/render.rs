@@ -43,14 +43,15 @@ pub fn render_text(plan: &Plan) -> String {
 fn section_text(out: &mut String, section: &SectionPlan, depth: usize, number: &mut usize) {
     let _ = writeln!(out, "{}{}:", "  ".repeat(depth), section.name);
     for step in &section.steps {
-        if step.children.is_empty() {
+        // Blocks only group steps; tasks and includes are steps themselves.
+        if step.kind == "block" {
+            step_text(out, step, depth + 1, None);
+        } else {
             *number += 1;
             step_text(out, step, depth + 1, Some(*number));
-        } else {
-            step_text(out, step, depth + 1, None);
-            for child in &step.children {
-                section_text(out, child, depth + 2, number);
-            }
+        }
+        for child in &step.children {
+            section_text(out, child, depth + 2, number);
         }
     }
 }

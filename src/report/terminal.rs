@@ -53,7 +53,12 @@ impl<W: Write> TerminalReporter<W> {
             .as_ref()
             .map(|i| format!(" => (item={i})"))
             .unwrap_or_default();
+        let included = r.status == Status::Ok && r.module.starts_with("include_");
         let line = match r.status {
+            Status::Ok if included => {
+                let name = r.result.get("include").and_then(Value::as_str);
+                format!("included: {} for {host}{item}", name.unwrap_or_default())
+            }
             Status::Ok => format!("ok: [{host}]{item}"),
             Status::Changed => format!("changed: [{host}]{item}"),
             Status::Skipped => format!("skipping: [{host}]{item}"),
@@ -65,6 +70,7 @@ impl<W: Write> TerminalReporter<W> {
             }
         };
         let shows_result = matches!(r.status, Status::Ok | Status::Changed)
+            && !included
             && (self.verbosity > 0 || r.module == "debug");
         let line = if shows_result {
             format!("{line} => {}", pretty(&r.result))

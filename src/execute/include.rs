@@ -1,0 +1,183 @@
+//! A dynamic include on one host, as Ansible runs it: the include is a step of its own (its
+//! `when` checked for each loop item, each included item reported `included` and counted ok, a
+//! step that includes nothing counted skipped once), then the included tasks are walked once per
+//! included item with the loop variable bound. Each iteration is a sub-step of the include's
+//! lockstep position, so hosts with different numbers of items stay in order.
+
+use std::time::Instant;
+
+use serde_json::{Map, Value};
+
+use super::Run;
+use super::context::PlayContext;
+use super::lockstep::Position;
+use super::state::HostState;
+use super::task::TaskOutcome;
+use super::walk::{Flow, Frame, PlayRun};
+use crate::compile::{Include, TaskNode};
+use crate::modules::ModuleResult;
+use crate::report::Status;
+
+/// The tasks an include step included on a host, with the loop variables each item binds.
+type Included<'i> = Vec<(Map<String, Value>, &'i [TaskNode])>;
+
+impl Run<'_> {
+    /// Runs a dynamic include on one host at its lockstep position, then the tasks it included.
+    pub async fn include(
+        &self,
+        play: &PlayRun<'_>,
+        index: usize,
+        host: &HostState,
+        include: &Include,
+        rescuable: bool,
+        frame: &Frame,
+    ) -> Flow {
+        let step = &include.step;
+        let position = play.position(step, frame);
+        let Some(leads) = self.enter(play, index, step, &position).await else {
+            return Flow::EndPlay;
+        };
+        if step.run_once && !self.claim(play, include, &position, leads).await {
+            return Flow::Continue;
+        }
+        let Some(included) = self
+            .run_include(&play.ctx, host, include, &frame.bound, rescuable)
+            .await
+        else {
+            return play.failed(step);
+        };
+        for (iteration, (bound, body)) in included.into_iter().enumerate() {
+            let mut inner = Frame {
+                at: Some(position.sub_step(iteration as u32 + 1)),
+                bound: frame.bound.clone(),
+            };
+            inner.bound.extend(bound);
+            let flow = self.walk(play, index, host, body, rescuable, &inner).await;
+            if flow != Flow::Continue {
+                return flow;
+            }
+        }
+        Flow::Continue
+    }
+
+    /// The include step on `host`: reported and counted, it returns what it included, or `None`
+    /// when it failed.
+    async fn run_include<'i>(
+        &self,
+        play: &PlayContext<'_>,
+        host: &HostState,
+        include: &'i Include,
+        bound: &Map<String, Value>,
+        rescuable: bool,
+    ) -> Option<Included<'i>> {
+        let step = &include.step;
+        let started = Instant::now();
+        let prepared = self
+            .resolved_vars(play, host, step, bound)
+            .and_then(|vars| {
+                let items = step.looping.as_ref().map(|_| self.loop_items(step, &vars));
+                Ok((vars, items.transpose()?))
+            });
+        let (mut vars, items) = match prepared {
+            Ok(found) => found,
+            Err(message) => {
+                let outcome = self.outcome(step, ModuleResult::failed(message), 1, false);
+                self.record(play, host, step, &outcome, rescuable, started.elapsed());
+                return None;
+            }
+        };
+        let (Some(looping), Some(items)) = (&step.looping, items) else {
+            let (outcome, body) = self.include_item(host, include, &vars).await;
+            self.record(play, host, step, &outcome, rescuable, started.elapsed());
+            return (outcome.status != Status::Failed)
+                .then(|| body.map(|b| (Map::new(), b)).into_iter().collect());
+        };
+        let mut included = Vec::new();
+        let mut failed = false;
+        for (index, item) in items.into_iter().enumerate() {
+            let binds = looping.bind(index, item.clone());
+            vars.extend(binds.clone());
+            let item_started = Instant::now();
+            let (outcome, body) = self.include_item(host, include, &vars).await;
+            let label = self.item_label(step, &vars, &item);
+            let took = item_started.elapsed();
+            self.report(
+                host,
+                step,
+                outcome.status,
+                Some(label),
+                &outcome.registered,
+                took,
+            );
+            failed |= matches!(outcome.status, Status::Failed | Status::Ignored);
+            included.extend(body.map(|b| (binds, b)));
+        }
+        if failed || included.is_empty() {
+            let result = if failed {
+                ModuleResult::failed("One or more items failed")
+            } else {
+                ModuleResult {
+                    skipped: true,
+                    ..ModuleResult::ok().with_msg("All items skipped")
+                }
+            };
+            let outcome = self.outcome(step, result, 1, false);
+            self.record(play, host, step, &outcome, rescuable, started.elapsed());
+            if outcome.status == Status::Failed {
+                return None;
+            }
+        }
+        // Like Ansible: each included item counts as ok.
+        host.count(|s| s.ok += included.len() as u32);
+        Some(included)
+    }
+
+    /// Whether this host runs a `run_once` include: the leading host does, once per batch.
+    async fn claim(
+        &self,
+        play: &PlayRun<'_>,
+        include: &Include,
+        position: &Position,
+        leads: bool,
+    ) -> bool {
+        if !leads {
+            return false;
+        }
+        let mut shared = play.run_once.lock().await;
+        if shared.contains_key(position) {
+            return false;
+        }
+        let claimed = self.outcome(&include.step, ModuleResult::ok(), 1, false);
+        shared.insert(position.clone(), claimed);
+        true
+    }
+
+    /// The include step for one item (or without a loop): its `when`, then the tasks of the file
+    /// or role it names.
+    async fn include_item<'i>(
+        &self,
+        host: &HostState,
+        include: &'i Include,
+        vars: &Map<String, Value>,
+    ) -> (TaskOutcome, Option<&'i [TaskNode]>) {
+        let step = &include.step;
+        let outcome = self.run_single(host, step, vars).await;
+        if outcome.status != Status::Ok {
+            return (outcome, None);
+        }
+        let name = outcome.registered["include"].as_str().unwrap_or_default();
+        match include.bodies.iter().find(|(known, _)| known == name) {
+            Some((_, body)) => (outcome, Some(body.as_slice())),
+            None => {
+                let message = format!(
+                    "`{name}` was not compiled before the run: an include name may use only \
+                     values known before the run"
+                );
+                (
+                    self.outcome(step, ModuleResult::failed(message), 1, false),
+                    None,
+                )
+            }
+        }
+    }
+}
