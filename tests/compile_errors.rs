@@ -113,7 +113,7 @@ fn an_include_name_made_from_items_known_only_on_hosts_is_refused() {
     );
     assert!(
         err.contains(
-            "error: cannot resolve the include name `{{ item }}.yml` for each loop item: `groups` is undefined\n  --> site.yml:3:22"
+            "error: cannot resolve the include name `{{ item }}.yml` for each loop item: 'groups' is undefined\n  --> site.yml:3:22"
         ),
         "{err}"
     );
