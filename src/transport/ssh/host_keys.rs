@@ -6,9 +6,12 @@
 //! new keys (OpenSSH's `accept-new`) are ours. Unparseable lines are skipped, as OpenSSH does.
 //! This file does not decide policy (strict, accept-new, ignore); `session.rs` does.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use hmac::{KeyInit, Mac};
 use russh::keys::ssh_key::known_hosts::{Entry, HostPatterns, Marker};
@@ -178,6 +181,44 @@ pub fn learn(file: &Path, host: &str, port: u16, key: &PublicKey) -> std::io::Re
         .append(true)
         .open(file)?
         .write_all(line.as_bytes())
+}
+
+/// What identifies one version of a known_hosts file: its size and modification time, `None`
+/// when it cannot be read.
+type Stamp = Option<(u64, SystemTime)>;
+
+fn stamp(file: &Path) -> Stamp {
+    let meta = std::fs::metadata(file).ok()?;
+    Some((meta.len(), meta.modified().ok()?))
+}
+
+/// Parsed known_hosts files shared by every connection of a run. Each list of files is parsed
+/// once, not once per host (a fleet's file names every host, so per-host parsing grew with the
+/// square of the fleet), and parsed again only after one of the files changed (a key recorded
+/// by accept-new, an edit).
+#[derive(Default)]
+pub struct KnownHostsCache {
+    parsed: Mutex<HashMap<Vec<PathBuf>, Parsed>>,
+}
+
+/// Files parsed: the stamps they had, and their lines.
+type Parsed = (Vec<Stamp>, Arc<KnownHosts>);
+
+impl KnownHostsCache {
+    /// The current contents of `files`. Callers asking at the same time wait for one parse.
+    pub fn get(&self, files: &[PathBuf]) -> Arc<KnownHosts> {
+        // Stamped before reading: a file changed in between is only read once more next time.
+        let stamps: Vec<Stamp> = files.iter().map(|f| stamp(f)).collect();
+        let mut parsed = self.parsed.lock().expect("the known_hosts cache lock");
+        if let Some((seen, known)) = parsed.get(files)
+            && *seen == stamps
+        {
+            return known.clone();
+        }
+        let known = Arc::new(KnownHosts::read(files));
+        parsed.insert(files.to_vec(), (stamps, known.clone()));
+        known
+    }
 }
 
 /// The name known_hosts records for a host: `host`, or `[host]:port` off port 22.
@@ -442,5 +483,21 @@ mod tests {
         );
         let (algorithms, _) = kh.known_algorithms("web1", 22);
         assert_eq!(algorithms.len(), 2);
+    }
+
+    #[test]
+    fn the_cache_parses_once_and_again_after_a_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("known_hosts");
+        std::fs::write(&file, format!("web1 {KEY_B}\n")).unwrap();
+        let files = [file.clone(), dir.path().join("missing")];
+        let cache = KnownHostsCache::default();
+        let first = cache.get(&files);
+        assert!(Arc::ptr_eq(&first, &cache.get(&files)));
+        assert_eq!(first.check("web2", 22, &key(KEY_A)), Verdict::Unknown);
+        learn(&file, "web2", 22, &PublicKey::from_openssh(KEY_A).unwrap()).unwrap();
+        let after = cache.get(&files);
+        assert_eq!(after.check("web2", 22, &key(KEY_A)), Verdict::Trusted);
+        assert_eq!(after.check("web1", 22, &key(KEY_B)), Verdict::Trusted);
     }
 }

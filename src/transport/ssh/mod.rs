@@ -61,6 +61,7 @@ impl SshConnector {
             timeout: options.connect_timeout,
             keepalive: options.keepalive_interval,
             auth: Authenticator::new(options.credentials.clone(), &ssh_dir),
+            known_hosts: Default::default(),
         };
         SshConnector {
             environment,

@@ -16,7 +16,7 @@ use russh::keys::{Algorithm, HashAlg, PublicKeyOrCertificate};
 use tokio::sync::Semaphore;
 
 use super::auth::Authenticator;
-use super::host_keys::{self, KnownHosts, Verdict};
+use super::host_keys::{self, KnownHosts, KnownHostsCache, Verdict};
 use super::target::Endpoint;
 use crate::transport::{KEEPALIVE_MAX, TransportError};
 
@@ -73,6 +73,8 @@ pub(crate) struct Opener {
     pub keepalive: Duration,
     /// Logs sessions in.
     pub auth: Authenticator,
+    /// The known_hosts files, parsed once for all the sessions.
+    pub known_hosts: KnownHostsCache,
 }
 
 /// An open, authenticated connection and its channel budget.
@@ -120,7 +122,7 @@ impl Opener {
             Some(bastion) => format!("{} via {}", endpoint.label(), bastion.label),
             None => endpoint.label(),
         };
-        let known = KnownHosts::read(&policy.files);
+        let known = self.known_hosts.get(&policy.files);
         let (algorithms, authority) = known.known_algorithms(&endpoint.host, endpoint.port);
         let config = Arc::new(client_config(&algorithms, authority, self.keepalive));
         let verifier = Verifier {
@@ -205,7 +207,7 @@ fn client_config(known: &[Algorithm], authority: bool, keepalive: Duration) -> c
 pub(crate) struct Verifier {
     host: String,
     port: u16,
-    known: KnownHosts,
+    known: Arc<KnownHosts>,
     policy: HostKeyPolicy,
 }
 
