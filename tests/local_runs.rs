@@ -452,3 +452,21 @@ fn plan_shows_an_include_as_a_step_with_its_tasks() {
         "PLAY 1 [app]  (site.yml:1:3)\n  hosts: app  strategy: linear\n  batch 1: h1\n  tasks:\n    1. include_tasks (include_tasks)  site.yml:3:7\n       loop=[\"a\",\"b\"]\n      mark.yml:\n        2. debug (debug)  mark.yml:1:3\n    3. debug (debug)  site.yml:5:7\n"
     );
 }
+
+#[test]
+fn ignore_errors_lets_through_a_loop_or_condition_that_cannot_be_rendered() {
+    let p = Project::local(
+        &["localhost"],
+        "- hosts: app\n  gather_facts: false\n  tasks:\n    - debug: {msg: \"{{ item }}\"}\n      loop: \"{{ nope }}\"\n      ignore_errors: true\n    - command: 'true'\n      when: nope.x == 1\n      ignore_errors: true\n    - command: touch after\n",
+    );
+    let out = p.site(&[]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("...ignoring"), "{}", out.stdout);
+    assert_eq!(
+        out.recap("localhost"),
+        "ok=3 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=2",
+        "{}",
+        out.stdout
+    );
+    assert!(p.join("after").exists());
+}

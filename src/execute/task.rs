@@ -48,7 +48,7 @@ impl Run<'_> {
         let vars = match self.resolved_vars(play, host, task, bound) {
             Ok(vars) => vars,
             Err(message) => {
-                let outcome = failed_outcome(message);
+                let outcome = failed_outcome(task, message);
                 self.record(play, host, task, &outcome, rescuable, started.elapsed());
                 return outcome;
             }
@@ -154,7 +154,7 @@ impl Run<'_> {
         let looping = task.looping.as_ref().expect("a loop");
         let items = match self.loop_items(task, &vars) {
             Ok(items) => items,
-            Err(message) => return failed_outcome(message),
+            Err(message) => return failed_outcome(task, message),
         };
         let mut results = Vec::new();
         let (mut changed, mut failed, mut all_skipped) = (false, false, !items.is_empty());
@@ -275,10 +275,10 @@ impl Run<'_> {
                 Ok(true) => {}
                 Ok(false) => return skipped_outcome(condition),
                 Err(e) => {
-                    return failed_outcome(at_task(
+                    return failed_outcome(
                         task,
-                        format!("the condition `{condition}` failed: {e}"),
-                    ));
+                        at_task(task, format!("the condition `{condition}` failed: {e}")),
+                    );
                 }
             }
         }
@@ -598,9 +598,15 @@ fn at_task(task: &Task, message: String) -> String {
     )
 }
 
-fn failed_outcome(message: String) -> TaskOutcome {
+/// A task that failed before its module ran (a variable, loop or condition that cannot be
+/// rendered); `ignore_errors` lets it through, as Ansible does.
+fn failed_outcome(task: &Task, message: String) -> TaskOutcome {
     TaskOutcome {
-        status: Status::Failed,
+        status: if task.ignore_errors {
+            Status::Ignored
+        } else {
+            Status::Failed
+        },
         registered: serde_json::json!({"changed": false, "failed": true, "msg": message}),
         facts: Map::new(),
         control: None,
