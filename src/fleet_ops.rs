@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::{Map, Value, json};
 
 use crate::error::Error;
-use crate::execute::{BASTION_LOCK, DEFAULT_LOCK_PATH, HOST_LOCK, force_release, lock_settings};
+use crate::execute::{BASTION_LOCK, DEFAULT_LOCK_PATH, HOST_LOCK, LockKind, force_release};
 use crate::inventory::Inventory;
 use crate::modules::{self, ModuleContext, ModuleResult};
 use crate::template::Templater;
@@ -89,14 +89,14 @@ async fn on_host(
         templater.render_str(raw, &context).ok()
     };
     if let Operation::Unlock = operation {
-        let path =
-            setting(HOST_LOCK.path_variable()).unwrap_or_else(|| DEFAULT_LOCK_PATH.to_string());
-        let mut summary = unlock(transport.as_ref(), &path).await?;
-        let bastion = transport.bastion();
-        if let (Some(bastion), Some(_)) = (bastion, lock_settings(vars, BASTION_LOCK)) {
-            let path = setting(BASTION_LOCK.path_variable())
-                .unwrap_or_else(|| DEFAULT_LOCK_PATH.to_string());
-            let removed = unlock(bastion.as_ref(), &path).await?;
+        let lock_path = |kind: LockKind| {
+            templater
+                .render_str(kind.raw_path(vars), &context)
+                .unwrap_or_else(|_| DEFAULT_LOCK_PATH.to_string())
+        };
+        let mut summary = unlock(transport.as_ref(), &lock_path(HOST_LOCK)).await?;
+        if let Some(bastion) = transport.bastion().filter(|_| BASTION_LOCK.wanted(vars)) {
+            let removed = unlock(bastion.as_ref(), &lock_path(BASTION_LOCK)).await?;
             summary.push_str(&format!("; bastion {}: {removed}", bastion.describe()));
         }
         return Ok((true, summary));

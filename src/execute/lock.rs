@@ -73,9 +73,16 @@ pub struct LockKind {
 }
 
 impl LockKind {
-    /// The variable naming the lock's path.
-    pub fn path_variable(&self) -> &'static str {
-        self.path
+    /// Whether a host's variables ask for this lock.
+    pub fn wanted(&self, vars: &serde_json::Map<String, Value>) -> bool {
+        vars.get(self.flag).and_then(parse_bool).unwrap_or(false)
+    }
+
+    /// The lock's path as the variables give it (not yet templated), else the default.
+    pub fn raw_path<'v>(&self, vars: &'v serde_json::Map<String, Value>) -> &'v str {
+        vars.get(self.path)
+            .and_then(Value::as_str)
+            .unwrap_or(DEFAULT_LOCK_PATH)
     }
 }
 
@@ -98,13 +105,8 @@ pub fn lock_settings(
     vars: &serde_json::Map<String, Value>,
     kind: LockKind,
 ) -> Option<(String, u64)> {
-    let wanted = vars.get(kind.flag).and_then(parse_bool).unwrap_or(false);
-    wanted.then(|| {
-        let path = vars
-            .get(kind.path)
-            .and_then(Value::as_str)
-            .unwrap_or(DEFAULT_LOCK_PATH)
-            .to_string();
+    kind.wanted(vars).then(|| {
+        let path = kind.raw_path(vars).to_string();
         let ttl = vars
             .get("deployer_lock_ttl")
             .and_then(Value::as_u64)

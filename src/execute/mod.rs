@@ -8,7 +8,7 @@ mod context;
 mod facts;
 mod include;
 mod lock;
-pub use lock::{BASTION_LOCK, DEFAULT_LOCK_PATH, HOST_LOCK, force_release, lock_settings};
+pub use lock::{BASTION_LOCK, DEFAULT_LOCK_PATH, HOST_LOCK, LockKind, force_release};
 mod lockstep;
 mod rollback;
 mod state;
