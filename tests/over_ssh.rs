@@ -273,3 +273,26 @@ fn files_land_on_every_host_and_a_second_run_sends_nothing() {
         fleet.exec(host, &format!("rm -rf {dir}"));
     }
 }
+
+#[test]
+fn a_health_check_runs_from_another_host_inside_the_private_network() {
+    let Some(fleet) = fleet() else { return };
+    let p = fleet.project(
+        "- hosts: app\n  gather_facts: false\n  tasks:\n    - name: sshd answers on the private network\n      health_check: {port: 22, host: \"{{ inventory_hostname }}\", retries: 2, delay: 0}\n      delegate_to: app1\n    - name: nothing answers on port 9\n      health_check: {port: 9, host: \"{{ inventory_hostname }}\", retries: 1, delay: 0}\n      delegate_to: app1\n      ignore_errors: true\n",
+    );
+    let out = p.site(&["--format", "json"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let events = out.events();
+    for host in fleet.app_hosts() {
+        let status = |task: &str| {
+            let event = events
+                .iter()
+                .find(|e| e["event"] == "host_result" && e["host"] == host && e["task"] == task)
+                .unwrap_or_else(|| panic!("no {task:?} on {host}:\n{}", out.stdout));
+            assert_eq!(event["delegated_to"], "app1", "{event}");
+            event["status"].as_str().unwrap().to_string()
+        };
+        assert_eq!(status("sshd answers on the private network"), "ok");
+        assert_eq!(status("nothing answers on port 9"), "ignored");
+    }
+}

@@ -225,3 +225,37 @@ fn a_rollback_is_reported_between_the_failed_step_and_the_next() {
         out.stdout
     );
 }
+
+#[test]
+fn a_health_check_run_from_the_controller_rolls_back_the_host_it_checks() {
+    let playbook = DEPLOY
+        .replace("{{ root }}/srv", "{{ root }}/{{ inventory_hostname }}")
+        .replace(
+            "test $(readlink {{ root }}/{{ inventory_hostname }}/current) != releases/bad",
+            "test {{ inventory_hostname }} = h1 -o $(readlink {{ root }}/{{ inventory_hostname }}/current) != releases/bad",
+        )
+        .replace("        delay: 0\n", "        delay: 0\n      delegate_to: localhost\n");
+    let p = Project::local(&["h1", "h2"], &playbook);
+    let root = format!("root={}", p.path_str());
+    assert_eq!(p.site(&["-e", &root, "-e", "version=v1"]).code, 0);
+    let out = p.site(&["-e", &root, "-e", "version=bad"]);
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("fatal: [h2 -> localhost]: FAILED!"),
+        "{}",
+        out.stdout
+    );
+    let current = |host: &str| {
+        std::fs::read_link(p.join(&format!("{host}/current")))
+            .unwrap()
+            .display()
+            .to_string()
+    };
+    assert_eq!(
+        (current("h1"), current("h2")),
+        ("releases/bad".into(), "releases/v1".into()),
+        "{}",
+        out.stdout
+    );
+    assert!(out.recap("h2").ends_with("rolled_back=1"), "{}", out.stdout);
+}
