@@ -77,6 +77,8 @@ impl Sample {
             &format!("build_dir={}", self.project.join("build").display()),
             "-e",
             "health_retries=4",
+            "--runs-dir",
+            &self.project.join("runs").display().to_string(),
         ]
         .iter()
         .map(|s| s.to_string())

@@ -13,7 +13,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use crate::fleet::{Fleet, fleet};
-use crate::support::Output;
+use crate::support::{Output, skip};
 
 /// Tree entries that differ on purpose (docs/modules.md, "Differences from Ansible found by
 /// differential testing"): (playbook, a fragment of the entry's line, why).
@@ -82,10 +82,10 @@ fn corpus_lists_every_playbook() {
     assert_eq!(found, CORPUS, "add new playbooks to the corpus! list");
 }
 
-/// `ansible-playbook`, or `None` (after a loud message) where there is none.
+/// `ansible-playbook`, or `None` (the test noted as skipped) where there is none.
 fn ansible_playbook() -> Option<&'static Path> {
     static ANSIBLE: OnceLock<Option<PathBuf>> = OnceLock::new();
-    ANSIBLE
+    let found = ANSIBLE
         .get_or_init(|| {
             let found = std::env::var_os("DEPLOYER_ANSIBLE_PLAYBOOK")
                 .map(PathBuf::from)
@@ -100,14 +100,17 @@ fn ansible_playbook() -> Option<&'static Path> {
                     "DEPLOYER_REQUIRE_ANSIBLE is set but no ansible-playbook was found \
                      (set DEPLOYER_ANSIBLE_PLAYBOOK)"
                 );
-                eprintln!(
-                    "\n!!! SKIPPING DIFFERENTIAL TESTS: no ansible-playbook \
-                     (set DEPLOYER_ANSIBLE_PLAYBOOK or put it on PATH) !!!\n"
-                );
             }
             found
         })
-        .as_deref()
+        .as_deref();
+    if found.is_none() {
+        skip(
+            "differential",
+            "no ansible-playbook (set DEPLOYER_ANSIBLE_PLAYBOOK or put it on PATH)",
+        );
+    }
+    found
 }
 
 /// A folder holding the Ansible configuration for the fleet, shared by the tests.
@@ -141,11 +144,14 @@ fn run_ansible(ansible: &Path, fleet: &Fleet, playbook: &Path, root: &str) -> Ou
 }
 
 fn run_deployer(fleet: &Fleet, playbook: &Path, root: &str) -> Output {
+    let runs = tempfile::tempdir().expect("a temporary runs folder");
     Command::new(env!("CARGO_BIN_EXE_deployer"))
         .arg("run")
         .arg(playbook)
         .args(["-i".as_ref(), fleet.inventory().as_os_str()])
         .args(["-e", &format!("root={root}")])
+        .arg("--runs-dir")
+        .arg(runs.path())
         .env("NO_COLOR", "1")
         .output()
         .expect("deployer runs")

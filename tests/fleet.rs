@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use crate::support::Project;
+use crate::support::{Project, skip};
 
 /// A running fleet: a bastion on 127.0.0.1 and app hosts behind it.
 pub struct Fleet {
@@ -19,7 +19,11 @@ pub struct Fleet {
 /// The shared fleet, or `None` (after a loud message) where no Docker engine exists.
 pub fn fleet() -> Option<&'static Fleet> {
     static FLEET: OnceLock<Option<Fleet>> = OnceLock::new();
-    FLEET.get_or_init(start).as_ref()
+    let fleet = FLEET.get_or_init(start).as_ref();
+    if fleet.is_none() {
+        skip("fleet", "no Docker engine (`docker info` failed)");
+    }
+    fleet
 }
 
 /// The fleet, if it runs and its app hosts boot systemd; otherwise `None`, saying loudly that
@@ -29,7 +33,10 @@ pub fn systemd_fleet(what: &str) -> Option<&'static Fleet> {
     if fleet.has_systemd() {
         return Some(fleet);
     }
-    eprintln!("\n!!! SKIPPING {what}: the app hosts run without systemd !!!\n");
+    skip(
+        "systemd fleet",
+        &format!("the app hosts run without systemd ({what})"),
+    );
     None
 }
 
@@ -44,7 +51,6 @@ fn start() -> Option<Fleet> {
             std::env::var_os("DEPLOYER_REQUIRE_FLEET").is_none(),
             "DEPLOYER_REQUIRE_FLEET is set but no Docker engine answers `docker info`"
         );
-        eprintln!("\n!!! SKIPPING FLEET TESTS: no Docker engine (`docker info` failed) !!!\n");
         return None;
     }
     let status = Command::new(script())

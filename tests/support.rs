@@ -1,6 +1,7 @@
 //! A small builder for integration tests: write a project into a temporary folder, run the real
 //! binary in it, and look at what it printed and left behind.
 
+use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -229,4 +230,27 @@ pub fn files_under(dir: &Path) -> Vec<(PathBuf, String)> {
         }
     }
     found
+}
+
+/// Notes that the running test is skipped, in `group` (e.g. `fleet`), because of `reason`: loudly on
+/// stderr, and as a line of the skip log (`DEPLOYER_TEST_SKIP_LOG`, else `skipped.tsv` in cargo's
+/// test temp folder) that `scripts/test` sums up after the run, outside cargo's output capture.
+pub fn skip(group: &str, reason: &str) {
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("unnamed test")
+        .to_string();
+    eprintln!("\n!!! SKIPPING {test} ({group} tests): {reason} !!!\n");
+    let log = std::env::var_os("DEPLOYER_TEST_SKIP_LOG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join("skipped.tsv"));
+    let line = format!("{group}\t{reason}\t{test}\n");
+    let written = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .and_then(|mut file| file.write_all(line.as_bytes()));
+    if let Err(e) = written {
+        eprintln!("cannot record the skip in {}: {e}", log.display());
+    }
 }
