@@ -19,10 +19,11 @@ use cli::{
     SelectArgs, TargetArgs, VaultAction,
 };
 use deployer::error::{EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK};
-use deployer::execute::{RunOptions, StopSignal, TagFilter};
+use deployer::execute::{RunOptions, StopSignal};
 use deployer::fleet_ops::{Operation, run_operation};
 use deployer::notify::{Notifier, webhook_from_vars};
 use deployer::outbound::Warn;
+use deployer::plan::{Limit, TagFilter};
 use deployer::report::{
     Fanout, GithubReporter, JsonReporter, JunitReporter, ProgressReporter, Reporter,
     TerminalReporter,
@@ -399,10 +400,11 @@ fn validate(target: &TargetArgs, vault: Arc<Vault>) -> anyhow::Result<i32> {
 fn plan(args: &PlanArgs, vault: Arc<Vault>) -> anyhow::Result<i32> {
     let loaded = deployer::load(&inputs(&args.target, vault), &Templater::new())?;
     deployer::check_limit(&loaded.inventory, args.select.limit.as_deref())?;
+    let limit = Limit::new(&loaded.inventory, args.select.limit.as_deref());
     let plan = deployer::plan::build(
         &loaded.program,
         &loaded.inventory,
-        args.select.limit.as_deref(),
+        &limit,
         &tag_filter(&args.select),
     );
     match args.format {

@@ -2,8 +2,6 @@
 //! accounting, handlers and the recap. Reaches hosts only through the [`Connector`]; never
 //! names SSH and never prints (it emits [`Event`]s).
 
-mod batches;
-pub use batches::batches;
 mod context;
 mod facts;
 mod include;
@@ -12,12 +10,9 @@ pub use lock::{BASTION_LOCK, DEFAULT_LOCK_PATH, HOST_LOCK, LockKind, force_relea
 mod lockstep;
 mod rollback;
 mod state;
-mod tags;
 mod task;
 mod traced;
 mod walk;
-
-pub use tags::TagFilter;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,8 +21,9 @@ use std::sync::{Arc, Mutex};
 use futures::future::join_all;
 use tokio::sync::Semaphore;
 
-use crate::compile::{Play, Program, Strategy};
+use crate::compile::{Program, Strategy};
 use crate::inventory::Inventory;
+use crate::plan::{Plan, PlayPlan, batches, exceeds};
 use crate::report::{Emitter, Event, Recap, RunId};
 use crate::template::Templater;
 use crate::transport::Connector;
@@ -112,9 +108,10 @@ pub struct Run<'a> {
     locked_out: Mutex<Vec<String>>,
 }
 
-/// Runs a compiled program against an inventory and returns the recap (also emitted last).
+/// Runs a plan against the inventory it was built with and returns the recap (also emitted
+/// last).
 pub async fn execute(
-    program: &Program,
+    plan: &Plan<'_>,
     inventory: &Inventory,
     options: &RunOptions,
     connector: Arc<Connector>,
@@ -122,7 +119,7 @@ pub async fn execute(
     emitter: Emitter,
 ) -> Recap {
     let run = Run {
-        program,
+        program: plan.program,
         inventory,
         options,
         connector,
@@ -136,7 +133,7 @@ pub async fn execute(
         bastion_locks: Default::default(),
         locked_out: Mutex::new(Vec::new()),
     };
-    for play in &program.plays {
+    for play in &plan.plays {
         if options.stop.is_stopped() || !run.play(play).await {
             break;
         }
@@ -165,8 +162,12 @@ pub async fn execute(
 
 impl Run<'_> {
     /// Runs one play, batch by batch. Returns false when the run must stop.
-    async fn play(&self, play: &Play) -> bool {
-        let hosts = self.play_hosts(play);
+    async fn play(&self, planned: &PlayPlan<'_>) -> bool {
+        let play = planned.play;
+        let hosts: Vec<String> = (planned.hosts.iter())
+            .filter(|h| !self.is_down(h))
+            .cloned()
+            .collect();
         self.emitter.emit(Event::PlayStarted {
             name: play.name.clone(),
             hosts: hosts.clone(),
@@ -180,7 +181,7 @@ impl Run<'_> {
             });
             return true;
         }
-        for batch in batches::batches(&hosts, &play.serial) {
+        for batch in batches(&hosts, &play.serial) {
             if self.options.stop.is_stopped() {
                 return false;
             }
@@ -188,12 +189,9 @@ impl Run<'_> {
             if batch.is_empty() {
                 continue;
             }
-            let (fatal, failed) = self.batch(play, &hosts, &batch).await;
+            let (fatal, failed) = self.batch(planned, &hosts, &batch).await;
             let all_failed = !play.serial.is_empty() && failed == batch.len();
-            if fatal
-                || all_failed
-                || batches::exceeds(failed, batch.len(), play.max_fail_percentage)
-            {
+            if fatal || all_failed || exceeds(failed, batch.len(), play.max_fail_percentage) {
                 self.emitter.emit(Event::Warning {
                     message: format!(
                         "play `{}`: {failed} of {} hosts in the batch failed; stopping the rollout",
@@ -207,24 +205,14 @@ impl Run<'_> {
         true
     }
 
-    /// The play's hosts: its pattern, narrowed by `--limit`, without hosts already down.
-    fn play_hosts(&self, play: &Play) -> Vec<String> {
-        let selected = self.inventory.select(&play.hosts).unwrap_or_default();
-        let limit: Option<Vec<String>> = self
-            .options
-            .limit
-            .as_deref()
-            .map(|l| self.inventory.limit(l).unwrap_or_default());
-        selected
-            .into_iter()
-            .filter(|h| limit.as_ref().is_none_or(|l| l.contains(h)))
-            .filter(|h| !self.is_down(h))
-            .collect()
-    }
-
     /// Runs one batch; returns whether the play was aborted and how many hosts failed.
-    async fn batch(&self, play: &Play, all_hosts: &[String], batch: &[String]) -> (bool, usize) {
-        let (sequence, section_ends) = walk::sequence(&play.sections);
+    async fn batch(
+        &self,
+        planned: &PlayPlan<'_>,
+        all_hosts: &[String],
+        batch: &[String],
+    ) -> (bool, usize) {
+        let play = planned.play;
         let run = PlayRun {
             ctx: PlayContext {
                 play,
@@ -232,12 +220,7 @@ impl Run<'_> {
                 batch,
             },
             lockstep: Lockstep::new(batch.len(), play.strategy == Strategy::Linear),
-            sequence,
-            section_ends,
-            tags: TagFilter {
-                only: self.options.tags.clone(),
-                skip: self.options.skip_tags.clone(),
-            },
+            sections: &planned.sections,
             announced: Mutex::new(HashSet::new()),
             abort: AtomicBool::new(false),
             fatal: AtomicBool::new(false),
@@ -260,7 +243,7 @@ impl Run<'_> {
                     self.mark_down(&host.name);
                     if let Some(max) = play.max_fail_percentage {
                         let failed = batch.iter().filter(|h| self.is_down(h)).count();
-                        if batches::exceeds(failed, batch.len(), Some(max)) {
+                        if exceeds(failed, batch.len(), Some(max)) {
                             run.stop_run();
                         }
                     }
