@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures::future::join_all;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::compile::{Program, Strategy};
 use crate::inventory::Inventory;
@@ -53,20 +53,38 @@ pub struct RunOptions {
     pub stop: StopSignal,
 }
 
-/// A flag that asks a run to stop after the tasks already running; cheap to clone and share
-/// with a signal handler.
+/// A flag that asks a run to stop after the tasks already running (Ctrl-C); cheap to clone and
+/// share with a signal handler, and awaitable.
 #[derive(Debug, Clone, Default)]
-pub struct StopSignal(Arc<AtomicBool>);
+pub struct StopSignal(Arc<StopFlag>);
+
+#[derive(Debug, Default)]
+struct StopFlag {
+    stopped: AtomicBool,
+    wake: Notify,
+}
 
 impl StopSignal {
     /// Asks the run to stop.
     pub fn stop(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.0.stopped.store(true, Ordering::SeqCst);
+        self.0.wake.notify_waiters();
     }
 
     /// Whether the run was asked to stop.
     pub fn is_stopped(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.0.stopped.load(Ordering::SeqCst)
+    }
+
+    /// Returns once the run is asked to stop.
+    pub async fn stopped(&self) {
+        loop {
+            let woken = self.0.wake.notified();
+            if self.is_stopped() {
+                return;
+            }
+            woken.await;
+        }
     }
 }
 
@@ -98,14 +116,8 @@ pub struct Run<'a> {
     hosts: Mutex<BTreeMap<String, Arc<HostState>>>,
     /// Hosts that failed or were unreachable: they take no further part in the run.
     down: Mutex<HashSet<String>>,
-    /// Who this run is, for deploy locks.
-    owner: lock::LockOwner,
-    /// Deploy locks taken: host and lock path.
-    locks: Mutex<Vec<(String, String)>>,
-    /// Deploy locks taken (or refused) on bastions.
-    bastion_locks: lock::BastionLocks,
-    /// Hosts whose lock another run holds.
-    locked_out: Mutex<Vec<String>>,
+    /// The deploy locks.
+    locks: lock::LockService<'a>,
 }
 
 /// Runs a plan against the inventory it was built with and returns the recap (also emitted
@@ -124,21 +136,22 @@ pub async fn execute(
         options,
         connector,
         templater,
+        locks: lock::LockService::new(
+            lock::LockOwner::current(&options.run_id),
+            templater,
+            emitter.clone(),
+        ),
         emitter,
         forks: Semaphore::new(options.forks.max(1)),
         hosts: Mutex::new(BTreeMap::new()),
         down: Mutex::new(HashSet::new()),
-        owner: lock::LockOwner::current(&options.run_id),
-        locks: Mutex::new(Vec::new()),
-        bastion_locks: Default::default(),
-        locked_out: Mutex::new(Vec::new()),
     };
     for play in &plan.plays {
         if options.stop.is_stopped() || !run.play(play).await {
             break;
         }
     }
-    run.release_locks().await;
+    run.locks.release_all().await;
     let interrupted = options.stop.is_stopped();
     if interrupted {
         run.emitter.emit(Event::Warning {
@@ -147,7 +160,7 @@ pub async fn execute(
     }
     let recap = Recap {
         interrupted,
-        locked_out: run.locked_out.lock().expect("locked_out lock").clone(),
+        locked_out: run.locks.locked_out(),
         hosts: run
             .hosts
             .lock()

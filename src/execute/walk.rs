@@ -100,7 +100,13 @@ impl PlayRun<'_> {
     /// Stops the play for every host, and the run after it.
     pub fn stop_run(&self) {
         self.fatal.store(true, Ordering::SeqCst);
+        self.end_play();
+    }
+
+    /// Ends the play for every host, waking the hosts waiting for a `run_once` step.
+    pub fn end_play(&self) {
         self.abort.store(true, Ordering::SeqCst);
+        self.run_once_done.notify_waiters();
     }
 
     /// What a failed step means for the host: the run stops when the failure is fatal.
@@ -114,7 +120,7 @@ impl PlayRun<'_> {
 
 impl Run<'_> {
     /// Walks every section of the play for one host, then leaves the lockstep.
-    pub async fn walk_play(&self, play: &PlayRun<'_>, index: usize, host: &HostState) -> Flow {
+    pub async fn walk_play(&self, play: &PlayRun<'_>, index: usize, host: &Arc<HostState>) -> Flow {
         host.switch.lock().expect("switch lock").take();
         if let Some(flow) = self.take_lock(&play.ctx, host).await {
             play.lockstep.leave(index);
@@ -261,7 +267,7 @@ impl Run<'_> {
             (_, Some(Control::FlushHandlers)) => self.flush(play, index, host, position).await,
             (_, Some(Control::EndHost)) => Flow::EndHost,
             (_, Some(Control::EndPlay)) => {
-                play.abort.store(true, Ordering::SeqCst);
+                play.end_play();
                 Flow::EndPlay
             }
             (_, Some(Control::ClearHostErrors)) => {
@@ -303,9 +309,12 @@ impl Run<'_> {
             if play.abort.load(Ordering::SeqCst) || self.options.stop.is_stopped() {
                 return RunOnce::Aborted;
             }
-            // The leader may stop without running the step (the play was aborted): look again
-            // now and then rather than trusting a single wake-up.
-            let _ = tokio::time::timeout(std::time::Duration::from_millis(200), done).await;
+            // Woken when the step has run, the play ended, or the run was asked to stop: the
+            // leader may stop without running the step.
+            tokio::select! {
+                () = done => {}
+                () = self.options.stop.stopped() => {}
+            }
         }
     }
 
