@@ -19,8 +19,8 @@ use cli::{
     SelectArgs, TargetArgs, VaultAction,
 };
 use deployer::error::{EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK};
-use deployer::execute::{RunOptions, StopSignal};
-use deployer::fleet_ops::{Operation, run_operation};
+use deployer::execute::{BecomePassword, RunOptions, StopSignal};
+use deployer::fleet_ops::{Operation, Target, run_operation};
 use deployer::notify::{Notifier, webhook_from_vars};
 use deployer::outbound::Warn;
 use deployer::plan::{Limit, TagFilter};
@@ -203,6 +203,11 @@ fn connect_options(args: &ConnectionArgs) -> ConnectOptions {
     }
 }
 
+/// The sudo password for hosts whose variables give none: `DEPLOYER_BECOME_PASSWORD`.
+fn become_password() -> BecomePassword {
+    BecomePassword(std::env::var("DEPLOYER_BECOME_PASSWORD").ok())
+}
+
 fn tag_filter(select: &SelectArgs) -> TagFilter {
     TagFilter {
         only: select.tags.clone(),
@@ -239,6 +244,7 @@ async fn run(
         limit,
         tags: args.select.tags.clone(),
         skip_tags: args.select.skip_tags.clone(),
+        become_password: become_password(),
         ..RunOptions::default()
     };
     // Order matters: GitHub's group markers go before a play's lines, and the progress line is
@@ -447,9 +453,15 @@ async fn fleet_operation(
     operation: Operation,
 ) -> anyhow::Result<i32> {
     let inventory = deployer::resolve_inventory(&hosts.inventory);
-    let connect = connect_options(&hosts.connection);
-    let pattern = &hosts.limit;
-    let reports = run_operation(&inventory, vault, pattern, deploy_to, &operation, connect).await?;
+    let target = Target {
+        inventory: &inventory,
+        vault,
+        pattern: &hosts.limit,
+        deploy_to,
+        connect: connect_options(&hosts.connection),
+        become_password: become_password(),
+    };
+    let reports = run_operation(target, &operation).await?;
     let width = reports.iter().map(|r| r.host.len()).max().unwrap_or(0);
     for report in &reports {
         let mark = if report.ok { "ok    " } else { "FAILED" };

@@ -51,6 +51,22 @@ pub struct RunOptions {
     pub run_id: RunId,
     /// Asks the run to stop after the tasks already running (Ctrl-C).
     pub stop: StopSignal,
+    /// The sudo password for hosts whose variables give none (`DEPLOYER_BECOME_PASSWORD`).
+    pub become_password: BecomePassword,
+}
+
+/// A sudo password given to the controller; `Debug` never shows it.
+#[derive(Clone, Default)]
+pub struct BecomePassword(pub Option<String>);
+
+impl std::fmt::Debug for BecomePassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Some(***)"
+        } else {
+            "None"
+        })
+    }
 }
 
 /// A flag that asks a run to stop after the tasks already running (Ctrl-C); cheap to clone and
@@ -99,6 +115,7 @@ impl Default for RunOptions {
             skip_tags: Vec::new(),
             run_id: RunId::generate(),
             stop: StopSignal::default(),
+            become_password: BecomePassword::default(),
         }
     }
 }

@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
-use super::Run;
 use super::context::{PlayContext, strip_omitted};
 use super::state::HostState;
 use super::traced::Traced;
+use super::{BecomePassword, Run};
 use crate::compile::{Task, strip_braces};
 use crate::modules::{Control, ModuleContext, ModuleError, ModuleResult};
 use crate::report::{Event, HostResult, HostStats, Status};
@@ -485,7 +485,7 @@ impl Run<'_> {
         let ctx = ModuleContext {
             host: &host.name,
             transport: via,
-            become_user: become_for(task, context),
+            become_user: become_for(task, context, &self.options.become_password),
             env: environment,
             check_mode,
             diff: task.diff.unwrap_or(self.options.diff),
@@ -550,8 +550,8 @@ fn notify(play: &PlayContext<'_>, host: &HostState, task: &Task) {
 }
 
 /// `become` settings rendered for a task: the user, and a password from the host's variables or
-/// `DEPLOYER_BECOME_PASSWORD`.
-fn become_for(task: &Task, context: &Value) -> Option<Become> {
+/// else the controller's (`DEPLOYER_BECOME_PASSWORD`).
+fn become_for(task: &Task, context: &Value, fallback: &BecomePassword) -> Option<Become> {
     if !task.become_spec.enabled {
         return None;
     }
@@ -562,7 +562,7 @@ fn become_for(task: &Task, context: &Value) -> Option<Become> {
     ]
     .iter()
     .find_map(|k| context.get(k).and_then(Value::as_str).map(str::to_string))
-    .or_else(|| std::env::var("DEPLOYER_BECOME_PASSWORD").ok());
+    .or_else(|| fallback.0.clone());
     Some(Become {
         user: task
             .become_spec
