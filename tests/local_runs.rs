@@ -470,3 +470,28 @@ fn ignore_errors_lets_through_a_loop_or_condition_that_cannot_be_rendered() {
     );
     assert!(p.join("after").exists());
 }
+
+#[test]
+fn an_empty_loop_is_skipped_like_ansible() {
+    // ansible-core 2.19: `skipping: [localhost]`, skipped=1, and the registered result says why.
+    let p = Project::local(
+        &["localhost"],
+        "- hosts: app\n  gather_facts: false\n  tasks:\n    - name: empty\n      debug: {msg: \"{{ item }}\"}\n      loop: []\n      register: r\n    - debug: {msg: \"{{ r.skipped }} {{ r.skipped_reason }} {{ r.results | length }}\"}\n",
+    );
+    let out = p.site(&[]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("skipping: [localhost]"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("True No items in the list 0"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.recap("localhost"),
+        "ok=1 changed=0 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0"
+    );
+}

@@ -156,8 +156,11 @@ impl Run<'_> {
             Ok(items) => items,
             Err(message) => return failed_outcome(task, message),
         };
+        if items.is_empty() {
+            return empty_loop_outcome();
+        }
         let mut results = Vec::new();
-        let (mut changed, mut failed, mut all_skipped) = (false, false, !items.is_empty());
+        let (mut changed, mut failed, mut all_skipped) = (false, false, true);
         let mut facts = Map::new();
         for (index, item) in items.into_iter().enumerate() {
             if index > 0 && looping.pause > 0.0 {
@@ -581,6 +584,21 @@ fn skipped_outcome(condition: &str) -> TaskOutcome {
             "skipped": true,
             "skip_reason": "Conditional result was False",
             "false_condition": condition,
+        }),
+        facts: Map::new(),
+        control: None,
+    }
+}
+
+/// A loop over no items: skipped, as Ansible counts and registers it.
+fn empty_loop_outcome() -> TaskOutcome {
+    TaskOutcome {
+        status: Status::Skipped,
+        registered: serde_json::json!({
+            "changed": false,
+            "results": [],
+            "skipped": true,
+            "skipped_reason": "No items in the list",
         }),
         facts: Map::new(),
         control: None,
