@@ -1,7 +1,7 @@
 //! deployer: Ansible playbooks compiled into a checked task graph and run over SSH through a bastion.
 //!
 //! The pipeline, one stage per module: [`parse`] (YAML with positions) → [`compile`] (a validated
-//! program) → [`plan`] (the deterministic graph) → [`execute`] (hosts, in parallel, through a
+//! program) → [`plan`] (the executable plan) → [`execute`] (runs it on hosts in parallel, through a
 //! [`transport`]) → [`report`] (the only code that prints). This file is the front door the
 //! command line calls: load, validate, plan and run.
 

@@ -1,4 +1,4 @@
-//! The scheduler: plays, `serial` batches, hosts in parallel (bounded by `forks`), failure
+//! Runs a [`Plan`]: plays, `serial` batches, hosts in parallel (bounded by `forks`), failure
 //! accounting, handlers and the recap. Reaches hosts only through the [`Connector`]; never
 //! names SSH and never prints (it emits [`Event`]s).
 
