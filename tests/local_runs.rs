@@ -495,3 +495,38 @@ fn an_empty_loop_is_skipped_like_ansible() {
         "ok=1 changed=0 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0"
     );
 }
+
+#[test]
+fn become_does_not_run_sudo_when_the_login_user_already_is_the_become_user() {
+    // ansible-core 2.19 skips become when `ansible_user` is the become user: with a `sudo` that
+    // always fails first on PATH, the task still runs, as the login user.
+    let me = String::from_utf8(
+        std::process::Command::new("id")
+            .arg("-un")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_string();
+    let p = Project::local(
+        &["localhost"],
+        &format!(
+            "- hosts: app\n  gather_facts: false\n  vars: {{ansible_user: {me}}}\n  tasks:\n    - command: id -un\n      become: true\n      become_user: {me}\n      register: who\n    - debug: {{msg: \"as {{{{ who.stdout }}}}\"}}\n"
+        ),
+    );
+    let bin = p.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let sudo = bin.join("sudo");
+    std::fs::write(&sudo, "#!/bin/sh\necho 'sudo: not here' >&2\nexit 1\n").unwrap();
+    std::fs::set_permissions(&sudo, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = p.site_env(&[], &[("NO_COLOR", "1"), ("PATH", &path)]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains(&format!("as {me}")), "{}", out.stdout);
+}

@@ -553,9 +553,17 @@ fn notify(play: &PlayContext<'_>, host: &HostState, task: &Task) {
 }
 
 /// `become` settings rendered for a task: the user, and a password from the host's variables or
-/// else the controller's (`DEPLOYER_BECOME_PASSWORD`).
+/// else the controller's (`DEPLOYER_BECOME_PASSWORD`). Like Ansible, none when the login user
+/// (`ansible_user`) already is the become user.
 fn become_for(task: &Task, context: &Value, fallback: &BecomePassword) -> Option<Become> {
     if !task.become_spec.enabled {
+        return None;
+    }
+    let user = task.become_spec.user.as_deref().unwrap_or("root");
+    let login = ["ansible_user", "ansible_ssh_user"]
+        .iter()
+        .find_map(|k| context.get(k).and_then(Value::as_str));
+    if login == Some(user) {
         return None;
     }
     let password = [
@@ -567,11 +575,7 @@ fn become_for(task: &Task, context: &Value, fallback: &BecomePassword) -> Option
     .find_map(|k| context.get(k).and_then(Value::as_str).map(str::to_string))
     .or_else(|| fallback.0.clone());
     Some(Become {
-        user: task
-            .become_spec
-            .user
-            .clone()
-            .unwrap_or_else(|| "root".into()),
+        user: user.to_string(),
         password,
     })
 }
