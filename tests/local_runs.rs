@@ -530,3 +530,28 @@ fn become_does_not_run_sudo_when_the_login_user_already_is_the_become_user() {
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.contains(&format!("as {me}")), "{}", out.stdout);
 }
+
+#[test]
+fn in_a_serial_batch_the_other_hosts_result_for_a_failed_task_is_printed_and_counted() {
+    // ansible-core 2.19: h2's result of the task h1 fails is printed, and h2 goes on.
+    let p = Project::local(
+        &["h1", "h2"],
+        "- hosts: app\n  gather_facts: false\n  serial: 2\n  tasks:\n    - name: maybe fail\n      command: \"{{ 'false' if inventory_hostname == 'h1' else 'sleep 0.3' }}\"\n    - name: after\n      command: 'true'\n",
+    );
+    let out = p.site(&[]);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    let lines: Vec<&str> = (out.stdout.lines())
+        .filter(|l| l.starts_with("changed:") || l.starts_with("fatal:"))
+        .map(|l| l.split(" => ").next().unwrap_or(l))
+        .collect();
+    assert_eq!(
+        lines,
+        ["fatal: [h1]: FAILED!", "changed: [h2]", "changed: [h2]"],
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.recap("h2"),
+        "ok=2 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
