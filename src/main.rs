@@ -245,6 +245,9 @@ async fn run(
         tags: args.select.tags.clone(),
         skip_tags: args.select.skip_tags.clone(),
         become_password: become_password(),
+        user: std::env::var("USER")
+            .or_else(|_| std::env::var("GITHUB_ACTOR"))
+            .unwrap_or_else(|_| "unknown".into()),
         ..RunOptions::default()
     };
     let sink = logging.log_sink.as_deref().map(str::parse::<Sink>);

@@ -51,11 +51,8 @@ pub struct LockOwner {
 }
 
 impl LockOwner {
-    /// The owner for this process, running the run `run_id`.
-    pub fn current(run_id: &crate::report::RunId) -> Self {
-        let user = std::env::var("USER")
-            .or_else(|_| std::env::var("GITHUB_ACTOR"))
-            .unwrap_or_else(|_| "unknown".into());
+    /// The owner for this process, run by `user` on this machine, running the run `run_id`.
+    pub fn current(run_id: &crate::report::RunId, user: &str) -> Self {
         let machine = std::fs::read_to_string("/etc/hostname")
             .map(|h| h.trim().to_string())
             .unwrap_or_else(|_| "unknown".into());

@@ -53,6 +53,8 @@ pub struct RunOptions {
     pub stop: StopSignal,
     /// The sudo password for hosts whose variables give none (`DEPLOYER_BECOME_PASSWORD`).
     pub become_password: BecomePassword,
+    /// Who runs deployer (`$USER`, else `$GITHUB_ACTOR`), named in the deploy locks it takes.
+    pub user: String,
 }
 
 /// A sudo password given to the controller; `Debug` never shows it.
@@ -116,6 +118,7 @@ impl Default for RunOptions {
             run_id: RunId::generate(),
             stop: StopSignal::default(),
             become_password: BecomePassword::default(),
+            user: "unknown".into(),
         }
     }
 }
@@ -154,7 +157,7 @@ pub async fn execute(
         connector,
         templater,
         locks: lock::LockService::new(
-            lock::LockOwner::current(&options.run_id),
+            lock::LockOwner::current(&options.run_id, &options.user),
             templater,
             emitter.clone(),
         ),
