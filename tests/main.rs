@@ -14,5 +14,6 @@ mod over_ssh;
 mod releases;
 mod runlog;
 mod secrets;
+mod security;
 mod support;
 mod templating;

@@ -17,6 +17,7 @@ use super::walk::{Flow, Frame, PlayRun};
 use crate::compile::{Include, TaskNode};
 use crate::modules::ModuleResult;
 use crate::report::Status;
+use crate::template::insert_data;
 
 /// The tasks an include step included on a host, with the loop variables each item binds.
 type Included<'i> = Vec<(Map<String, Value>, &'i [TaskNode])>;
@@ -96,7 +97,7 @@ impl Run<'_> {
         let mut failed = false;
         for (index, item) in items.into_iter().enumerate() {
             let binds = looping.bind(index, item.clone());
-            vars.extend(binds.clone());
+            insert_data(&mut vars, binds.clone());
             let item_started = Instant::now();
             let (outcome, body) = self.include_item(host, include, &vars).await;
             let label = self.item_label(step, &vars, &item);

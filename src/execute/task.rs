@@ -13,6 +13,7 @@ use super::traced::Traced;
 use crate::compile::{Task, strip_braces};
 use crate::modules::{Control, ModuleContext, ModuleError, ModuleResult};
 use crate::report::{Event, HostResult, HostStats, Status};
+use crate::template::insert_data;
 use crate::transport::{Become, LocalTransport, Transport};
 
 /// The message shown instead of a `no_log` task's result.
@@ -163,7 +164,7 @@ impl Run<'_> {
             if index > 0 && looping.pause > 0.0 {
                 tokio::time::sleep(Duration::from_secs_f64(looping.pause)).await;
             }
-            vars.extend(looping.bind(index, item.clone()));
+            insert_data(&mut vars, looping.bind(index, item.clone()));
             let started = Instant::now();
             let outcome = self.run_single(host, task, &vars).await;
             if outcome.status == Status::Unreachable {
