@@ -6,6 +6,7 @@ mod deploys;
 mod differential;
 mod faults;
 mod fleet;
+mod hostile_hosts;
 mod hostile_values;
 mod local_runs;
 mod modules_fleet;

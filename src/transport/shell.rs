@@ -102,19 +102,34 @@ pub fn remote_command(request: &ExecRequest) -> (String, Option<String>) {
     script.push_str(&request.script);
     match &request.become_user {
         None => (format!("sh -c {}", quote(&script)), None),
-        Some(Become { user, password }) => {
-            let (flags, preamble) = match password {
-                Some(p) => ("-S -p ''", Some(format!("{p}\n"))),
-                None => ("-n", None),
-            };
-            let line = format!(
-                "sudo {flags} -H -u {} -- sh -c {}",
-                quote(user),
-                quote(&script)
-            );
-            (line, preamble)
-        }
+        Some(Become {
+            user,
+            password: None,
+        }) => (
+            format!("sudo -n -H -u {} -- sh -c {}", quote(user), quote(&script)),
+            None,
+        ),
+        Some(Become {
+            user,
+            password: Some(password),
+        }) => (
+            sudo_with_password(user, &script),
+            Some(format!("{password}\n")),
+        ),
     }
+}
+
+/// sudo with a password that is the first line of stdin: the line is always read off stdin
+/// first, then handed to sudo only when `sudo -n` says it needs one, so the password never
+/// becomes the start of the command's own stdin (NOPASSWD, cached credentials, root).
+fn sudo_with_password(user: &str, script: &str) -> String {
+    let user = quote(user);
+    format!(
+        "s={}; IFS= read -r p; \
+         if sudo -n -u {user} true 2>/dev/null; then unset p; exec sudo -n -H -u {user} -- sh -c \"$s\"; fi; \
+         {{ printf '%s\\n' \"$p\"; unset p; exec cat; }} | sudo -S -p '' -H -u {user} -- sh -c \"$s\"",
+        quote(script)
+    )
 }
 
 #[cfg(test)]
@@ -210,7 +225,8 @@ mod tests {
             password: Some("pw".into()),
         });
         let (line, preamble) = remote_command(&request);
-        assert!(line.starts_with("sudo -S -p '' -H -u app -- sh -c"));
+        assert!(line.contains("if sudo -n -u app true 2>/dev/null; then"));
+        assert!(line.contains("| sudo -S -p '' -H -u app -- sh -c \"$s\""));
         assert_eq!(preamble.as_deref(), Some("pw\n"));
     }
 }
