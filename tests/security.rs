@@ -98,3 +98,49 @@ fn data_from_hosts_is_never_rendered() {
     let written = std::fs::read_to_string(project.join("out.txt")).unwrap();
     assert_eq!(written, format!("{JINJA} {JINJA}\n"));
 }
+
+#[test]
+fn every_known_secret_is_masked_and_kept_from_controller_commands() {
+    let env_secrets = [
+        ("DEPLOYER_VAULT_PASSWORD", "Vault-Pass-31"),
+        ("DEPLOYER_BECOME_PASSWORD", "Become-Env-32"),
+        ("DEPLOYER_SSH_KEY_PASSPHRASE", "Key-Phrase-33"),
+        ("DEPLOYER_SSH_PRIVATE_KEY", "Private-Key-34"),
+    ];
+    let playbook = r#"
+- hosts: app
+  gather_facts: false
+  tasks:
+    - name: Become passwords
+      debug: {msg: "{{ ansible_become_pass }} {{ ansible_sudo_pass }}"}
+    - name: Environment
+      command: env
+      register: env
+    - name: Pipe
+      debug: {msg: "{{ lookup('pipe', 'env') }}"}
+    - name: Echo
+      command: "echo {{ ansible_become_pass }} {{ lookup('env', 'DEPLOYER_SSH_KEY_PASSPHRASE') }}"
+"#;
+    let project = Project::local(&["h1"], playbook).file(
+        "host_vars/h1.yml",
+        "ansible_become_pass: Become-Pass-11\nansible_sudo_pass: Sudo-Pass-12\n",
+    );
+    let mut env = vec![("NO_COLOR", "1")];
+    env.extend(env_secrets);
+    let out = project.site_env(&["-vv"], &env);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let all = format!("{}\n{}", out.stdout, out.stderr);
+    assert!(all.contains("running"), "-vv logs the commands:\n{all}");
+    for secret in ["Become-Pass-11", "Sudo-Pass-12"]
+        .into_iter()
+        .chain(env_secrets.map(|(_, v)| v))
+    {
+        assert!(!all.contains(secret), "{secret} shown in:\n{all}");
+    }
+    for (name, _) in env_secrets {
+        assert!(
+            !all.contains(name),
+            "{name} passed to a controller command:\n{all}"
+        );
+    }
+}
