@@ -65,3 +65,24 @@ fn the_sudo_password_is_sent_only_to_a_sudo_that_asks() {
     }
     assert!(!out.stdout.contains(PASSWORD) && !out.stderr.contains(PASSWORD));
 }
+
+#[test]
+fn unlock_reports_a_lock_it_could_not_remove() {
+    let Some(fleet) = fleet() else { return };
+    let lock = "/tmp/sec-root-owned.lock";
+    fleet.exec(
+        "app3",
+        &format!("mkdir -p {lock}/inner && touch {lock}/inner/file {lock}/owner"),
+    );
+    let inventory = std::fs::read_to_string(fleet.inventory()).unwrap().replace(
+        "    fleet_systemd:",
+        &format!("    deployer_lock_path: {lock}\n    fleet_systemd:"),
+    );
+    let project = fleet.project("").file("inv.yml", &inventory);
+    let out = project.run(&["unlock", "-i", "inv.yml", "-l", "app3"]);
+    fleet.exec("app3", &format!("rm -rf {lock}"));
+    assert_ne!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(!all.contains("removed the lock"), "{all}");
+    assert!(all.contains("could not remove the lock"), "{all}");
+}

@@ -144,3 +144,63 @@ fn every_known_secret_is_masked_and_kept_from_controller_commands() {
         );
     }
 }
+
+/// A playbook taking the deploy lock (at `path`, when given) and running `task`.
+fn locked(path: Option<&str>, task: &str) -> String {
+    let path = path.map_or(String::new(), |p| format!("    deployer_lock_path: {p}\n"));
+    format!(
+        "- hosts: app\n  gather_facts: false\n  vars:\n    deployer_lock: true\n{path}  tasks:\n    - name: Task\n      {task}\n"
+    )
+}
+
+#[test]
+fn deploy_locks_live_in_the_home_folder_and_refuse_links() {
+    let project = Project::local(
+        &["h1"],
+        &locked(
+            None,
+            "command: test -d {{ lookup('env', 'HOME') }}/.deployer.lock",
+        ),
+    );
+    std::fs::create_dir(project.join("home")).unwrap();
+    let home = project.join("home").display().to_string();
+    let out = project.site_env(&[], &[("NO_COLOR", "1"), ("HOME", &home)]);
+    assert_eq!(
+        out.code, 0,
+        "the lock is in the home folder:\n{}",
+        out.stdout
+    );
+    assert!(!project.join("home/.deployer.lock").exists(), "released");
+
+    let link = project.join("link.lock").display().to_string();
+    let project = project.file("real/keep", "");
+    std::os::unix::fs::symlink(project.join("real"), &link).unwrap();
+    let project = project.file("site.yml", &locked(Some(&link), "command: 'true'"));
+    let refused = project.site(&[]);
+    assert_ne!(refused.code, 0, "{}", refused.stdout);
+    assert!(refused.stdout.contains("refusing it"), "{}", refused.stdout);
+    assert!(project.join("real/keep").exists());
+}
+
+#[test]
+fn a_stale_lock_takeover_never_writes_through_a_planted_link() {
+    let victim_text = "owner=x\nrun=old\nstarted=2020-01-01T00:00:00Z\nexpires=1\n";
+    let lock = "stale.lock";
+    let project = Project::local(&["h1"], "").file("victim", victim_text);
+    let path = project.join(lock).display().to_string();
+    let project = project.file("site.yml", &locked(Some(&path), "command: 'true'"));
+    std::fs::create_dir(&path).unwrap();
+    std::os::unix::fs::symlink(project.join("victim"), project.join("stale.lock/owner")).unwrap();
+    let out = project.site(&[]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("took over the stale deploy lock"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        std::fs::read_to_string(project.join("victim")).unwrap(),
+        victim_text,
+        "the owner file was written through the planted link"
+    );
+}
