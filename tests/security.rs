@@ -204,3 +204,50 @@ fn a_stale_lock_takeover_never_writes_through_a_planted_link() {
         "the owner file was written through the planted link"
     );
 }
+
+#[test]
+fn copy_never_changes_a_file_swapped_in_for_its_temp_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let playbook = r#"
+- hosts: app
+  gather_facts: false
+  tasks:
+    - name: Copies racing a swapper
+      copy: {content: "same\n", dest: "{{ playbook_dir }}/shared/f{{ item }}", mode: "0666"}
+      loop: "{{ range(40) | list }}"
+      ignore_errors: true
+"#;
+    let project = Project::local(&["h1"], playbook)
+        .file("shared/keep", "")
+        .file("victim", "same\n");
+    let victim = project.join("victim");
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let shared = project.join("shared");
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let swapper = {
+        let (done, victim) = (std::sync::Arc::clone(&done), victim.clone());
+        std::thread::spawn(move || {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                for entry in std::fs::read_dir(&shared).unwrap().flatten() {
+                    let path = entry.path();
+                    let temp = entry
+                        .file_name()
+                        .to_string_lossy()
+                        .starts_with(".deployer-tmp");
+                    if temp && !path.is_symlink() && std::fs::remove_file(&path).is_ok() {
+                        let _ = std::os::unix::fs::symlink(&victim, &path);
+                    }
+                }
+            }
+        })
+    };
+    let out = project.site(&[]);
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    swapper.join().unwrap();
+    assert!(out.code == 0 || out.code == 2, "{}", out.stdout);
+    let mode = std::fs::metadata(&victim).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(
+        mode, 0o600,
+        "chmod followed a link swapped in for the temp file"
+    );
+}
