@@ -251,3 +251,23 @@ fn copy_never_changes_a_file_swapped_in_for_its_temp_file() {
         "chmod followed a link swapped in for the temp file"
     );
 }
+
+#[test]
+fn run_logs_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let project = Project::local(
+        &["h1"],
+        "- hosts: app\n  gather_facts: false\n  tasks:\n    - command: 'true'\n",
+    );
+    let out = project.site(&["--runs-dir", "runs"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    let run = std::fs::read_dir(project.join("runs"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.path().is_dir())
+        .expect("a run folder")
+        .path();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&run), 0o700);
+    assert_eq!(mode(&run.join("events.jsonl")), 0o600);
+}
