@@ -271,3 +271,28 @@ fn run_logs_are_private() {
     assert_eq!(mode(&run), 0o700);
     assert_eq!(mode(&run.join("events.jsonl")), 0o600);
 }
+
+#[test]
+fn environment_names_are_validated() {
+    let playbook = r#"
+- hosts: app
+  gather_facts: false
+  tasks:
+    - name: Hostile name
+      command: 'true'
+      environment:
+        "X=1; touch pwned; Y": "v"
+"#;
+    let project = Project::local(&["h1"], playbook);
+    let out = project.site(&[]);
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    assert!(
+        !project.join("pwned").exists(),
+        "an environment name ran as shell code"
+    );
+    assert!(
+        out.stdout.contains("not a valid environment variable name"),
+        "{}",
+        out.stdout
+    );
+}

@@ -504,6 +504,14 @@ impl Run<'_> {
     ) -> Result<Vec<(String, String)>, ModuleError> {
         let mut env = Vec::new();
         for (name, value) in &task.environment {
+            if !crate::transport::is_env_name(name) {
+                return Err(crate::modules::ArgError {
+                    arg: Some(name.clone()),
+                    message: "not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)"
+                        .into(),
+                }
+                .into());
+            }
             let rendered = self.templater.render_value(value, context).map_err(|e| {
                 crate::modules::ArgError {
                     arg: Some(name.clone()),

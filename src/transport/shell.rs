@@ -92,6 +92,15 @@ fn bracket(set: &str) -> String {
     out
 }
 
+/// Whether `name` can be exported by a shell: `[A-Za-z_][A-Za-z0-9_]*`.
+pub fn is_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// The command line to hand to a shell on the host for `request`, and the bytes to write to its
 /// stdin before the request's own stdin (the sudo password, when there is one).
 pub fn remote_command(request: &ExecRequest) -> (String, Option<String>) {
