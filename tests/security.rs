@@ -296,3 +296,24 @@ fn environment_names_are_validated() {
         out.stdout
     );
 }
+
+#[test]
+fn a_command_whose_first_word_holds_an_equals_sign_is_not_an_assignment() {
+    let playbook = r#"
+- hosts: app
+  gather_facts: false
+  vars:
+    tool: "X=1"
+  tasks:
+    - name: Assignment-looking command
+      command: "{{ tool }} touch pwned"
+      ignore_errors: true
+"#;
+    let project = Project::local(&["h1"], playbook);
+    let out = project.site(&[]);
+    assert!(out.code == 0 || out.code == 2, "{}", out.stdout);
+    assert!(
+        !project.join("pwned").exists(),
+        "the first word became an assignment"
+    );
+}

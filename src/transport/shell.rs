@@ -15,6 +15,15 @@ pub fn quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
+/// Quotes the first word of a command line: also when it holds `=`, so that a shell runs it as a
+/// command rather than taking it for a variable assignment (as Ansible's exec does).
+pub fn quote_command(word: &str) -> String {
+    match word.contains('=') {
+        true => format!("'{}'", word.replace('\'', r"'\''")),
+        false => quote(word),
+    }
+}
+
 /// Quotes a glob pattern for a POSIX shell so that the shell expands its wildcards (`*`, `?` and
 /// closed `[...]` sets, `!` negating) as Python's `glob.glob` does and takes every other character
 /// literally. A leading `~` alone or before `/` is `$HOME`. Unexpanded, the word is the pattern.
