@@ -5,6 +5,7 @@
 //! them is an error, so a playbook runs only when all of it is sound.
 
 mod includes;
+mod kv;
 mod play;
 pub mod program;
 mod roles;
@@ -21,7 +22,7 @@ pub use program::{
     TaskNode, Vars,
 };
 
-pub use task::split_kv;
+pub use kv::split_kv;
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::modules::ArgType;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::Compiler;
+use super::kv::split_kv;
 use super::program::{BecomeSpec, Block, Loop, LoopKind, Scope, Task, TaskNode, Vars};
 use super::values::{boolean, number, string_list, suggest, text, vars};
 use crate::diagnostic::Diagnostic;
@@ -586,93 +587,4 @@ fn loop_control(node: &Node, looping: &mut Loop) -> Result<(), Diagnostic> {
         }
     }
     Ok(())
-}
-
-/// Splits Ansible's `k=v k2="v 2"` argument strings. For free-form modules, words that are not
-/// known `k=v` arguments stay in `_raw_params`, in order.
-pub fn split_kv(
-    line: &str,
-    free_form: bool,
-    is_arg: impl Fn(&str) -> bool,
-) -> Result<Map<String, Value>, String> {
-    let mut args = Map::new();
-    let mut raw: Vec<&str> = Vec::new();
-    for word in words(line) {
-        match word.split_once('=') {
-            Some((k, v)) if is_arg(k) || (!free_form && !k.is_empty()) => {
-                let v = unquote(v);
-                args.insert(k.to_string(), Value::String(v));
-            }
-            _ if free_form => raw.push(word),
-            _ => return Err(format!("expected `key=value` arguments, found `{word}`")),
-        }
-    }
-    if !raw.is_empty() {
-        args.insert("_raw_params".into(), Value::String(raw.join(" ")));
-    }
-    Ok(args)
-}
-
-/// Splits on whitespace outside quotes, keeping quotes in the words.
-fn words(line: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = None;
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    for (i, c) in line.char_indices() {
-        if escaped {
-            escaped = false;
-            continue;
-        }
-        match (c, quote) {
-            ('\\', _) => escaped = true,
-            ('\'' | '"', None) => quote = Some(c),
-            (q, Some(open)) if q == open => quote = None,
-            (c, None) if c.is_whitespace() => {
-                if let Some(s) = start.take() {
-                    out.push(&line[s..i]);
-                }
-                continue;
-            }
-            _ => {}
-        }
-        start.get_or_insert(i);
-    }
-    if let Some(s) = start {
-        out.push(&line[s..]);
-    }
-    out
-}
-
-fn unquote(value: &str) -> String {
-    let bytes = value.as_bytes();
-    if bytes.len() >= 2
-        && (bytes[0] == b'"' || bytes[0] == b'\'')
-        && bytes[0] == bytes[bytes.len() - 1]
-    {
-        value[1..value.len() - 1].to_string()
-    } else {
-        value.to_string()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn kv_strings_split_like_ansible() {
-        let args = split_kv("path=/tmp/x state=directory mode='0755'", false, |_| true).unwrap();
-        assert_eq!(
-            Value::Object(args),
-            json!({"path": "/tmp/x", "state": "directory", "mode": "0755"})
-        );
-        let args = split_kv("echo 'a b' chdir=/tmp > out x=1", true, |k| k == "chdir").unwrap();
-        assert_eq!(
-            Value::Object(args),
-            json!({"chdir": "/tmp", "_raw_params": "echo 'a b' > out x=1"})
-        );
-        assert!(split_kv("path=/x oops", false, |_| true).is_err());
-    }
 }
