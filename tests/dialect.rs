@@ -31,3 +31,37 @@ fn kv_arguments_keep_jinja_expressions_whole() {
     );
     assert!(dir.join("x").is_dir());
 }
+
+#[test]
+fn validate_compiles_the_template_files_a_task_names() {
+    let p = Project::local(
+        &["localhost"],
+        "- hosts: app\n  gather_facts: false\n  tasks:\n    - template: src=open_if.j2 dest=/tmp/x\n    - template:\n        src: nothere.j2\n        dest: /tmp/y\n    - debug:\n        msg: \"{{ lookup('template', 'filter.j2') }}\"\n    - template: {src: filter.j2, dest: /tmp/z}\n",
+    )
+    .file("templates/open_if.j2", "a\n{% if x %}\nb\n")
+    .file("templates/filter.j2", "one\nvalue={{ x | nosuchfilter }}\n");
+    let out = p.run(&["validate", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(out.code, 4, "{}{}", out.stdout, out.stderr);
+    let err = out.stderr;
+    assert!(
+        err.contains(
+            "error: template syntax error: unexpected end of input, expected end of block\n  --> templates/open_if.j2:3:1\n"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("error: template file `nothere.j2` not found\n  --> site.yml:6:14\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains("= help: looked for templates/nothere.j2, nothere.j2, files/nothere.j2\n"),
+        "{err}"
+    );
+    // Each file is reported once, though two tasks use it.
+    assert_eq!(
+        err.matches("error: template syntax error: unknown filter `nosuchfilter`\n  --> templates/filter.j2:2:14\n").count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains("3 problems found"), "{err}");
+}

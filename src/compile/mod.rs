@@ -4,6 +4,7 @@
 //! Every problem found is collected as a located [`Diagnostic`]; compilation fails when any of
 //! them is an error, so a playbook runs only when all of it is sound.
 
+mod files;
 mod includes;
 mod kv;
 mod play;
@@ -47,6 +48,7 @@ pub fn compile(
         roles_seen: Vec::new(),
         role_handlers: Vec::new(),
         play_dir: PathBuf::new(),
+        checked_files: BTreeSet::new(),
     };
     let plays = compiler.playbook(playbook);
     let diagnostics = Diagnostics(compiler.diagnostics);
@@ -73,6 +75,8 @@ pub(crate) struct Compiler<'a> {
     role_handlers: Vec<std::sync::Arc<Task>>,
     /// The folder of the play's playbook.
     play_dir: PathBuf,
+    /// Template files already compiled, so each is reported once.
+    checked_files: BTreeSet<PathBuf>,
 }
 
 impl Compiler<'_> {

@@ -292,6 +292,7 @@ impl Compiler<'_> {
         let mut task = self.task_running(node, inherited, handler, module, Value::Object(args))?;
         let args_node = node.get(&module_key).unwrap_or(node);
         self.check_templates(&task.args, args_node);
+        self.check_template_files(&task, args_node);
         for expression in super::expressions(&task).collect::<Vec<_>>() {
             self.check_condition(
                 &expression,
