@@ -65,3 +65,20 @@ fn validate_compiles_the_template_files_a_task_names() {
     );
     assert!(err.contains("3 problems found"), "{err}");
 }
+
+#[test]
+fn a_notify_naming_no_handler_points_at_its_list_item() {
+    // ansible-core 2.19 fails the task: "The requested handler 'restart db' was not found".
+    let p = Project::local(
+        &["localhost"],
+        "- hosts: app\n  gather_facts: false\n  tasks:\n    - command: 'true'\n      notify:\n        - restart app\n        - restart db\n  handlers:\n    - name: restart app\n      debug: {msg: x}\n",
+    );
+    let out = p.run(&["validate", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(out.code, 4, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("error: `notify` names no handler: `restart db`\n  --> site.yml:7:11\n"),
+        "{}",
+        out.stderr
+    );
+}

@@ -388,8 +388,9 @@ impl Compiler<'_> {
                 "register" => task.register = Some(self.identifier("register", value)?),
                 "notify" => {
                     task.notify = string_list("notify", value, false)?;
-                    for n in &task.notify {
-                        self.notified.push((n.clone(), value.span.clone()));
+                    let spans = value.as_seq().map_or(std::slice::from_ref(value), |s| s);
+                    for (n, at) in task.notify.iter().zip(spans) {
+                        self.notified.push((n.clone(), at.span.clone()));
                     }
                 }
                 "listen" if handler => task.listen = string_list("listen", value, false)?,
