@@ -82,3 +82,25 @@ fn a_notify_naming_no_handler_points_at_its_list_item() {
         out.stderr
     );
 }
+
+#[test]
+fn module_aliases_and_package_pass_through_arguments_are_accepted() {
+    let p = Project::local(
+        &["localhost"],
+        "- hosts: app\n  gather_facts: false\n  tasks:\n    - apt:\n        pkg: bash\n        state: present\n    - apt: pkg=coreutils\n    - package:\n        name: bash\n        state: present\n        enablerepo: epel\n        allow_downgrade: true\n      when: false\n",
+    );
+    let out = p.run(&["validate", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    if !std::path::Path::new("/usr/bin/dpkg-query").exists() {
+        return crate::support::skip("local", "no dpkg on this machine to check `apt` against");
+    }
+    // ansible-core 2.19 --check: ok=2 changed=0 skipped=1.
+    let run = p.site(&["--check"]);
+    assert_eq!(
+        run.recap("localhost"),
+        "ok=2 changed=0 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0",
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+}
