@@ -104,3 +104,25 @@ fn module_aliases_and_package_pass_through_arguments_are_accepted() {
         run.stderr
     );
 }
+
+#[test]
+fn an_unknown_module_gets_no_far_fetched_suggestion() {
+    let p = Project::local(
+        &["localhost"],
+        "- hosts: app\n  tasks:\n    - pip: {name: flask}\n    - comand: ls\n",
+    );
+    let out = p.run(&["validate", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(out.code, 4, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains(
+            "error: unknown module or task keyword `pip`\n  --> site.yml:3:7\n  |\n3 |     - pip: {name: flask}\n  |       ^\n\n"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("= help: did you mean `command`?"),
+        "{}",
+        out.stderr
+    );
+}
