@@ -126,3 +126,102 @@ fn an_unknown_module_gets_no_far_fetched_suggestion() {
         out.stderr
     );
 }
+
+/// Includes named from host values, and problems in files only a host that includes them loads.
+fn dynamic_includes() -> Project {
+    Project::new()
+        .file(
+            "inv.yml",
+            "all:\n  hosts:\n    localhost:\n      ansible_connection: local\n      family: Debian\n",
+        )
+        .file(
+            "site.yml",
+            "- hosts: all\n  gather_facts: false\n  tasks:\n    - include_tasks: \"tasks/setup-{{ family }}.yml\"\n    - include_tasks: tasks/broken.yml\n      when: family == 'RedHat'\n    - include_tasks: tasks/broken.yml\n    - debug: {msg: not reached}\n",
+        )
+        .file("tasks/setup-Debian.yml", "- debug: {msg: \"on {{ family }}\"}\n")
+        .file("tasks/setup-RedHat.yml", "- nosuchmodule: {name: x}\n")
+        .file("tasks/broken.yml", "- debug: {msg: before}\n- nosuchmodule: {name: x}\n")
+}
+
+#[test]
+fn problems_in_dynamically_included_files_are_warnings_until_a_host_includes_them() {
+    let p = dynamic_includes();
+    let out = p.run(&["validate", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    for file in ["tasks/setup-RedHat.yml:1:3", "tasks/broken.yml:2:3"] {
+        let warning =
+            format!("warning: unknown module or task keyword `nosuchmodule`\n  --> {file}\n");
+        assert_eq!(out.stderr.matches(&warning).count(), 1, "{}", out.stderr);
+    }
+    let strict = p.run(&["validate", "--strict", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(strict.code, 4, "{}", strict.stderr);
+    assert!(
+        strict.stderr.contains(
+            "error: unknown module or task keyword `nosuchmodule`\n  --> tasks/broken.yml:2:3\n"
+        ),
+        "{}",
+        strict.stderr
+    );
+    assert!(
+        strict.stderr.contains("error: 2 problems found"),
+        "{}",
+        strict.stderr
+    );
+    // ansible-core 2.19 includes setup-Debian.yml, skips the RedHat branch and stops at the
+    // broken file a host reaches (it aborts the whole run; deployer fails that host).
+    let run = p.site(&[]);
+    assert!(
+        run.stdout
+            .contains("included: tasks/setup-Debian.yml for localhost"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("\"msg\": \"on Debian\""),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "\"msg\":\"tasks/broken.yml:2:3: unknown module or task keyword `nosuchmodule`\""
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("not reached"), "{}", run.stdout);
+    assert_eq!(
+        run.recap("localhost"),
+        "ok=2 changed=0 unreachable=0 failed=1 skipped=1 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn a_host_value_include_name_with_no_matching_file_warns_and_fails_the_host() {
+    let p = Project::new()
+        .file(
+            "inv.yml",
+            "all:\n  hosts:\n    localhost:\n      ansible_connection: local\n      family: Alpine\n",
+        )
+        .file(
+            "site.yml",
+            "- hosts: all\n  gather_facts: false\n  tasks:\n    - include_tasks: \"setup-{{ family }}.yml\"\n",
+        );
+    let out = p.run(&["validate", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("warning: no file matches the include name `setup-{{ family }}.yml` ('family' is undefined)\n  --> site.yml:4:22\n"),
+        "{}",
+        out.stderr
+    );
+    let run = p.site(&[]);
+    assert!(
+        run.stdout
+            .contains("could not find or access `setup-Alpine.yml`"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.recap("localhost"),
+        "ok=0 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0"
+    );
+}

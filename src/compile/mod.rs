@@ -25,7 +25,7 @@ pub use program::{
 
 pub use kv::split_kv;
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
 use crate::modules::ArgType;
 use crate::parse::{Node, Span};
 use crate::template::{TemplateError, Templater};
@@ -51,7 +51,13 @@ pub fn compile(
         checked_files: BTreeSet::new(),
     };
     let plays = compiler.playbook(playbook);
-    let diagnostics = Diagnostics(compiler.diagnostics);
+    // A file compiled twice (included from two places) reports each problem once.
+    let mut diagnostics = Diagnostics(Vec::new());
+    for d in compiler.diagnostics {
+        if !diagnostics.0.contains(&d) {
+            diagnostics.0.push(d);
+        }
+    }
     if diagnostics.has_errors() {
         return Err(diagnostics);
     }
@@ -83,6 +89,20 @@ impl Compiler<'_> {
     /// Records a problem.
     fn error(&mut self, diagnostic: Diagnostic) {
         self.diagnostics.push(diagnostic);
+    }
+
+    /// Defers the errors recorded since `start` to run time (see [`Severity::Deferred`]);
+    /// the first of them, located, when there was one.
+    fn defer_since(&mut self, start: usize) -> Option<String> {
+        let mut first = None;
+        for d in self.diagnostics[start..]
+            .iter_mut()
+            .filter(|d| d.is_error())
+        {
+            first.get_or_insert_with(|| format!("{}: {}", d.span, d.message));
+            d.severity = Severity::Deferred;
+        }
+        first
     }
 
     /// Checks a `when`-style condition's syntax.

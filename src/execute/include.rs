@@ -166,18 +166,21 @@ impl Run<'_> {
             return (outcome, None);
         }
         let name = outcome.registered["include"].as_str().unwrap_or_default();
-        match include.bodies.iter().find(|(known, _)| known == name) {
-            Some((_, body)) => (outcome, Some(body.as_slice())),
-            None => {
-                let message = format!(
-                    "`{name}` was not compiled before the run: an include name may use only \
-                     values known before the run"
-                );
-                (
-                    self.outcome(step, ModuleResult::failed(message), 1, false),
-                    None,
+        let body = include.bodies.iter().find(|(known, _)| known == name);
+        let problem = match (body, include.problem(name)) {
+            (Some(_), Some(problem)) => problem.to_string(),
+            (Some((_, body)), None) => return (outcome, Some(body.as_slice())),
+            (None, _) => {
+                let known: Vec<&str> = include.bodies.iter().map(|(n, _)| n.as_str()).collect();
+                format!(
+                    "could not find or access `{name}`; compiled before the run: {}",
+                    known.join(", ")
                 )
             }
-        }
+        };
+        (
+            self.outcome(step, ModuleResult::failed(problem), 1, false),
+            None,
+        )
     }
 }
