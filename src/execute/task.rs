@@ -159,11 +159,11 @@ impl Run<'_> {
         let mut results = Vec::new();
         let (mut changed, mut failed, mut all_skipped) = (false, false, !items.is_empty());
         let mut facts = Map::new();
-        for (index, item) in items.into_iter().enumerate() {
+        for (index, item) in items.iter().cloned().enumerate() {
             if index > 0 && looping.pause > 0.0 {
                 tokio::time::sleep(Duration::from_secs_f64(looping.pause)).await;
             }
-            vars.extend(looping.bind(index, item.clone()));
+            vars.extend(looping.bind(index, &items));
             let started = Instant::now();
             let outcome = self.run_single(host, task, &vars).await;
             if outcome.status == Status::Unreachable {
@@ -232,11 +232,9 @@ impl Run<'_> {
     ) -> Result<Vec<Value>, String> {
         let looping = task.looping.as_ref().expect("a loop");
         let context = Value::Object(vars.clone());
-        let rendered = self
-            .templater
-            .render_value(&looping.items, &context)
-            .map_err(|e| at_task(task, format!("cannot render the loop: {e}")))?;
-        looping.shape(rendered)
+        looping
+            .items(self.templater, &context, task.module.spec().name)
+            .map_err(|e| at_task(task, format!("cannot render the loop: {e}")))
     }
 
     pub(super) fn item_label(
@@ -251,10 +249,7 @@ impl Run<'_> {
                 .templater
                 .render_str(template, &Value::Object(vars.clone()))
                 .unwrap_or_else(|_| template.clone()),
-            None => match item {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            },
+            None => crate::template::python_str(item),
         }
     }
 
