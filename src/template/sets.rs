@@ -85,7 +85,14 @@ fn product(value: &Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value, 
         pools.push(list(other)?);
     }
     let pools: Vec<Vec<Data>> = std::iter::repeat_n(pools, repeat).flatten().collect();
-    let mut combos: Vec<Vec<Data>> = vec![Vec::new()];
+    Ok(from_data(&Data::Array(
+        cartesian(&pools).into_iter().map(Data::Array).collect(),
+    )))
+}
+
+/// Every combination of one item of each pool, in order (`itertools.product`).
+pub(super) fn cartesian<T: Clone>(pools: &[Vec<T>]) -> Vec<Vec<T>> {
+    let mut combos: Vec<Vec<T>> = vec![Vec::new()];
     for pool in pools {
         combos = combos
             .into_iter()
@@ -98,9 +105,7 @@ fn product(value: &Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value, 
             })
             .collect();
     }
-    Ok(from_data(&Data::Array(
-        combos.into_iter().map(Data::Array).collect(),
-    )))
+    combos
 }
 
 /// `combinations(r)` and `permutations(r)` of the items, in Python's `itertools` order.

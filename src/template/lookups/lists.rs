@@ -43,24 +43,16 @@ fn lists(terms: &[Value]) -> Vec<Vec<Value>> {
 
 /// `nested`: every combination of one item of each list, in order.
 pub fn nested(terms: &[Value]) -> Result<Vec<Value>, Error> {
-    let mut lists = lists(terms).into_iter();
-    let first = lists
-        .next()
-        .ok_or_else(|| failure("with_nested requires at least one element in the nested list"))?;
-    let mut combos: Vec<Vec<Value>> = first.into_iter().map(|x| vec![x]).collect();
-    for list in lists {
-        combos = combos
-            .iter()
-            .flat_map(|combo| {
-                list.iter().map(move |y| {
-                    let mut next = combo.clone();
-                    next.extend(flatten_terms(std::slice::from_ref(y)));
-                    next
-                })
-            })
-            .collect();
+    let lists = lists(terms);
+    if lists.is_empty() {
+        return Err(failure(
+            "with_nested requires at least one element in the nested list",
+        ));
     }
-    Ok(combos.into_iter().map(Value::from).collect())
+    Ok(crate::template::sets::cartesian(&lists)
+        .into_iter()
+        .map(|row| Value::from(flatten_terms(&row)))
+        .collect())
 }
 
 /// `together`: the lists zipped, the shorter ones padded with `None`.
