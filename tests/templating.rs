@@ -308,3 +308,19 @@ fn password_lookup_writes_the_file_on_the_controller() {
     let again = p.site(&[]);
     assert!(again.stdout.contains(&format!("pw={}", stored.trim_end())));
 }
+
+#[test]
+fn magic_variables_match_ansible() {
+    // ansible-core 2.19 prints the same two lines for this playbook with `--check --diff`.
+    let playbook = "- hosts: app\n  gather_facts: false\n  serial: 1\n  tasks:\n    \
+                    - debug: {msg: \"{{ ansible_play_hosts }} {{ ansible_play_batch }} {{ ansible_play_hosts_all }} {{ inventory_file | basename }} {{ inventory_dir == playbook_dir }} {{ ansible_version.major }}.{{ ansible_version.minor }} {{ ansible_version.full is version('2.10', '>=') }} {{ ansible_check_mode }} {{ ansible_diff_mode }}\"}\n";
+    let p = Project::local(&["h1", "h2"], playbook);
+    let out = p.site(&["--check", "--diff"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    for batch in ["h1", "h2"] {
+        let line = format!(
+            "\"msg\": \"['h1', 'h2'] ['{batch}'] ['h1', 'h2'] inv.yml True 2.19 True True True\""
+        );
+        assert!(out.stdout.contains(&line), "{line}\n{}", out.stdout);
+    }
+}
