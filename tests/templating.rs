@@ -324,3 +324,48 @@ fn magic_variables_match_ansible() {
         assert!(out.stdout.contains(&line), "{line}\n{}", out.stdout);
     }
 }
+
+#[test]
+fn template_files_see_hostvars_and_rescue_sees_the_failure() {
+    let inventory = "all:\n  children:\n    app:\n      hosts:\n        \
+                     h1: {ansible_connection: local, ansible_host: 10.0.0.1}\n        \
+                     h2: {ansible_connection: local, ansible_host: 10.0.0.2}\n";
+    let playbook = r#"- hosts: app
+  gather_facts: false
+  tasks:
+    - template: {src: peers.j2, dest: "{{ playbook_dir }}/out/{{ inventory_hostname }}.conf"}
+    - block:
+        - name: breaks
+          command: /bin/false
+      rescue:
+        - debug: {msg: "rescued {{ ansible_failed_task.name }} {{ ansible_failed_task.action }} rc={{ ansible_failed_result.rc }}"}
+    - debug: {msg: "after {{ ansible_failed_result.failed }}"}
+"#;
+    let p = Project::new()
+        .file("inv.yml", inventory)
+        .file("site.yml", playbook)
+        .file(
+            "templates/peers.j2",
+            "{% for peer in groups['app'] %}\n{{ peer }}={{ hostvars[peer]['ansible_host'] }}\n{% endfor %}\n",
+        )
+        .file("out/.keep", "");
+    let out = p.site(&[]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    for host in ["h1", "h2"] {
+        assert_eq!(
+            std::fs::read_to_string(p.join(&format!("out/{host}.conf"))).unwrap(),
+            "h1=10.0.0.1\nh2=10.0.0.2\n"
+        );
+    }
+    assert!(
+        out.stdout
+            .contains("\"msg\": \"rescued breaks command rc=1\""),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("\"msg\": \"after True\""),
+        "{}",
+        out.stdout
+    );
+}

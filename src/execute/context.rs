@@ -62,7 +62,7 @@ impl Run<'_> {
             &mut vars,
             play,
             host,
-            task.is_some_and(|t| t.reads.contains("hostvars")),
+            task.is_some_and(|t| t.reads.contains("hostvars") || renders_files(t)),
         );
         vars
     }
@@ -146,6 +146,12 @@ impl Run<'_> {
         }
         all
     }
+}
+
+/// Whether a task renders template files, whose variables are only known when it runs (so
+/// they may read `hostvars`).
+fn renders_files(task: &Task) -> bool {
+    task.module.spec().name == "template"
 }
 
 /// The ansible-core release deployer behaves like, as `ansible_version` gives it.

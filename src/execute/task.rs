@@ -89,6 +89,9 @@ impl Run<'_> {
         if let Some(name) = &task.register {
             host.set_facts([(name.clone(), outcome.registered.clone())]);
         }
+        if rescuable && outcome.status == Status::Failed {
+            host.set_facts(failure_facts(task, &outcome.registered));
+        }
         // Like Ansible, `meta` tasks are not counted in the recap.
         if task.module.spec().name != "meta" {
             host.count(|s| count(s, outcome, rescuable));
@@ -591,6 +594,24 @@ fn at_task(task: &Task, message: String) -> String {
         span.line,
         span.column
     )
+}
+
+/// `ansible_failed_task` and `ansible_failed_result`, which a `rescue` section (and the tasks
+/// after it) see, as in Ansible; a `no_log` task's result stays censored.
+fn failure_facts(task: &Task, result: &Value) -> [(String, Value); 2] {
+    let failed_task = serde_json::json!({
+        "name": task.name.clone().unwrap_or_default(),
+        "action": task.module.spec().name,
+        "args": task.args,
+    });
+    let result = match task.no_log {
+        true => serde_json::json!({"censored": CENSORED, "failed": true}),
+        false => result.clone(),
+    };
+    [
+        ("ansible_failed_task".into(), failed_task),
+        ("ansible_failed_result".into(), result),
+    ]
 }
 
 /// A task that failed before its module ran (a variable, loop or condition that cannot be
