@@ -121,7 +121,8 @@ impl Templater {
     /// Checks template syntax, and that every filter and test it uses exists, without
     /// rendering.
     pub fn check_template(&self, source: &str) -> Result<(), TemplateError> {
-        let template = self.env.template_from_str(source)?;
+        let source = chain::unqualified(source);
+        let template = self.env.template_from_str(&source)?;
         match names::first_unknown(&self.env, &template) {
             Some(unknown) => Err(TemplateError {
                 message: format!("unknown {} `{}`", unknown.kind, unknown.name),
