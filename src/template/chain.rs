@@ -47,9 +47,16 @@ impl Object for Chained {
     }
 }
 
-/// A template with its lookups made chainable; the source itself when it has none or does not
-/// parse (compiling it then reports the error).
+/// A template with its lookups made chainable and its filter and test names unqualified; the
+/// source itself when it has none or does not parse (compiling it then reports the error).
 pub fn template<'a>(source: &'a str, name: &str, syntax: &SyntaxConfig) -> Cow<'a, str> {
+    match unqualified(source) {
+        Cow::Borrowed(source) => chained_template(source, name, syntax),
+        Cow::Owned(source) => Cow::Owned(chained_template(&source, name, syntax).into_owned()),
+    }
+}
+
+fn chained_template<'a>(source: &'a str, name: &str, syntax: &SyntaxConfig) -> Cow<'a, str> {
     if !has_lookups(source) {
         return Cow::Borrowed(source);
     }
@@ -63,8 +70,16 @@ pub fn template<'a>(source: &'a str, name: &str, syntax: &SyntaxConfig) -> Cow<'
     }
 }
 
-/// A bare expression with its lookups made chainable.
+/// A bare expression with its lookups made chainable and its filter and test names
+/// unqualified.
 pub fn expression(source: &str) -> Cow<'_, str> {
+    match unqualified(source) {
+        Cow::Borrowed(source) => chained_expression(source),
+        Cow::Owned(source) => Cow::Owned(chained_expression(&source).into_owned()),
+    }
+}
+
+fn chained_expression(source: &str) -> Cow<'_, str> {
     if !has_lookups(source) {
         return Cow::Borrowed(source);
     }
@@ -76,6 +91,20 @@ pub fn expression(source: &str) -> Cow<'_, str> {
         }
         Err(_) => Cow::Borrowed(source),
     }
+}
+
+/// Filter and test names written with Ansible's collection prefix (`x | ansible.builtin.to_json`,
+/// `x is ansible.builtin.match(...)`, also `ansible.legacy.`) without it: they name the same
+/// plugins.
+pub fn unqualified(source: &str) -> Cow<'_, str> {
+    static PREFIX: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(\|\s*|\bis\s+(?:not\s+)?)ansible\.(?:builtin|legacy)\.([A-Za-z_])")
+            .expect("a valid pattern")
+    });
+    if !source.contains("ansible.") {
+        return Cow::Borrowed(source);
+    }
+    PREFIX.replace_all(source, "$1$2")
 }
 
 /// Whether `source` may look anything up (a cheap test that skips parsing most values).
@@ -331,6 +360,15 @@ mod tests {
         assert_eq!(expression("(d)[k].0"), "(((((d))|_chain)[k])|_chain).0");
         assert_eq!(expression("x.split(',')"), "x.split(',')");
         assert_eq!(template("no lookups", "t", &syntax), "no lookups");
+        assert_eq!(
+            template(
+                "{{ x | ansible.builtin.to_json }}{% if y is not ansible.builtin.match('a') %}",
+                "t",
+                &syntax
+            ),
+            "{{ x | to_json }}{% if y is not match('a') %}"
+        );
+        assert_eq!(expression("x|ansible.legacy.bool"), "x|bool");
     }
 
     #[test]
