@@ -225,3 +225,32 @@ fn a_host_value_include_name_with_no_matching_file_warns_and_fails_the_host() {
         "ok=0 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0"
     );
 }
+
+#[test]
+fn with_loops_are_lookups_and_an_unknown_one_is_named() {
+    // ansible-core 2.19: "'with_nosuch' is not a valid attribute for a Task" at 5:7.
+    let p = Project::local(
+        &["localhost"],
+        "- hosts: app\n  gather_facts: false\n  tasks:\n    - debug: {msg: \"{{ item }}\"}\n      with_nosuch: [1]\n    - debug: {msg: \"{{ item.0.name }} {{ item.1 }}\"}\n      with_subelements:\n        - [{name: a, keys: [k1, k2]}]\n        - keys\n    - debug: {msg: \"{{ item }}\"}\n      with_sequenc: start=1 end=2\n",
+    );
+    let out = p.run(&["validate", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(out.code, 4, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("error: unknown lookup `nosuch` in `with_nosuch`\n  --> site.yml:5:7\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("error: unknown lookup `sequenc` in `with_sequenc`\n  --> site.yml:11:7\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("= help: did you mean `with_sequence`?"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("2 problems found"), "{}", out.stderr);
+}

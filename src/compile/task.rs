@@ -12,6 +12,7 @@ use super::values::{boolean, number, string_list, suggest, text, vars};
 use crate::diagnostic::Diagnostic;
 use crate::modules::{self, Module};
 use crate::parse::{Node, NodeValue};
+use crate::template::LOOKUPS;
 
 /// Keywords a task may carry besides its module.
 pub const TASK_KEYWORDS: &[&str] = &[
@@ -368,7 +369,7 @@ impl Compiler<'_> {
                         ));
                     }
                     let kind = match name.strip_prefix("with_") {
-                        Some(lookup) => LoopKind::Lookup(lookup.to_string()),
+                        Some(lookup) => LoopKind::Lookup(known_lookup(lookup, key)?),
                         None => LoopKind::List,
                     };
                     self.check_templates(&value.to_json(), value);
@@ -562,6 +563,22 @@ struct ModuleCall {
 /// Whether a task key is a loop: `loop`, or `with_<lookup>` for any lookup.
 pub fn is_loop_keyword(key: &str) -> bool {
     key == "loop" || key.strip_prefix("with_").is_some_and(|l| !l.is_empty())
+}
+
+/// The lookup of a `with_<lookup>` key written at `key`, when there is such a lookup.
+fn known_lookup(lookup: &str, key: &Node) -> Result<String, Diagnostic> {
+    let bare = lookup.strip_prefix("ansible.builtin.").unwrap_or(lookup);
+    if LOOKUPS.contains(&bare) {
+        return Ok(lookup.to_string());
+    }
+    let mut d = Diagnostic::error(
+        key.span.clone(),
+        format!("unknown lookup `{lookup}` in `with_{lookup}`"),
+    );
+    if let Some(s) = suggest(bare, LOOKUPS.iter().copied()) {
+        d = d.with_help(format!("did you mean `with_{s}`?"));
+    }
+    Err(d)
 }
 
 /// A task's `timeout`: whole seconds, `0` meaning none, like Ansible.

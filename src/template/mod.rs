@@ -18,6 +18,8 @@ mod sets;
 mod text;
 mod yaml_dump;
 
+pub use lookups::LOOKUPS;
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
