@@ -313,7 +313,7 @@ mod tests {
             "{\n  \"b\": [\n    1,\n    \"yes\"\n  ],\n  \"a\": {\n    \"k\": \"v\"\n  }\n}"
         );
         assert_eq!(
-            eval("'a: 1\\n---\\nb: 2\\n' | from_yaml_all", json!(null)),
+            eval("'a: 1\n---\nb: 2\n' | from_yaml_all", json!(null)),
             json!([{"a": 1}, {"b": 2}])
         );
         assert_eq!(

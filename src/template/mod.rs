@@ -155,7 +155,13 @@ impl Templater {
 
     /// Renders a string; its trailing newlines are kept, as Ansible does.
     pub fn render_str(&self, source: &str, vars: &Value) -> Result<String, TemplateError> {
-        Ok(render_in(&self.env, TEMPLATE_NAME, source, context(vars))?)
+        Ok(render_in(
+            &self.env,
+            TEMPLATE_NAME,
+            source,
+            context(vars),
+            true,
+        )?)
     }
 
     /// The items of a `with_<name>:` loop, as Ansible makes them: lookup `name` run over the
@@ -218,12 +224,12 @@ impl Templater {
     /// An undefined result is an error, as in Ansible.
     pub fn eval_condition(&self, expr: &str, vars: &Value) -> Result<bool, TemplateError> {
         let expr = lone_expression(expr.trim()).unwrap_or(expr);
-        Ok(self.eval_defined(expr, vars)?.is_true())
+        Ok(self.eval_defined(expr, vars, false)?.is_true())
     }
 
     /// Evaluates a bare expression to a value.
     pub fn eval_expression(&self, expr: &str, vars: &Value) -> Result<Value, TemplateError> {
-        let value = self.eval_defined(expr, vars)?;
+        let value = self.eval_defined(expr, vars, true)?;
         serde_json::to_value(&value).map_err(|e| TemplateError {
             message: e.to_string(),
             line: None,
@@ -231,9 +237,15 @@ impl Templater {
         })
     }
 
-    /// Evaluates an expression whose value must not be undefined.
-    fn eval_defined(&self, expr: &str, vars: &Value) -> Result<minijinja::Value, TemplateError> {
-        let chained = chain::expression(expr);
+    /// Evaluates an expression whose value must not be undefined; `escape` keeps backslashes
+    /// in its string constants (values, not conditions, as in Ansible).
+    fn eval_defined(
+        &self,
+        expr: &str,
+        vars: &Value,
+        escape: bool,
+    ) -> Result<minijinja::Value, TemplateError> {
+        let chained = chain::expression(expr, escape);
         let context = minijinja::Value::from(minijinja::value::Serde(vars));
         let value = self
             .env
@@ -272,7 +284,8 @@ impl Templater {
         search_dirs: &[PathBuf],
     ) -> Result<String, TemplateError> {
         let env = loader::file_environment(&self.env, search_dirs, self.syntax.clone());
-        render_in(&env, path, source, context(vars)).map_err(|e| file_error(&e, path, search_dirs))
+        render_in(&env, path, source, context(vars), false)
+            .map_err(|e| file_error(&e, path, search_dirs))
     }
 }
 
@@ -296,16 +309,18 @@ fn context(vars: &Value) -> minijinja::Value {
 }
 
 /// Renders `source` under `name` with `env`, lookups made chainable, topping up the trailing
-/// newlines Jinja drops (Ansible's `preserve_trailing_newlines`).
+/// newlines Jinja drops (Ansible's `preserve_trailing_newlines`). `escape` keeps backslashes
+/// in the string constants of `{{ }}`, for templates written in playbooks.
 fn render_in(
     env: &Environment<'_>,
     name: &str,
     source: &str,
     context: minijinja::Value,
+    escape: bool,
 ) -> Result<String, minijinja::Error> {
     let mut rendered = env.render_named_str(
         name,
-        &chain::template(source, name, &ansible_syntax()),
+        &chain::template(source, name, &ansible_syntax(), escape),
         context,
     )?;
     let trailing = |s: &str| s.len() - s.trim_end_matches('\n').len();

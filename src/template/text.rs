@@ -305,24 +305,21 @@ mod tests {
         let vars = json!({"s": "host-01.example.com"});
         assert_eq!(
             eval(
-                r"s | regex_replace('^(\\w+)-(\\d+).*$', '\\2:\\1')",
+                r"s | regex_replace('^(\w+)-(\d+).*$', '\2:\1')",
                 vars.clone()
             ),
             "01:host"
         );
         assert_eq!(
-            eval(
-                r"s | regex_replace('(?P<n>\\d+)', '<\\g<n>>')",
-                vars.clone()
-            ),
+            eval(r"s | regex_replace('(?P<n>\d+)', '<\g<n>>')", vars.clone()),
             "host-<01>.example.com"
         );
         assert_eq!(
-            eval(r"s | regex_replace('(\\d)', '\\g<1>$0')", vars.clone()),
+            eval(r"s | regex_replace('(\d)', '\g<1>$0')", vars.clone()),
             "host-0$01$0.example.com"
         );
         assert_eq!(
-            eval("s | regex_replace('\\\\.', '_', count=1)", vars.clone()),
+            eval("s | regex_replace('\\.', '_', count=1)", vars.clone()),
             "host-01_example.com"
         );
         assert_eq!(
@@ -349,13 +346,10 @@ mod tests {
     #[test]
     fn regex_search_returns_match_groups_or_none() {
         let vars = json!({"s": "version: 1.22.3"});
-        assert_eq!(
-            eval(r"s | regex_search('\\d+\\.\\d+')", vars.clone()),
-            "1.22"
-        );
+        assert_eq!(eval(r"s | regex_search('\d+\.\d+')", vars.clone()), "1.22");
         assert_eq!(
             eval(
-                r"s | regex_search('(\\d+)\\.(?P<minor>\\d+)', '\\1', '\\g<minor>')",
+                r"s | regex_search('(\d+)\.(?P<minor>\d+)', '\1', '\g<minor>')",
                 vars.clone()
             ),
             json!(["1", "22"])
@@ -371,15 +365,15 @@ mod tests {
     fn regex_findall_lists_matches() {
         let vars = json!({"s": "a=1 b=2"});
         assert_eq!(
-            eval(r"s | regex_findall('\\d')", vars.clone()),
+            eval(r"s | regex_findall('\d')", vars.clone()),
             json!(["1", "2"])
         );
         assert_eq!(
-            eval(r"s | regex_findall('(\\w)=\\d')", vars.clone()),
+            eval(r"s | regex_findall('(\w)=\d')", vars.clone()),
             json!(["a", "b"])
         );
         assert_eq!(
-            eval(r"s | regex_findall('(\\w)=(\\d)')", vars),
+            eval(r"s | regex_findall('(\w)=(\d)')", vars),
             json!([["a", "1"], ["b", "2"]])
         );
     }
@@ -440,7 +434,7 @@ mod tests {
     #[test]
     fn comment_styles_match_ansible() {
         let e = |expr: &str| eval(expr, json!({}));
-        assert_eq!(e("'a\\nb' | comment"), "#\n# a\n# b\n#");
+        assert_eq!(e("'a\nb' | comment"), "#\n# a\n# b\n#");
         assert_eq!(
             e("'a' | comment('c') ~ '|' ~ 'a' | comment('cblock') ~ '|' ~ 'a' | comment('erlang')"),
             "//\n// a\n//|/*\n *\n * a\n *\n */|%\n% a\n%"
@@ -451,7 +445,7 @@ mod tests {
             e("'a' | comment('plain', prefix='#!', postfix='#')"),
             "#!\n# a\n#"
         );
-        assert_eq!(e("'a\\n\\nb' | comment"), "#\n# a\n#\n# b\n#");
+        assert_eq!(e("'a\n\nb' | comment"), "#\n# a\n#\n# b\n#");
     }
 
     #[test]

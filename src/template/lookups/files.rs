@@ -251,6 +251,7 @@ pub fn template(state: &State, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<V
                 &full,
                 &source,
                 Value::from(vars),
+                false,
             )?))
         })
         .collect()
