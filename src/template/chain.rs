@@ -74,7 +74,7 @@ fn chained_template<'a>(
     syntax: &SyntaxConfig,
     escape: bool,
 ) -> Cow<'a, str> {
-    if !has_lookups(source) && !(escape && source.contains('\\')) {
+    if !needs_rewrite(source, escape) {
         return Cow::Borrowed(source);
     }
     match parse(source, name, syntax.clone()) {
@@ -98,7 +98,7 @@ pub fn expression(source: &str, escape: bool) -> Cow<'_, str> {
 }
 
 fn chained_expression(source: &str, escape: bool) -> Cow<'_, str> {
-    if !has_lookups(source) && !(escape && source.contains('\\')) {
+    if !needs_rewrite(source, escape) {
         return Cow::Borrowed(source);
     }
     match parse_expr(source) {
@@ -126,9 +126,10 @@ pub fn unqualified(source: &str) -> Cow<'_, str> {
     PREFIX.replace_all(source, "$1$2")
 }
 
-/// Whether `source` may look anything up (a cheap test that skips parsing most values).
-fn has_lookups(source: &str) -> bool {
-    source.contains('.') || source.contains('[')
+/// Whether `source` may look anything up or have backslashes to keep (a cheap test that
+/// skips parsing most values).
+fn needs_rewrite(source: &str, escape: bool) -> bool {
+    source.contains('.') || source.contains('[') || escape && source.contains('\\')
 }
 
 /// Text inserted into a source, collected while walking its syntax tree.
