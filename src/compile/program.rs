@@ -127,6 +127,19 @@ pub struct Loop {
 }
 
 impl Loop {
+    /// A loop over `items` with the default `loop_control`.
+    pub fn new(items: Value, kind: LoopKind) -> Self {
+        Loop {
+            items,
+            kind,
+            var: "item".into(),
+            index_var: None,
+            label: None,
+            pause: 0.0,
+            extended: false,
+        }
+    }
+
     /// The loop items: `items` rendered with `vars`, then given to the `with_` lookup, or
     /// checked to be a list. `action` is the task's module (`with_first_found` searches by it).
     pub fn items(

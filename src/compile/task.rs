@@ -370,15 +370,7 @@ impl Compiler<'_> {
                         None => LoopKind::List,
                     };
                     self.check_templates(&value.to_json(), value);
-                    task.looping = Some(Loop {
-                        items: value.to_json(),
-                        kind,
-                        var: "item".into(),
-                        index_var: None,
-                        label: None,
-                        pause: 0.0,
-                        extended: false,
-                    });
+                    task.looping = Some(Loop::new(value.to_json(), kind));
                 }
                 "register" => task.register = Some(self.identifier("register", value)?),
                 "notify" => {
@@ -416,10 +408,10 @@ impl Compiler<'_> {
             }
         }
         if let Some(control) = node.get("loop_control") {
-            let looping = task.looping.as_mut().ok_or_else(|| {
-                Diagnostic::error(control.span.clone(), "`loop_control` needs a loop")
-            })?;
-            loop_control(control, looping)?;
+            // Without a loop Ansible ignores `loop_control` (roles write it on tasks included in
+            // a loop); its keywords are still checked.
+            let mut unused = Loop::new(Value::Null, LoopKind::List);
+            loop_control(control, task.looping.as_mut().unwrap_or(&mut unused))?;
         }
         if task.until.is_some() && node.get("retries").is_none() {
             task.retries = 3;
