@@ -56,6 +56,7 @@ corpus!(
     file,
     filters,
     handlers,
+    include_vars,
     includes,
     lineinfile,
     loops,

@@ -24,7 +24,8 @@ pub struct PlayContext<'a> {
 impl Run<'_> {
     /// The variables of `task` on `host`, lowest precedence first:
     /// role defaults < inventory < play vars/vars_files < role vars < block/task vars <
-    /// the loop variables of the includes around (`bound`) < facts, `set_fact` and registered <
+    /// the loop variables of the includes around (`bound`) < `include_vars` < facts, `set_fact`
+    /// and registered <
     /// role/include params < extra vars < magic variables.
     pub fn task_vars(
         &self,
@@ -44,6 +45,7 @@ impl Run<'_> {
             vars.extend(task.scope.task_vars.clone());
         }
         vars.extend(bound.clone());
+        vars.extend(host.included.lock().expect("included lock").clone());
         vars.extend(host.facts.lock().expect("facts lock").clone());
         if let Some(task) = task {
             vars.extend(task.scope.params.clone());
@@ -131,6 +133,7 @@ impl Run<'_> {
         for (name, state) in hosts.iter() {
             let mut vars = state.inventory_vars.clone();
             vars.extend(play.play.vars.clone());
+            vars.extend(state.included.lock().expect("included lock").clone());
             vars.extend(state.facts.lock().expect("facts lock").clone());
             vars.insert("inventory_hostname".into(), Value::String(name.clone()));
             all.insert(name.clone(), Value::Object(vars));

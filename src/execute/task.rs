@@ -85,10 +85,7 @@ impl Run<'_> {
         rescuable: bool,
         took: Duration,
     ) {
-        host.set_facts(outcome.facts.clone());
-        if let Some(name) = &task.register {
-            host.set_facts([(name.clone(), outcome.registered.clone())]);
-        }
+        host.remember(task, &outcome.facts, &outcome.registered);
         // Like Ansible, `meta` tasks are not counted in the recap.
         if task.module.spec().name != "meta" {
             host.count(|s| count(s, outcome, rescuable));

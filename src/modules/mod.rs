@@ -21,6 +21,7 @@ mod group;
 mod health_check;
 mod http;
 mod include;
+mod include_vars;
 mod lineinfile;
 mod meta;
 pub mod mode;
@@ -241,6 +242,7 @@ static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
         Arc::new(get_url::GetUrl),
         Arc::new(group::Group),
         Arc::new(health_check::HealthCheck),
+        Arc::new(include_vars::IncludeVars),
         Arc::new(lineinfile::LineInFile),
         Arc::new(meta::Meta),
         Arc::new(package::Package),

@@ -4,6 +4,7 @@
 
 mod chain;
 mod collections;
+pub use collections::merge_hash;
 mod encoding;
 mod filters;
 mod lazy;
