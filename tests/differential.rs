@@ -53,6 +53,7 @@ corpus!(
     blockinfile,
     command,
     copy,
+    dnf_on_debian,
     file,
     filters,
     handlers,

@@ -11,6 +11,7 @@ mod blockinfile;
 mod command;
 mod copy;
 mod debug;
+mod dnf;
 mod edit;
 pub mod facts;
 mod fail;
@@ -236,6 +237,7 @@ static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
         Arc::new(command::Command),
         Arc::new(copy::Copy),
         Arc::new(debug::Debug),
+        Arc::new(dnf::Dnf),
         Arc::new(fail::Fail),
         Arc::new(fetch::Fetch),
         Arc::new(file::File),
