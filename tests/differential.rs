@@ -61,6 +61,7 @@ corpus!(
     includes,
     lineinfile,
     loops,
+    replace,
     serial_run_once,
     template,
     unarchive_remote,

@@ -32,6 +32,7 @@ mod ping;
 mod probe;
 mod raw;
 mod release;
+mod replace;
 mod script;
 mod service;
 mod set_fact;
@@ -252,6 +253,7 @@ static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
         Arc::new(ping::Ping),
         Arc::new(raw::Raw),
         Arc::new(release::Release),
+        Arc::new(replace::Replace),
         Arc::new(script::Script),
         Arc::new(service::Service),
         Arc::new(set_fact::SetFact),
