@@ -56,6 +56,7 @@ corpus!(
     dnf_on_debian,
     file,
     filters,
+    getent,
     handlers,
     include_vars,
     includes,

@@ -18,6 +18,7 @@ mod fail;
 mod fetch;
 mod file;
 mod get_url;
+mod getent;
 mod group;
 mod health_check;
 mod http;
@@ -243,6 +244,7 @@ static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
         Arc::new(fetch::Fetch),
         Arc::new(file::File),
         Arc::new(get_url::GetUrl),
+        Arc::new(getent::Getent),
         Arc::new(group::Group),
         Arc::new(health_check::HealthCheck),
         Arc::new(include_vars::IncludeVars),
