@@ -65,6 +65,7 @@ corpus!(
     replace,
     serial_run_once,
     template,
+    tempfile,
     unarchive_remote,
     when_register,
 );

@@ -42,6 +42,7 @@ mod slurp;
 pub mod spec;
 mod stat;
 mod systemd;
+mod tempfile;
 mod template;
 pub mod transfer;
 mod tree;
@@ -264,6 +265,7 @@ static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
         Arc::new(stat::Stat),
         Arc::new(systemd::Systemd),
         Arc::new(template::Template),
+        Arc::new(tempfile::TempFile),
         Arc::new(unarchive::Unarchive),
         Arc::new(uri::Uri),
         Arc::new(user::User),
