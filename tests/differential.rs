@@ -64,6 +64,7 @@ corpus!(
     loops,
     replace,
     serial_run_once,
+    setup,
     template,
     tempfile,
     unarchive_remote,

@@ -37,6 +37,7 @@ mod replace;
 mod script;
 mod service;
 mod set_fact;
+pub mod setup;
 mod shell;
 mod slurp;
 pub mod spec;
@@ -260,6 +261,7 @@ static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
         Arc::new(script::Script),
         Arc::new(service::Service),
         Arc::new(set_fact::SetFact),
+        Arc::new(setup::Setup),
         Arc::new(shell::Shell),
         Arc::new(slurp::Slurp),
         Arc::new(stat::Stat),
