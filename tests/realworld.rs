@@ -144,7 +144,7 @@ fn outcomes(cases: &[String]) -> BTreeMap<String, Row> {
 #[test]
 fn corpus_matches_the_expectation_list() {
     let cases = cases();
-    assert!(cases.len() >= 20, "the corpus has {} cases", cases.len());
+    assert!(cases.len() >= 60, "the corpus has {} cases", cases.len());
     let expected = read_expected();
     let mut actual = outcomes(&cases);
     for (case, row) in &mut actual {
