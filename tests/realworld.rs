@@ -40,37 +40,49 @@ struct Row {
 
 const HEADER: &str = "# case\tansible-core\tdeployer validate\tdeployer plan\tfirst error line";
 
-fn expected_path() -> PathBuf {
-    corpus_dir().join("expected.tsv")
+impl Row {
+    fn from_cols(cols: &[String]) -> Self {
+        let [ansible, validate, plan, first_error] = cols else {
+            panic!("expected.tsv: five columns in {cols:?}");
+        };
+        Row {
+            ansible: ansible.clone(),
+            validate: validate.clone(),
+            plan: plan.clone(),
+            first_error: first_error.clone(),
+        }
+    }
+
+    fn cols(&self) -> Vec<String> {
+        let cols = [&self.ansible, &self.validate, &self.plan, &self.first_error];
+        cols.into_iter().cloned().collect()
+    }
 }
 
-fn read_expected() -> BTreeMap<String, Row> {
-    let text = std::fs::read_to_string(expected_path()).unwrap_or_default();
+/// The rows of a checked-in list of the corpus (`NAME.tsv`), by case: the other columns.
+pub fn read_tsv(name: &str) -> BTreeMap<String, Vec<String>> {
+    let text = std::fs::read_to_string(corpus_dir().join(name)).unwrap_or_default();
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|line| {
-            let cols: Vec<&str> = line.split('\t').collect();
-            assert_eq!(cols.len(), 5, "expected.tsv: five columns in {line:?}");
-            let row = Row {
-                ansible: cols[1].into(),
-                validate: cols[2].into(),
-                plan: cols[3].into(),
-                first_error: cols[4].into(),
-            };
-            (cols[0].to_string(), row)
+            let mut cols = line.split('\t').map(str::to_string);
+            let case = cols.next().unwrap_or_default();
+            (case, cols.collect())
         })
         .collect()
 }
 
-fn write_expected(rows: &BTreeMap<String, Row>) {
-    let mut text = format!("{HEADER}\n");
-    for (case, row) in rows {
-        text.push_str(&format!(
-            "{case}\t{}\t{}\t{}\t{}\n",
-            row.ansible, row.validate, row.plan, row.first_error
-        ));
+/// Writes a checked-in list of the corpus: the header, then a line per case.
+pub fn write_tsv<'a>(
+    name: &str,
+    header: &str,
+    rows: impl Iterator<Item = (&'a String, Vec<String>)>,
+) {
+    let mut text = format!("{header}\n");
+    for (case, cols) in rows {
+        text.push_str(&format!("{case}\t{}\n", cols.join("\t")));
     }
-    std::fs::write(expected_path(), text).expect("write expected.tsv");
+    std::fs::write(corpus_dir().join(name), text).expect("write a list of the corpus");
 }
 
 /// `deployer COMMAND play.yml -i inventory.yml` in the case's folder.
@@ -95,7 +107,7 @@ fn verdict(output: &Output) -> &'static str {
 }
 
 /// The first line naming an error, tabs flattened, or `-`.
-fn first_error(output: &Output) -> String {
+pub fn first_error(output: &Output) -> String {
     format!("{}\n{}", output.stderr, output.stdout)
         .lines()
         .find(|l| l.starts_with("error"))
@@ -119,20 +131,15 @@ fn outcome(case: &str) -> Row {
     }
 }
 
-/// Every case's outcome, computed on as many threads as the machine has cores.
-fn outcomes(cases: &[String]) -> BTreeMap<String, Row> {
+/// `f` of every item, computed on as many threads as the machine has cores.
+pub fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let chunk = cases.len().div_ceil(threads).max(1);
+    let chunk = items.len().div_ceil(threads).max(1);
+    let f = &f;
     std::thread::scope(|scope| {
-        let handles: Vec<_> = cases
+        let handles: Vec<_> = items
             .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|case| (case.clone(), outcome(case)))
-                        .collect::<Vec<_>>()
-                })
-            })
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<_>>()))
             .collect();
         handles
             .into_iter()
@@ -145,15 +152,25 @@ fn outcomes(cases: &[String]) -> BTreeMap<String, Row> {
 fn corpus_matches_the_expectation_list() {
     let cases = cases();
     assert!(cases.len() >= 60, "the corpus has {} cases", cases.len());
-    let expected = read_expected();
-    let mut actual = outcomes(&cases);
+    let expected: BTreeMap<String, Row> = read_tsv("expected.tsv")
+        .into_iter()
+        .map(|(case, cols)| (case, Row::from_cols(&cols)))
+        .collect();
+    let mut actual: BTreeMap<String, Row> =
+        in_parallel(&cases, |case| (case.clone(), outcome(case)))
+            .into_iter()
+            .collect();
     for (case, row) in &mut actual {
         row.ansible = expected
             .get(case)
             .map_or_else(|| "unchecked".into(), |e| e.ansible.clone());
     }
     if std::env::var_os("DEPLOYER_REALWORLD_BLESS").is_some() {
-        write_expected(&actual);
+        write_tsv(
+            "expected.tsv",
+            HEADER,
+            actual.iter().map(|(case, row)| (case, row.cols())),
+        );
         return;
     }
     let mut problems = Vec::new();
