@@ -142,7 +142,8 @@ pub struct LoggingArgs {
 pub struct LogArgs {
     /// The run to show (default: the latest).
     pub run_id: Option<String>,
-    /// The runs folder (default: `.deployer/runs` beside `--playbook`, else in this folder).
+    /// The runs folder (default: `.deployer/runs` beside `--playbook`, else the one beside the
+    /// playbooks under this folder that holds the newest run).
     #[arg(long, env = "DEPLOYER_RUN_DIR", value_name = "DIR")]
     pub runs_dir: Option<PathBuf>,
     /// The playbook whose runs to look at.

@@ -240,6 +240,22 @@ async fn run(
         skip_tags: args.select.skip_tags.clone(),
         ..RunOptions::default()
     };
+    let sink = logging.log_sink.as_deref().map(str::parse::<Sink>);
+    let sink = sink.transpose().map_err(|e| Error::Usage(e.to_string()))?;
+    let mut label = args.target.playbook.display().to_string();
+    let run_log = match RunLog::create(&runs_dir, &options.run_id, sink, Arc::clone(&warn)) {
+        Ok(log) => {
+            label = format!("{label} (run {})", log.run_id());
+            Some(log)
+        }
+        Err(e) => {
+            warn(&format!("this run is not logged: {e}"));
+            None
+        }
+    };
+    let events = run_log
+        .as_ref()
+        .map(|log| log.dir().join(runlog::EVENTS_FILE));
     // Order matters: GitHub's group markers go before a play's lines, and the progress line is
     // cleared before the recap is printed.
     let mut reporters = Fanout::default();
@@ -251,30 +267,20 @@ async fn run(
         (Format::Text, Some(multi)) => {
             reporters.push(Box::new(ProgressReporter::new(&multi)));
             let lines = BufWriter::new(IndicatifWriter::<Stdout>::new(multi));
-            reporters.push(Box::new(TerminalReporter::new(
-                lines,
-                screen.colour_stdout,
-                args.verbose,
-            )));
+            let terminal = TerminalReporter::new(lines, screen.colour_stdout, args.verbose);
+            reporters.push(Box::new(terminal.with_run_log(events)));
         }
-        (Format::Text, None) => reporters.push(Box::new(TerminalReporter::new(
-            std::io::stdout(),
-            screen.colour_stdout,
-            args.verbose,
-        ))),
+        (Format::Text, None) => {
+            let terminal =
+                TerminalReporter::new(std::io::stdout(), screen.colour_stdout, args.verbose);
+            reporters.push(Box::new(terminal.with_run_log(events)));
+        }
     }
     if let Some(path) = &args.junit {
         reporters.push(Box::new(JunitReporter::new(path)));
     }
-    let sink = logging.log_sink.as_deref().map(str::parse::<Sink>);
-    let sink = sink.transpose().map_err(|e| Error::Usage(e.to_string()))?;
-    let mut label = args.target.playbook.display().to_string();
-    match RunLog::create(&runs_dir, &options.run_id, sink, Arc::clone(&warn)) {
-        Ok(log) => {
-            label = format!("{label} (run {})", log.run_id());
-            reporters.push(Box::new(log));
-        }
-        Err(e) => warn(&format!("this run is not logged: {e}")),
+    if let Some(log) = run_log {
+        reporters.push(Box::new(log));
     }
     let webhook = (logging.notify_webhook.clone())
         .or_else(|| webhook_from_vars(&loaded.program, &loaded.inventory, &templater));
@@ -486,7 +492,7 @@ fn log(args: &LogArgs) -> anyhow::Result<i32> {
     let runs_dir = match (&args.runs_dir, &args.playbook) {
         (Some(dir), _) => dir.clone(),
         (None, Some(playbook)) => runlog::default_runs_dir(playbook),
-        (None, None) => PathBuf::from(runlog::RUNS_DIR),
+        (None, None) => runlog::runs_dir_under(Path::new("."), args.run_id.as_deref()),
     };
     let events = runlog::find_run(&runs_dir, args.run_id.as_deref())
         .map_err(|e| Error::Usage(e.to_string()))?;

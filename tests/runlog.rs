@@ -257,3 +257,23 @@ fn retry_failed_runs_only_the_hosts_the_last_run_left_failed() {
     );
     assert!(again.stdout.is_empty(), "{}", again.stdout);
 }
+
+#[test]
+fn the_recap_ends_with_the_run_time_and_the_log_and_deployer_log_finds_it_from_above() {
+    let p = Project::new()
+        .file("deploy/inv.yml", &local_inventory(&["localhost"]))
+        .file("deploy/site.yml", PLAYBOOK);
+    let out = p.run(&["run", "deploy/site.yml", "-i", "deploy/inv.yml"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let latest = std::fs::read_to_string(p.join("deploy/.deployer/runs/latest")).unwrap();
+    let events = format!("deploy/.deployer/runs/{}/events.jsonl", latest.trim());
+    let last = out.stdout.lines().last().unwrap_or_default();
+    assert!(last.starts_with("run took "), "{}", out.stdout);
+    assert!(last.ends_with(&format!("s; run log: {events}")), "{last}");
+
+    let log = p.run(&["log"]);
+    assert_eq!(log.code, 0, "{}", log.stderr);
+    let first = log.stdout.lines().next().unwrap_or_default();
+    assert_eq!(first, format!("run log ./{events}"), "{}", log.stdout);
+    assert!(log.stdout.contains("TASK [greet]"), "{}", log.stdout);
+}

@@ -2,6 +2,8 @@
 //! `PLAY RECAP`. Colour only on a terminal and never when `NO_COLOR` is set.
 
 use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -12,6 +14,7 @@ pub struct TerminalReporter<W: Write> {
     out: W,
     colour: bool,
     verbosity: u8,
+    run_log: Option<PathBuf>,
 }
 
 impl<W: Write> TerminalReporter<W> {
@@ -21,7 +24,24 @@ impl<W: Write> TerminalReporter<W> {
             out,
             colour,
             verbosity,
+            run_log: None,
         }
+    }
+
+    /// Names the run log (when the run has one) in the line that ends the run.
+    pub fn with_run_log(mut self, events: Option<PathBuf>) -> Self {
+        self.run_log = events;
+        self
+    }
+
+    /// The last line: how long the run took and where its log is, as Ansible's profile callbacks
+    /// and pyinfra end a run.
+    fn finished(&mut self, duration: Duration) {
+        let took = format!("{:.1}s", duration.as_secs_f64());
+        let _ = match &self.run_log {
+            Some(events) => writeln!(self.out, "\nrun took {took}; run log: {}", events.display()),
+            None => writeln!(self.out, "\nrun took {took}"),
+        };
     }
 
     fn paint(&self, status: Status, text: &str) -> String {
@@ -129,7 +149,8 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
             Event::RunStarted(info) if self.verbosity > 0 => {
                 let _ = writeln!(self.out, "run {} of {}", info.run_id, info.playbook);
             }
-            Event::RunStarted(_) | Event::RunFinished { .. } => {}
+            Event::RunFinished { duration, .. } => self.finished(*duration),
+            Event::RunStarted(_) => {}
         }
         let _ = self.out.flush();
     }

@@ -65,6 +65,44 @@ pub fn default_runs_dir(playbook: &Path) -> PathBuf {
     playbook.parent().unwrap_or(Path::new("")).join(RUNS_DIR)
 }
 
+/// How deep below the current folder `deployer log` looks for playbooks' runs folders.
+const SEARCH_DEPTH: usize = 3;
+
+/// The runs folder `deployer log` reads when given neither a playbook nor a folder: of the runs
+/// folders beside the playbooks under `root`, the one holding run `id`, or else the one whose
+/// latest run is the newest (run ids begin with their UTC start time); `root`'s own when there is
+/// none.
+pub fn runs_dir_under(root: &Path, id: Option<&str>) -> PathBuf {
+    let mut found = Vec::new();
+    collect_runs_dirs(root, SEARCH_DEPTH, &mut found);
+    let latest = |dir: &PathBuf| std::fs::read_to_string(dir.join(LATEST_FILE)).ok();
+    let chosen = match id {
+        Some(id) => found.into_iter().find(|dir| dir.join(id).is_dir()),
+        None => found
+            .into_iter()
+            .filter(|d| latest(d).is_some())
+            .max_by_key(latest),
+    };
+    chosen.unwrap_or_else(|| root.join(RUNS_DIR))
+}
+
+fn collect_runs_dirs(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {
+    let runs = dir.join(RUNS_DIR);
+    if runs.is_dir() {
+        found.push(runs);
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let hidden = name.to_string_lossy().starts_with('.');
+        if depth > 0 && !hidden && name != "target" && entry.file_type().is_ok_and(|t| t.is_dir()) {
+            collect_runs_dirs(&entry.path(), depth - 1, found);
+        }
+    }
+}
+
 /// The `events.jsonl` of run `id`, or of the latest run when `id` is `None`.
 pub fn find_run(runs_dir: &Path, id: Option<&str>) -> Result<PathBuf, RunLogError> {
     let id = match id {
@@ -241,5 +279,29 @@ mod tests {
             find_run(dir.path(), Some("../x")),
             Err(RunLogError::UnknownRun { .. })
         ));
+    }
+
+    #[test]
+    fn log_without_a_folder_finds_the_newest_run_beside_the_playbooks_below() {
+        let root = tempfile::tempdir().unwrap();
+        let older = root.path().join("site").join(RUNS_DIR);
+        let newer = root.path().join("playbooks").join(RUNS_DIR);
+        for (dir, id) in [
+            (&older, "20260101T000000Z-aaaa"),
+            (&newer, "20261205T000000Z-bbbb"),
+        ] {
+            std::fs::create_dir_all(dir.join(id)).unwrap();
+            std::fs::write(dir.join(LATEST_FILE), format!("{id}\n")).unwrap();
+        }
+        assert_eq!(runs_dir_under(root.path(), None), newer);
+        assert_eq!(
+            runs_dir_under(root.path(), Some("20260101T000000Z-aaaa")),
+            older
+        );
+        let empty = tempfile::tempdir().unwrap();
+        assert_eq!(
+            runs_dir_under(empty.path(), None),
+            empty.path().join(RUNS_DIR)
+        );
     }
 }
