@@ -83,7 +83,7 @@ fn corpus_lists_every_playbook() {
 }
 
 /// `ansible-playbook`, or `None` (the test noted as skipped) where there is none.
-fn ansible_playbook() -> Option<&'static Path> {
+pub fn ansible_playbook() -> Option<&'static Path> {
     static ANSIBLE: OnceLock<Option<PathBuf>> = OnceLock::new();
     let found = ANSIBLE
         .get_or_init(|| {

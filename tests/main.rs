@@ -1,5 +1,6 @@
 //! Integration tests: every test drives the real `deployer` binary.
 
+mod ansible_cfg;
 mod bad_input;
 mod compile_errors;
 mod deploys;
