@@ -5,6 +5,7 @@ mod bad_input;
 mod compile_errors;
 mod deploys;
 mod differential;
+mod dynamic_inventory;
 mod faults;
 mod fleet;
 mod hostile_values;

@@ -26,11 +26,6 @@ pub(super) fn parse(root: &Node, graph: &mut Graph, errors: &mut Vec<Diagnostic>
         errors.push(Diagnostic::error(root.span.clone(), message).with_help(EXAMPLE));
         return;
     };
-    if let Some(plugin) = root.get("plugin") {
-        let message = "inventory plugin configurations are not supported";
-        errors.push(Diagnostic::error(plugin.span.clone(), message).with_help(EXAMPLE));
-        return;
-    }
     let mut reader = Reader { graph, errors };
     for (name, body) in groups {
         reader.group(name, body);
