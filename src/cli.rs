@@ -40,6 +40,25 @@ pub enum Command {
     Log(LogArgs),
     /// Encrypt, decrypt or edit vault files (Ansible Vault 1.1 format).
     Vault(VaultArgs),
+    /// Print a shell completion script (e.g. `deployer completions bash > /etc/bash_completion.d/deployer`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the man page (roff; `deployer man > deployer.1`).
+    Man,
+}
+
+/// Shells with completion scripts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    /// bash.
+    Bash,
+    /// zsh.
+    Zsh,
+    /// fish.
+    Fish,
 }
 
 /// A playbook and the inventory it runs against.

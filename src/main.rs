@@ -2,6 +2,7 @@
 //! the outcome to an exit code.
 
 mod cli;
+mod generate;
 
 use std::io::{BufWriter, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -160,6 +161,14 @@ async fn dispatch(
         Command::Unlock(args) => fleet_operation(&args, &vault, None, Operation::Unlock).await,
         Command::Log(args) => log(&args),
         Command::Vault(args) => vault_command(args.action, &vault),
+        Command::Completions { shell } => {
+            generate::completions(shell, &mut std::io::stdout());
+            Ok(EXIT_OK)
+        }
+        Command::Man => {
+            generate::man_page(&mut std::io::stdout())?;
+            Ok(EXIT_OK)
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 mod ansible_cfg;
 mod bad_input;
 mod compile_errors;
+mod completions;
 mod deploys;
 mod differential;
 mod dynamic_inventory;
