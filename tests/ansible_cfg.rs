@@ -293,3 +293,37 @@ fn ansible_config_names_the_file_and_a_bad_one_is_refused() {
     assert_eq!(out.code, 4);
     assert!(out.stderr.contains("defaults.forks"), "{}", out.stderr);
 }
+
+#[test]
+fn staging_and_production_share_group_vars_all_and_ansible_agrees() {
+    let repo = env!("CARGO_MANIFEST_DIR");
+    let project = Project::new();
+    for (env, hosts, keep) in [("staging", 1, 5), ("production", 3, 10)] {
+        let inventory = format!("{repo}/inventories/{env}");
+        let out = project.run(&["inventory", "-i", &inventory, "--list"]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let list: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        let vars = list["_meta"]["hostvars"].as_object().unwrap();
+        assert_eq!(vars.len(), hosts, "{env}");
+        for host in vars.values() {
+            assert_eq!(host["app_port"], 8080, "{env}: the shared file");
+            assert_eq!(host["deploy_env"], env, "{env}: its own file");
+            assert_eq!(host["keep_releases"], keep, "{env}: its own file wins");
+        }
+        if let Some(theirs) = ansible(&project, "ansible-inventory", &["-i", &inventory, "--list"])
+        {
+            let theirs: serde_json::Value = serde_json::from_str(&theirs.stdout).unwrap();
+            let theirs = theirs["_meta"]["hostvars"].as_object().unwrap();
+            for (host, ours) in vars {
+                assert_eq!(
+                    ours["keep_releases"], theirs[host]["keep_releases"],
+                    "{host}"
+                );
+                assert_eq!(ours["bastion"], theirs[host]["bastion"], "{host}");
+            }
+        }
+        let playbook = format!("{repo}/playbooks/deploy.yml");
+        let out = project.run(&["plan", &playbook, "-i", &inventory]);
+        assert_eq!(out.code, 0, "{env}: {}", out.stderr);
+    }
+}

@@ -344,10 +344,14 @@ impl Settings {
 /// `~/.ansible.cfg`, `/etc/ansible/ansible.cfg`.
 fn find(named: Option<PathBuf>, cwd: &Path, home: Option<&Path>) -> Option<PathBuf> {
     let named = named.map(|p| if p.is_dir() { p.join("ansible.cfg") } else { p });
-    let local = (!world_writable(cwd)).then(|| cwd.join("ansible.cfg"));
+    if let Some(named) = named.filter(|p| p.is_file()) {
+        return Some(named);
+    }
+    // Relative, so that paths in it stay relative to the current folder in messages.
+    if !world_writable(cwd) && cwd.join("ansible.cfg").is_file() {
+        return Some(PathBuf::from("ansible.cfg"));
+    }
     [
-        named,
-        local,
         home.map(|h| h.join(".ansible.cfg")),
         Some(PathBuf::from("/etc/ansible/ansible.cfg")),
     ]
@@ -426,7 +430,7 @@ fn path(raw: &str, base: &Path, home: Option<&Path>) -> PathBuf {
     if expanded.is_absolute() {
         expanded
     } else {
-        base.join(expanded)
+        base.join(expanded.strip_prefix(".").unwrap_or(&expanded))
     }
 }
 
