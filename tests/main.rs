@@ -1,6 +1,7 @@
 //! Integration tests: every test drives the real `deployer` binary.
 
 mod ansible_cfg;
+mod aws_ec2;
 mod bad_input;
 mod compile_errors;
 mod completions;

@@ -8,6 +8,7 @@
 //! template values (only `constructed` expressions are evaluated); vault-encrypted vars files are
 //! decrypted through a [`Vault`].
 
+mod aws_ec2;
 mod constructed;
 mod graph;
 mod host_range;

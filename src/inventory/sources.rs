@@ -5,7 +5,7 @@
 //! A file is YAML when its extension says so (`.yml`, `.yaml`, `.json`), INI when it says `.ini`,
 //! and otherwise when its first meaningful line looks like YAML (`---`, `{`, or a `key:` line).
 //! An executable program (`#!` or a binary) is run as a dynamic inventory ([`script`]); a YAML
-//! file with `plugin:` configures an inventory plugin (`constructed`); a Terraform state is read
+//! file with `plugin:` configures an inventory plugin (`constructed`, `amazon.aws.aws_ec2`); a Terraform state is read
 //! for its instances ([`terraform`]). TOML inventories are refused with a located error.
 
 use std::path::Path;
@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use super::constructed::Constructed;
 use super::graph::Graph;
-use super::{ini, script, terraform, yaml};
+use super::{aws_ec2, ini, script, terraform, yaml};
 use crate::diagnostic::Diagnostic;
 use crate::parse::{Node, Source, Span, parse_yaml};
 
@@ -112,7 +112,12 @@ fn read_yaml(root: &Node, graph: &mut Graph, errors: &mut Vec<Diagnostic>) {
                 .map_err(|e| format!("constructed: {e}"))
                 .and_then(|constructed| constructed.apply(graph))
         }
-        _ => Err("this inventory plugin is not supported (deployer knows `constructed`)".into()),
+        Some("amazon.aws.aws_ec2" | "aws_ec2") => aws_ec2::read(options, graph),
+        _ => Err(
+            "this inventory plugin is not supported (deployer knows `constructed` and \
+             `amazon.aws.aws_ec2`)"
+                .into(),
+        ),
     };
     if let Err(message) = result {
         errors.push(Diagnostic::error(plugin.span.clone(), message));
