@@ -1,7 +1,8 @@
 //! `plugin: amazon.aws.aws_ec2` against moto, the EC2 emulator from PyPI, run in server mode on
 //! loopback: regions, filters, hostnames, keyed groups, compose (the private IP as
 //! `ansible_host`), credentials from the environment and from a shared credentials file profile,
-//! and the endpoint from `endpoint_url` or `AWS_ENDPOINT_URL_EC2`.
+//! instance metadata (IMDSv2), and the endpoint from `endpoint_url`, `AWS_ENDPOINT_URL_EC2` or
+//! `AWS_ENDPOINT_URL`.
 //!
 //! Needs `moto_server`: the file `DEPLOYER_MOTO_SERVER` names, else `.venv-ansible/bin/moto_server`
 //! (scripts/test installs it there), else one on `PATH`; without it the tests skip loudly.
@@ -183,10 +184,21 @@ fn ec2_instances_are_hosts_grouped_and_composed_like_ansibles_plugin() {
         out.stdout
     );
 
+    // The instance role's keys from the metadata service (moto answers IMDSv2 too).
+    let project = project.file("hosts.aws_ec2.yml", INVENTORY);
+    let env = [
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
+        ("AWS_CONFIG_FILE", "/nonexistent"),
+        ("AWS_ENDPOINT_URL", moto.url.as_str()),
+        ("AWS_EC2_METADATA_SERVICE_ENDPOINT", moto.url.as_str()),
+    ];
+    assert_eq!(list(&project, &env)["databases"]["hosts"], json!(["db-1"]));
+
     // No credentials at all: a clear error, not a request.
     let env = [
         ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
         ("AWS_CONFIG_FILE", "/nonexistent"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
     ];
     let out = project.run_env(&["inventory", "-i", "hosts.aws_ec2.yml", "--list"], &env);
     assert_eq!(out.code, 4);

@@ -7,7 +7,8 @@
 //! Credentials are found as the AWS CLI finds them: the plugin's `access_key`/`secret_key`/
 //! `session_token`, the `AWS_*` environment, then the shared credentials and config files
 //! (`AWS_SHARED_CREDENTIALS_FILE`, `AWS_CONFIG_FILE`) for the profile (`profile`/`aws_profile`,
-//! `AWS_PROFILE`, else `default`). The endpoint is `endpoint_url`, else `AWS_ENDPOINT_URL_EC2`, else
+//! `AWS_PROFILE`, else `default`), then the instance role from the metadata service (IMDSv2,
+//! `AWS_EC2_METADATA_SERVICE_ENDPOINT`, off with `AWS_EC2_METADATA_DISABLED=true`). The endpoint is `endpoint_url`, else `AWS_ENDPOINT_URL_EC2`, else
 //! `AWS_ENDPOINT_URL`, else EC2's own. Requests are DescribeInstances calls of the EC2 Query API,
 //! signed with `aws-sigv4`.
 
@@ -163,15 +164,58 @@ fn keys(
             session_token: map.get("aws_session_token").cloned(),
         })
     };
-    from(&files.credentials)
-        .or_else(|| from(&files.config))
-        .ok_or_else(|| {
-            format!(
-                "aws_ec2: no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or \
-                 give profile `{}` keys in ~/.aws/credentials",
-                files.profile
-            )
-        })
+    if let Some(keys) = from(&files.credentials).or_else(|| from(&files.config)) {
+        return Ok(keys);
+    }
+    let disabled = env("AWS_EC2_METADATA_DISABLED").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let metadata = (!disabled).then(|| {
+        let endpoint = env("AWS_EC2_METADATA_SERVICE_ENDPOINT")
+            .unwrap_or_else(|| "http://169.254.169.254".into());
+        instance_metadata_keys(endpoint.trim_end_matches('/'))
+    });
+    metadata.flatten().ok_or_else(|| {
+        format!(
+            "aws_ec2: no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, give \
+             profile `{}` keys in ~/.aws/credentials, or run on an instance with a role",
+            files.profile
+        )
+    })
+}
+
+/// The instance role's keys from the instance metadata service (IMDSv2), or `None` when there is
+/// no such service (not on EC2) within a second.
+fn instance_metadata_keys(endpoint: &str) -> Option<Keys> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(1)))
+        .build()
+        .into();
+    let token = agent
+        .put(&format!("{endpoint}/latest/api/token"))
+        .header("x-aws-ec2-metadata-token-ttl-seconds", "300")
+        .send_empty()
+        .ok()?
+        .body_mut()
+        .read_to_string()
+        .ok()?;
+    let get = |path: &str| {
+        agent
+            .get(&format!(
+                "{endpoint}/latest/meta-data/iam/security-credentials/{path}"
+            ))
+            .header("x-aws-ec2-metadata-token", &token)
+            .call()
+            .ok()?
+            .body_mut()
+            .read_to_string()
+            .ok()
+    };
+    let role = get("")?;
+    let keys: Value = serde_json::from_str(&get(role.lines().next()?.trim())?).ok()?;
+    Some(Keys {
+        access_key: keys["AccessKeyId"].as_str()?.to_string(),
+        secret_key: keys["SecretAccessKey"].as_str()?.to_string(),
+        session_token: keys["Token"].as_str().map(str::to_string),
+    })
 }
 
 /// The profile's sections of `~/.aws/credentials` and `~/.aws/config`.
