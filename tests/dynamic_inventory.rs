@@ -264,3 +264,29 @@ fn constructed_picks_the_private_ip_of_terraform_instances_behind_a_bastion() {
     assert_eq!(vars["app-2"]["bastion"], "10.0.0.5");
     assert_eq!(vars["bastion"]["ansible_host"], "10.0.0.5");
 }
+
+#[test]
+fn cloud_data_that_looks_like_a_template_stays_data() {
+    let state = r#"{"version": 4, "terraform_version": "1.9.0", "resources": [
+      {"mode": "managed", "type": "aws_instance", "name": "x", "instances": [{"attributes": {
+        "id": "i-1", "private_ip": "127.0.0.1",
+        "tags": {"Name": "web", "Note": "{{ 7 * 6 }}{{ lookup('pipe', 'echo ran') }}"}}}]}]}"#;
+    let project = Project::new()
+        .file("inv/00.tfstate", state)
+        .file(
+            "inv/10.yml",
+            "plugin: constructed\ncompose:\n  ansible_connection: \"'local'\"\n",
+        )
+        .file(
+            "site.yml",
+            "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=\"note={{ tags.Note }}\"\n",
+        );
+    let out = project.run(&["run", "site.yml", "-i", "inv"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("note={{ 7 * 6 }}{{ lookup('pipe', 'echo ran') }}"),
+        "{}",
+        out.stdout
+    );
+}

@@ -20,7 +20,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::constructed::Constructed;
+use super::constructed::{Constructed, inert};
 use super::graph::Graph;
 
 /// The EC2 Query API version spoken.
@@ -77,8 +77,12 @@ pub(super) fn read(options: Value, graph: &mut Graph) -> Result<(), String> {
             let Some(name) = hostname(&instance, &options.hostnames) else {
                 continue;
             };
+            let mut vars = Value::Object(instance);
+            inert(&mut vars);
             graph.add_host(&name, "aws_ec2");
-            graph.hosts[name.as_str()].vars.extend(instance);
+            if let Value::Object(vars) = vars {
+                graph.hosts[name.as_str()].vars.extend(vars);
+            }
         }
     }
     options.constructed.apply(graph)

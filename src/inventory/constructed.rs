@@ -157,6 +157,21 @@ fn host_context(graph: &Graph, host: &str) -> Value {
     Value::Object(vars)
 }
 
+/// Makes data read from a cloud inert: a string that would be a template (`{{`, `{%`, `{#`)
+/// becomes one printing the string itself, so that rendering the variable later (Ansible renders
+/// variables lazily) gives back the data and runs none of it, as Ansible's `unsafe` marking does.
+pub(super) fn inert(value: &mut Value) {
+    match value {
+        Value::String(text) if ["{{", "{%", "{#"].iter().any(|m| text.contains(m)) => {
+            let literal = Value::String(std::mem::take(text)).to_string();
+            *text = format!("{{{{ {literal} }}}}");
+        }
+        Value::Array(items) => items.iter_mut().for_each(inert),
+        Value::Object(map) => map.values_mut().for_each(inert),
+        _ => {}
+    }
+}
+
 /// A value as text in a group name (strings without quotes).
 fn text(value: &Value) -> String {
     match value {
@@ -197,6 +212,17 @@ pub(super) fn safe_group_name(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cloud_data_is_made_inert() {
+        let mut value = serde_json::json!({"t": ["{{ lookup('pipe', 'id') }}\"\\", "plain"]});
+        inert(&mut value);
+        let rendered = Templater::new()
+            .render_value(&value, &serde_json::json!({}))
+            .unwrap();
+        assert_eq!(rendered["t"][0], "{{ lookup('pipe', 'id') }}\"\\");
+        assert_eq!(value["t"][1], "plain");
+    }
 
     #[test]
     fn group_names_are_made_safe_like_ansible() {

@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use super::constructed::safe_group_name;
+use super::constructed::{inert, safe_group_name};
 use super::graph::{Graph, UNGROUPED};
 
 /// The instance attributes kept as host variables.
@@ -116,6 +116,10 @@ fn add_instance(graph: &mut Graph, address: &str, attributes: &Value) -> Result<
     if let Some(host) = text("public_ip").or(text("private_ip")) {
         vars.insert("ansible_host".into(), host.into());
     }
-    graph.hosts[name.as_str()].vars.extend(vars);
+    let mut vars = Value::Object(vars);
+    inert(&mut vars);
+    if let Value::Object(vars) = vars {
+        graph.hosts[name.as_str()].vars.extend(vars);
+    }
     Ok(())
 }
