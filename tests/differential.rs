@@ -83,7 +83,7 @@ fn corpus_lists_every_playbook() {
 }
 
 /// `ansible-playbook`, or `None` (the test noted as skipped) where there is none.
-fn ansible_playbook() -> Option<&'static Path> {
+pub fn ansible_playbook() -> Option<&'static Path> {
     static ANSIBLE: OnceLock<Option<PathBuf>> = OnceLock::new();
     let found = ANSIBLE
         .get_or_init(|| {
@@ -114,7 +114,7 @@ fn ansible_playbook() -> Option<&'static Path> {
 }
 
 /// A folder holding the Ansible configuration for the fleet, shared by the tests.
-fn ansible_home() -> &'static Path {
+pub fn ansible_home() -> &'static Path {
     static HOME: OnceLock<tempfile::TempDir> = OnceLock::new();
     HOME.get_or_init(|| {
         let dir = tempfile::tempdir().expect("a temporary folder");

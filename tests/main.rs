@@ -11,6 +11,7 @@ mod local_runs;
 mod modules_fleet;
 mod output;
 mod over_ssh;
+mod realworld;
 mod releases;
 mod runlog;
 mod secrets;
