@@ -7,7 +7,9 @@ use std::path::Path;
 use serde_json::{Map, Value, json};
 
 use crate::error::Error;
-use crate::execute::{BASTION_LOCK, DEFAULT_LOCK_PATH, HOST_LOCK, LockKind, force_release};
+use crate::execute::{
+    BASTION_LOCK, BecomePassword, DEFAULT_LOCK_PATH, HOST_LOCK, LockKind, force_release,
+};
 use crate::inventory::Inventory;
 use crate::modules::{self, ModuleContext, ModuleResult};
 use crate::template::Templater;
@@ -36,16 +38,35 @@ pub enum Operation {
     Unlock,
 }
 
-/// Runs `operation` on every host matching `pattern`, in parallel. Vault-encrypted vars files
-/// of the inventory are decrypted with `vault`.
+/// What an operation runs on, and how.
+pub struct Target<'t> {
+    /// The inventory file or folder (its vault-encrypted vars files decrypted with `vault`).
+    pub inventory: &'t Path,
+    /// Decrypts the inventory's vault-encrypted files.
+    pub vault: &'t Vault,
+    /// The hosts to act on.
+    pub pattern: &'t str,
+    /// `--deploy-to`, beating the hosts' `deploy_to`.
+    pub deploy_to: Option<&'t str>,
+    /// How to reach the hosts.
+    pub connect: ConnectOptions,
+    /// The sudo password for `deployer_become` hosts (`DEPLOYER_BECOME_PASSWORD`).
+    pub become_password: BecomePassword,
+}
+
+/// Runs `operation` on every host of `target`, in parallel.
 pub async fn run_operation(
-    inventory: &Path,
-    vault: &Vault,
-    pattern: &str,
-    deploy_to: Option<&str>,
+    target: Target<'_>,
     operation: &Operation,
-    connect: ConnectOptions,
 ) -> Result<Vec<HostReport>, Error> {
+    let Target {
+        inventory,
+        vault,
+        pattern,
+        deploy_to,
+        connect,
+        become_password,
+    } = target;
     let inventory = Inventory::load_with_vault(inventory, vault)?;
     let hosts = inventory
         .select(pattern)
@@ -54,9 +75,10 @@ pub async fn run_operation(
     let templater = Templater::new();
     let reports = hosts.iter().map(|host| {
         let vars = inventory.host_vars(host);
-        let (connector, templater) = (&connector, &templater);
+        let (connector, templater, become_password) = (&connector, &templater, &become_password);
         async move {
-            let outcome = on_host(connector, templater, host, &vars, deploy_to, operation).await;
+            let setup = (connector, templater, become_password);
+            let outcome = on_host(setup, host, &vars, deploy_to, operation).await;
             let (ok, summary) = match outcome {
                 Ok(result) => result,
                 Err(message) => (false, message),
@@ -72,8 +94,7 @@ pub async fn run_operation(
 }
 
 async fn on_host(
-    connector: &Connector,
-    templater: &Templater,
+    (connector, templater, become_password): (&Connector, &Templater, &BecomePassword),
     host: &str,
     vars: &Map<String, Value>,
     deploy_to: Option<&str>,
@@ -111,7 +132,7 @@ async fn on_host(
         .unwrap_or(false)
         .then(|| Become {
             user: "root".into(),
-            password: std::env::var("DEPLOYER_BECOME_PASSWORD").ok(),
+            password: become_password.0.clone(),
         });
     let args = match operation {
         Operation::Rollback(Some(to)) => {

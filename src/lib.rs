@@ -1,7 +1,7 @@
 //! deployer: Ansible playbooks compiled into a checked task graph and run over SSH through a bastion.
 //!
 //! The pipeline, one stage per module: [`parse`] (YAML with positions) → [`compile`] (a validated
-//! program) → [`plan`] (the deterministic graph) → [`execute`] (hosts, in parallel, through a
+//! program) → [`plan`] (the executable plan) → [`execute`] (runs it on hosts in parallel, through a
 //! [`transport`]) → [`report`] (the only code that prints). This file is the front door the
 //! command line calls: load, validate, plan and run.
 
@@ -171,9 +171,9 @@ pub fn retry_limit(
     limit: Option<&str>,
 ) -> Result<Option<String>, Error> {
     check_limit(inventory, limit)?;
-    let allowed = limit.map(|l| inventory.limit(l).unwrap_or_default());
+    let allowed = plan::Limit::new(inventory, limit);
     let hosts: Vec<&str> = (retry.hosts.iter())
-        .filter(|h| allowed.as_ref().is_none_or(|a| a.contains(h)))
+        .filter(|h| allowed.allows(h))
         .map(String::as_str)
         .collect();
     Ok((!hosts.is_empty()).then(|| hosts.join(",")))
@@ -242,6 +242,12 @@ pub async fn run(
     let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
     let printer = tokio::spawn(report::drain(receiver, reporter));
     let emitter = Emitter::new(sender);
+    let limit = plan::Limit::new(&loaded.inventory, options.limit.as_deref());
+    let tags = plan::TagFilter {
+        only: options.tags.clone(),
+        skip: options.skip_tags.clone(),
+    };
+    let plan = plan::build(&loaded.program, &loaded.inventory, &limit, &tags);
     let started = std::time::Instant::now();
     emitter.emit(Event::RunStarted(RunInfo {
         run_id: options.run_id.clone(),
@@ -249,7 +255,7 @@ pub async fn run(
         inventory: loaded.sources.1.display().to_string(),
         check: options.check,
         diff: options.diff,
-        hosts: run_hosts(loaded, options),
+        hosts: plan.hosts(),
         version: env!("CARGO_PKG_VERSION").to_string(),
         started_at: report::rfc3339(std::time::SystemTime::now()),
     }));
@@ -260,7 +266,7 @@ pub async fn run(
     }
     let connector = Arc::new(Connector::new(connect));
     let recap = execute::execute(
-        &loaded.program,
+        &plan,
         &loaded.inventory,
         options,
         connector,
@@ -275,21 +281,4 @@ pub async fn run(
     drop(emitter);
     let _ = printer.await;
     Ok(recap)
-}
-
-/// Every host some play of the run targets, after `--limit`, in first-seen order.
-fn run_hosts(loaded: &Loaded, options: &RunOptions) -> Vec<String> {
-    let plan = plan::build(
-        &loaded.program,
-        &loaded.inventory,
-        options.limit.as_deref(),
-        &execute::TagFilter::default(),
-    );
-    let mut hosts: Vec<String> = Vec::new();
-    for host in plan.plays.iter().flat_map(|p| p.batches.iter().flatten()) {
-        if !hosts.contains(host) {
-            hosts.push(host.clone());
-        }
-    }
-    hosts
 }

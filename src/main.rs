@@ -19,10 +19,11 @@ use cli::{
     SelectArgs, TargetArgs, VaultAction,
 };
 use deployer::error::{EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK};
-use deployer::execute::{RunOptions, StopSignal, TagFilter};
-use deployer::fleet_ops::{Operation, run_operation};
+use deployer::execute::{BecomePassword, RunOptions, StopSignal};
+use deployer::fleet_ops::{Operation, Target, run_operation};
 use deployer::notify::{Notifier, webhook_from_vars};
 use deployer::outbound::Warn;
+use deployer::plan::{Limit, TagFilter};
 use deployer::report::{
     Fanout, GithubReporter, JsonReporter, JunitReporter, ProgressReporter, Reporter,
     TerminalReporter,
@@ -202,6 +203,11 @@ fn connect_options(args: &ConnectionArgs) -> ConnectOptions {
     }
 }
 
+/// The sudo password for hosts whose variables give none: `DEPLOYER_BECOME_PASSWORD`.
+fn become_password() -> BecomePassword {
+    BecomePassword(std::env::var("DEPLOYER_BECOME_PASSWORD").ok())
+}
+
 fn tag_filter(select: &SelectArgs) -> TagFilter {
     TagFilter {
         only: select.tags.clone(),
@@ -238,6 +244,10 @@ async fn run(
         limit,
         tags: args.select.tags.clone(),
         skip_tags: args.select.skip_tags.clone(),
+        become_password: become_password(),
+        user: std::env::var("USER")
+            .or_else(|_| std::env::var("GITHUB_ACTOR"))
+            .unwrap_or_else(|_| "unknown".into()),
         ..RunOptions::default()
     };
     let sink = logging.log_sink.as_deref().map(str::parse::<Sink>);
@@ -405,10 +415,11 @@ fn validate(target: &TargetArgs, vault: Arc<Vault>) -> anyhow::Result<i32> {
 fn plan(args: &PlanArgs, vault: Arc<Vault>) -> anyhow::Result<i32> {
     let loaded = deployer::load(&inputs(&args.target, vault), &Templater::new())?;
     deployer::check_limit(&loaded.inventory, args.select.limit.as_deref())?;
+    let limit = Limit::new(&loaded.inventory, args.select.limit.as_deref());
     let plan = deployer::plan::build(
         &loaded.program,
         &loaded.inventory,
-        args.select.limit.as_deref(),
+        &limit,
         &tag_filter(&args.select),
     );
     match args.format {
@@ -451,9 +462,15 @@ async fn fleet_operation(
     operation: Operation,
 ) -> anyhow::Result<i32> {
     let inventory = deployer::resolve_inventory(&hosts.inventory);
-    let connect = connect_options(&hosts.connection);
-    let pattern = &hosts.limit;
-    let reports = run_operation(&inventory, vault, pattern, deploy_to, &operation, connect).await?;
+    let target = Target {
+        inventory: &inventory,
+        vault,
+        pattern: &hosts.limit,
+        deploy_to,
+        connect: connect_options(&hosts.connection),
+        become_password: become_password(),
+    };
+    let reports = run_operation(target, &operation).await?;
     let width = reports.iter().map(|r| r.host.len()).max().unwrap_or(0);
     for report in &reports {
         let mark = if report.ok { "ok    " } else { "FAILED" };

@@ -470,3 +470,88 @@ fn ignore_errors_lets_through_a_loop_or_condition_that_cannot_be_rendered() {
     );
     assert!(p.join("after").exists());
 }
+
+#[test]
+fn an_empty_loop_is_skipped_like_ansible() {
+    // ansible-core 2.19: `skipping: [localhost]`, skipped=1, and the registered result says why.
+    let p = Project::local(
+        &["localhost"],
+        "- hosts: app\n  gather_facts: false\n  tasks:\n    - name: empty\n      debug: {msg: \"{{ item }}\"}\n      loop: []\n      register: r\n    - debug: {msg: \"{{ r.skipped }} {{ r.skipped_reason }} {{ r.results | length }}\"}\n",
+    );
+    let out = p.site(&[]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("skipping: [localhost]"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("True No items in the list 0"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.recap("localhost"),
+        "ok=1 changed=0 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn become_does_not_run_sudo_when_the_login_user_already_is_the_become_user() {
+    // ansible-core 2.19 skips become when `ansible_user` is the become user: with a `sudo` that
+    // always fails first on PATH, the task still runs, as the login user.
+    let me = String::from_utf8(
+        std::process::Command::new("id")
+            .arg("-un")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_string();
+    let p = Project::local(
+        &["localhost"],
+        &format!(
+            "- hosts: app\n  gather_facts: false\n  vars: {{ansible_user: {me}}}\n  tasks:\n    - command: id -un\n      become: true\n      become_user: {me}\n      register: who\n    - debug: {{msg: \"as {{{{ who.stdout }}}}\"}}\n"
+        ),
+    );
+    let bin = p.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let sudo = bin.join("sudo");
+    std::fs::write(&sudo, "#!/bin/sh\necho 'sudo: not here' >&2\nexit 1\n").unwrap();
+    std::fs::set_permissions(&sudo, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = p.site_env(&[], &[("NO_COLOR", "1"), ("PATH", &path)]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains(&format!("as {me}")), "{}", out.stdout);
+}
+
+#[test]
+fn in_a_serial_batch_the_other_hosts_result_for_a_failed_task_is_printed_and_counted() {
+    // ansible-core 2.19: h2's result of the task h1 fails is printed, and h2 goes on.
+    let p = Project::local(
+        &["h1", "h2"],
+        "- hosts: app\n  gather_facts: false\n  serial: 2\n  tasks:\n    - name: maybe fail\n      command: \"{{ 'false' if inventory_hostname == 'h1' else 'sleep 0.3' }}\"\n    - name: after\n      command: 'true'\n",
+    );
+    let out = p.site(&[]);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    let lines: Vec<&str> = (out.stdout.lines())
+        .filter(|l| l.starts_with("changed:") || l.starts_with("fatal:"))
+        .map(|l| l.split(" => ").next().unwrap_or(l))
+        .collect();
+    assert_eq!(
+        lines,
+        ["fatal: [h1]: FAILED!", "changed: [h2]", "changed: [h2]"],
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.recap("h2"),
+        "ok=2 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}

@@ -7,8 +7,8 @@
 use std::sync::LazyLock;
 
 use deployer::compile::{Vars, compile};
-use deployer::execute::TagFilter;
 use deployer::inventory::Inventory;
+use deployer::plan::{Limit, TagFilter};
 use deployer::template::Templater;
 use deployer::vault::Vault;
 use libfuzzer_sys::fuzz_target;
@@ -27,7 +27,12 @@ fuzz_target!(|data: &[u8]| {
     std::fs::write(&playbook, data).expect("write the playbook");
     match compile(&playbook, Vars::new(), &Templater::new(), &Vault::default()) {
         Ok((program, _warnings)) => {
-            let plan = deployer::plan::build(&program, &INVENTORY, None, &TagFilter::default());
+            let plan = deployer::plan::build(
+                &program,
+                &INVENTORY,
+                &Limit::new(&INVENTORY, None),
+                &TagFilter::default(),
+            );
             let _ = deployer::plan::render_text(&plan);
         }
         Err(diagnostics) => {

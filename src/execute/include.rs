@@ -14,12 +14,13 @@ use super::lockstep::Position;
 use super::state::HostState;
 use super::task::TaskOutcome;
 use super::walk::{Flow, Frame, PlayRun};
-use crate::compile::{Include, TaskNode};
+use crate::compile::Include;
 use crate::modules::ModuleResult;
+use crate::plan::{IncludeStep, Step};
 use crate::report::Status;
 
 /// The tasks an include step included on a host, with the loop variables each item binds.
-type Included<'i> = Vec<(Map<String, Value>, &'i [TaskNode])>;
+type Included<'i> = Vec<(Map<String, Value>, &'i [Step<'i>])>;
 
 impl Run<'_> {
     /// Runs a dynamic include on one host at its lockstep position, then the tasks it included.
@@ -28,12 +29,13 @@ impl Run<'_> {
         play: &PlayRun<'_>,
         index: usize,
         host: &HostState,
-        include: &Include,
+        planned: &IncludeStep<'_>,
         rescuable: bool,
         frame: &Frame,
     ) -> Flow {
+        let include = planned.include;
         let step = &include.step;
-        let position = play.position(step, frame);
+        let position = frame.position(&planned.id);
         let Some(leads) = self.enter(play, index, step, &position).await else {
             return Flow::EndPlay;
         };
@@ -41,7 +43,7 @@ impl Run<'_> {
             return Flow::Continue;
         }
         let Some(included) = self
-            .run_include(&play.ctx, host, include, &frame.bound, rescuable)
+            .run_include(&play.ctx, host, planned, &frame.bound, rescuable)
             .await
         else {
             return play.failed(step);
@@ -66,11 +68,11 @@ impl Run<'_> {
         &self,
         play: &PlayContext<'_>,
         host: &HostState,
-        include: &'i Include,
+        include: &'i IncludeStep<'i>,
         bound: &Map<String, Value>,
         rescuable: bool,
     ) -> Option<Included<'i>> {
-        let step = &include.step;
+        let step = &include.include.step;
         let started = Instant::now();
         let prepared = self
             .resolved_vars(play, host, step, bound)
@@ -157,17 +159,17 @@ impl Run<'_> {
     async fn include_item<'i>(
         &self,
         host: &HostState,
-        include: &'i Include,
+        include: &'i IncludeStep<'i>,
         vars: &Map<String, Value>,
-    ) -> (TaskOutcome, Option<&'i [TaskNode]>) {
-        let step = &include.step;
+    ) -> (TaskOutcome, Option<&'i [Step<'i>]>) {
+        let step = &include.include.step;
         let outcome = self.run_single(host, step, vars).await;
         if outcome.status != Status::Ok {
             return (outcome, None);
         }
         let name = outcome.registered["include"].as_str().unwrap_or_default();
-        match include.bodies.iter().find(|(known, _)| known == name) {
-            Some((_, body)) => (outcome, Some(body.as_slice())),
+        match include.body(name) {
+            Some(body) => (outcome, Some(body)),
             None => {
                 let message = format!(
                     "`{name}` was not compiled before the run: an include name may use only \

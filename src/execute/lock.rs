@@ -9,7 +9,7 @@
 //! The lock is a directory created with `mkdir` (atomic) holding an `owner` file.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
@@ -18,7 +18,8 @@ use super::context::PlayContext;
 use super::state::HostState;
 use super::walk::Flow;
 use crate::modules::spec::parse_bool;
-use crate::report::{Event, HostResult, Status};
+use crate::report::{Emitter, Event, HostResult, Status};
+use crate::template::Templater;
 use crate::transport::{ExecRequest, Transport, TransportError, quote};
 
 /// Where the lock lives on a host unless `deployer_lock_path` says otherwise.
@@ -50,11 +51,8 @@ pub struct LockOwner {
 }
 
 impl LockOwner {
-    /// The owner for this process, running the run `run_id`.
-    pub fn current(run_id: &crate::report::RunId) -> Self {
-        let user = std::env::var("USER")
-            .or_else(|_| std::env::var("GITHUB_ACTOR"))
-            .unwrap_or_else(|_| "unknown".into());
+    /// The owner for this process, run by `user` on this machine, running the run `run_id`.
+    pub fn current(run_id: &crate::report::RunId, user: &str) -> Self {
         let machine = std::fs::read_to_string("/etc/hostname")
             .map(|h| h.trim().to_string())
             .unwrap_or_else(|_| "unknown".into());
@@ -210,73 +208,82 @@ fn describe_holder(owner_file: &str) -> String {
 }
 
 /// Why a lock could not be had: the status the host ends with, and the message.
-pub(super) type Refusal = (Status, String);
+type Refusal = (Status, String);
 
 /// The bastion locks of a run, by bastion and lock path: the transport to release it through,
 /// or why it was refused (every host behind that bastion is refused the same way).
-pub(super) type BastionLocks =
+type BastionLocks =
     tokio::sync::Mutex<BTreeMap<(String, String), Result<Arc<dyn Transport>, Refusal>>>;
 
-impl super::Run<'_> {
-    /// Takes the lock on the host's bastion, then the host's own lock, when its variables ask
-    /// for them and this run does not hold them yet. Returns the flow to stop with when a lock
-    /// cannot be had.
-    pub(super) async fn take_lock(&self, play: &PlayContext<'_>, host: &HostState) -> Option<Flow> {
-        let vars = self.task_vars(play, host, None, &Map::new());
-        let started = Instant::now();
-        let refusal = match self.take_bastion_lock(host, &vars).await {
-            Ok(()) => self.take_host_lock(host, &vars).await.err(),
-            Err(refusal) => Some(refusal),
-        };
-        let (status, message) = refusal?;
-        host.count(|s| match status {
-            Status::Unreachable => s.unreachable += 1,
-            _ => s.failed += 1,
-        });
-        if status == Status::Failed {
-            self.locked_out
-                .lock()
-                .expect("locked_out lock")
-                .push(host.name.clone());
+/// The deploy locks of one run: who the run is, the locks it took (released at the end), and the
+/// hosts another run's lock kept out.
+pub(super) struct LockService<'a> {
+    owner: LockOwner,
+    templater: &'a Templater,
+    emitter: Emitter,
+    /// Host locks taken: the host and the lock's path.
+    taken: Mutex<Vec<(Arc<HostState>, String)>>,
+    /// Bastion locks taken (or refused).
+    bastions: BastionLocks,
+    /// Hosts whose lock another run holds.
+    locked_out: Mutex<Vec<String>>,
+}
+
+impl<'a> LockService<'a> {
+    /// The locks of a run by `owner`; lock paths are rendered with `templater`, warnings sent to
+    /// `emitter`.
+    pub(super) fn new(owner: LockOwner, templater: &'a Templater, emitter: Emitter) -> Self {
+        LockService {
+            owner,
+            templater,
+            emitter,
+            taken: Mutex::new(Vec::new()),
+            bastions: BastionLocks::default(),
+            locked_out: Mutex::new(Vec::new()),
         }
-        self.emitter.emit(Event::HostResult(HostResult {
-            host: host.name.clone(),
-            delegated_to: None,
-            task: "Take the deploy lock".into(),
-            location: play.play.span.to_string(),
-            module: "lock".into(),
-            status,
-            item: None,
-            result: serde_json::json!({"failed": true, "msg": message}),
-            diffs: Vec::new(),
-            duration: started.elapsed(),
-        }));
-        Some(if status == Status::Failed {
-            Flow::Failed
-        } else {
-            Flow::Unreachable
-        })
+    }
+
+    /// Takes the lock on the host's bastion, then the host's own lock, when its variables
+    /// (`vars`) ask for them and this run does not hold them yet; why not when one cannot be had.
+    pub(super) async fn take(
+        &self,
+        host: &Arc<HostState>,
+        vars: &Map<String, Value>,
+    ) -> Result<(), Refusal> {
+        let taken = match self.take_bastion_lock(host, vars).await {
+            Ok(()) => self.take_host_lock(host, vars).await,
+            refused => refused,
+        };
+        if let Err((Status::Failed, _)) = &taken {
+            let mut out = self.locked_out.lock().expect("locked_out lock");
+            out.push(host.name.clone());
+        }
+        taken
+    }
+
+    /// The hosts another run's lock kept out, in the order met.
+    pub(super) fn locked_out(&self) -> Vec<String> {
+        self.locked_out.lock().expect("locked_out lock").clone()
     }
 
     async fn take_host_lock(
         &self,
-        host: &HostState,
-        vars: &serde_json::Map<String, Value>,
+        host: &Arc<HostState>,
+        vars: &Map<String, Value>,
     ) -> Result<(), Refusal> {
         let Some((raw_path, ttl)) = lock_settings(vars, HOST_LOCK) else {
             return Ok(());
         };
-        let held = |locks: &[(String, String)]| locks.iter().any(|(h, _)| *h == host.name);
-        if held(&self.locks.lock().expect("locks lock")) {
+        let held =
+            |taken: &[(Arc<HostState>, String)]| taken.iter().any(|(h, _)| h.name == host.name);
+        if held(&self.taken.lock().expect("taken lock")) {
             return Ok(());
         }
         let path = self.lock_path(&raw_path, HOST_LOCK, vars)?;
         let outcome = acquire(&host.connection, &path, ttl, &self.owner).await;
         self.judge(&host.name, &format!("the deploy lock {path}"), outcome)?;
-        self.locks
-            .lock()
-            .expect("locks lock")
-            .push((host.name.clone(), path));
+        let mut taken = self.taken.lock().expect("taken lock");
+        taken.push((Arc::clone(host), path));
         Ok(())
     }
 
@@ -285,7 +292,7 @@ impl super::Run<'_> {
     async fn take_bastion_lock(
         &self,
         host: &HostState,
-        vars: &serde_json::Map<String, Value>,
+        vars: &Map<String, Value>,
     ) -> Result<(), Refusal> {
         let Some((raw_path, ttl)) = lock_settings(vars, BASTION_LOCK) else {
             return Ok(());
@@ -300,7 +307,7 @@ impl super::Run<'_> {
             return Ok(());
         };
         let label = bastion.describe();
-        let mut taken = self.bastion_locks.lock().await;
+        let mut taken = self.bastions.lock().await;
         if let Some(known) = taken.get(&(label.clone(), path.clone())) {
             return known.as_ref().map(|_| ()).map_err(Clone::clone);
         }
@@ -315,7 +322,7 @@ impl super::Run<'_> {
         &self,
         raw: &str,
         kind: LockKind,
-        vars: &serde_json::Map<String, Value>,
+        vars: &Map<String, Value>,
     ) -> Result<String, Refusal> {
         self.templater
             .render_str(raw, &Value::Object(vars.clone()))
@@ -349,15 +356,13 @@ impl super::Run<'_> {
     }
 
     /// Releases every lock this run took: the hosts' first, then the bastions'.
-    pub(super) async fn release_locks(&self) {
-        let locks = std::mem::take(&mut *self.locks.lock().expect("locks lock"));
-        for (name, path) in locks {
-            let host = self.hosts.lock().expect("hosts lock").get(&name).cloned();
-            if let Some(host) = host {
-                self.release_or_warn(&name, &host.connection, &path).await;
-            }
+    pub(super) async fn release_all(&self) {
+        let taken = std::mem::take(&mut *self.taken.lock().expect("taken lock"));
+        for (host, path) in taken {
+            self.release_or_warn(&host.name, &host.connection, &path)
+                .await;
         }
-        let bastions = std::mem::take(&mut *self.bastion_locks.lock().await);
+        let bastions = std::mem::take(&mut *self.bastions.lock().await);
         for ((label, path), taken) in bastions {
             if let Ok(transport) = taken {
                 let place = format!("bastion {label}");
@@ -373,6 +378,41 @@ impl super::Run<'_> {
                 message: format!("{place}: could not release the deploy lock {path}: {e}"),
             });
         }
+    }
+}
+
+impl super::Run<'_> {
+    /// Takes the deploy locks the host asks for; when one cannot be had, counts and reports the
+    /// host and returns the flow it stops with.
+    pub(super) async fn take_lock(
+        &self,
+        play: &PlayContext<'_>,
+        host: &Arc<HostState>,
+    ) -> Option<Flow> {
+        let vars = self.task_vars(play, host, None, &Map::new());
+        let started = Instant::now();
+        let (status, message) = self.locks.take(host, &vars).await.err()?;
+        host.count(|s| match status {
+            Status::Unreachable => s.unreachable += 1,
+            _ => s.failed += 1,
+        });
+        self.emitter.emit(Event::HostResult(HostResult {
+            host: host.name.clone(),
+            delegated_to: None,
+            task: "Take the deploy lock".into(),
+            location: play.play.span.to_string(),
+            module: "lock".into(),
+            status,
+            item: None,
+            result: serde_json::json!({"failed": true, "msg": message}),
+            diffs: Vec::new(),
+            duration: started.elapsed(),
+        }));
+        Some(if status == Status::Failed {
+            Flow::Failed
+        } else {
+            Flow::Unreachable
+        })
     }
 }
 

@@ -8,23 +8,24 @@
 
 use tokio::sync::watch;
 
-/// A point in a play's steps, compared in order: one (sequence number, sub-step) pair per level.
+/// A point in a play's steps, compared in order: one (step order, sub-step) pair per level (see
+/// `StepId::order`).
 /// The outer levels are the dynamic includes the step is in, with the iteration (1 for the first
 /// item) as the sub-step; the last level is the step itself, with the sub-step of a handler
 /// flushed there (0 for the step itself).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Position(Vec<(u32, u32)>);
+pub struct Position(Vec<(u64, u32)>);
 
 impl Position {
-    /// The step numbered `sequence`, at sub-step `sub`, outside any include.
-    pub fn step(sequence: u32, sub: u32) -> Self {
-        Position(vec![(sequence, sub)])
+    /// The step at `order`, at sub-step `sub`, outside any include.
+    pub fn step(order: u64, sub: u32) -> Self {
+        Position(vec![(order, sub)])
     }
 
-    /// The step numbered `sequence` inside this position (an include's iteration).
-    pub fn within(&self, sequence: u32) -> Self {
+    /// The step at `order` inside this position (an include's iteration).
+    pub fn within(&self, order: u64) -> Self {
         let mut levels = self.0.clone();
-        levels.push((sequence, 0));
+        levels.push((order, 0));
         Position(levels)
     }
 
@@ -45,7 +46,7 @@ impl Position {
 
 /// Where a host that has left the play stands: past every step.
 fn done() -> Position {
-    Position::step(u32::MAX, u32::MAX)
+    Position::step(u64::MAX, u32::MAX)
 }
 
 /// Keeps hosts in step (linear), or lets them run free.
@@ -106,7 +107,7 @@ mod tests {
     async fn hosts_start_each_step_together() {
         let lockstep = Arc::new(Lockstep::new(2, true));
         let log = Arc::new(Mutex::new(Vec::new()));
-        let host = |index: usize, steps: Vec<u32>, delay: u64| {
+        let host = |index: usize, steps: Vec<u64>, delay: u64| {
             let (lockstep, log) = (Arc::clone(&lockstep), Arc::clone(&log));
             tokio::spawn(async move {
                 for step in steps {
@@ -122,7 +123,7 @@ mod tests {
         let b = host(1, vec![1, 3], 30);
         a.await.unwrap();
         b.await.unwrap();
-        let steps: Vec<u32> = log.lock().unwrap().iter().map(|(s, _)| *s).collect();
+        let steps: Vec<u64> = log.lock().unwrap().iter().map(|(s, _)| *s).collect();
         assert_eq!(steps, [1, 1, 2, 3, 3]);
     }
 

@@ -1,9 +1,7 @@
-//! The scheduler: plays, `serial` batches, hosts in parallel (bounded by `forks`), failure
+//! Runs a [`Plan`]: plays, `serial` batches, hosts in parallel (bounded by `forks`), failure
 //! accounting, handlers and the recap. Reaches hosts only through the [`Connector`]; never
 //! names SSH and never prints (it emits [`Event`]s).
 
-mod batches;
-pub use batches::batches;
 mod context;
 mod facts;
 mod include;
@@ -12,22 +10,20 @@ pub use lock::{BASTION_LOCK, DEFAULT_LOCK_PATH, HOST_LOCK, LockKind, force_relea
 mod lockstep;
 mod rollback;
 mod state;
-mod tags;
 mod task;
 mod traced;
 mod walk;
-
-pub use tags::TagFilter;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures::future::join_all;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
-use crate::compile::{Play, Program, Strategy};
+use crate::compile::{Program, Strategy};
 use crate::inventory::Inventory;
+use crate::plan::{Plan, PlayPlan, batches, exceeds};
 use crate::report::{Emitter, Event, Recap, RunId};
 use crate::template::Templater;
 use crate::transport::Connector;
@@ -55,22 +51,58 @@ pub struct RunOptions {
     pub run_id: RunId,
     /// Asks the run to stop after the tasks already running (Ctrl-C).
     pub stop: StopSignal,
+    /// The sudo password for hosts whose variables give none (`DEPLOYER_BECOME_PASSWORD`).
+    pub become_password: BecomePassword,
+    /// Who runs deployer (`$USER`, else `$GITHUB_ACTOR`), named in the deploy locks it takes.
+    pub user: String,
 }
 
-/// A flag that asks a run to stop after the tasks already running; cheap to clone and share
-/// with a signal handler.
+/// A sudo password given to the controller; `Debug` never shows it.
+#[derive(Clone, Default)]
+pub struct BecomePassword(pub Option<String>);
+
+impl std::fmt::Debug for BecomePassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Some(***)"
+        } else {
+            "None"
+        })
+    }
+}
+
+/// A flag that asks a run to stop after the tasks already running (Ctrl-C); cheap to clone and
+/// share with a signal handler, and awaitable.
 #[derive(Debug, Clone, Default)]
-pub struct StopSignal(Arc<AtomicBool>);
+pub struct StopSignal(Arc<StopFlag>);
+
+#[derive(Debug, Default)]
+struct StopFlag {
+    stopped: AtomicBool,
+    wake: Notify,
+}
 
 impl StopSignal {
     /// Asks the run to stop.
     pub fn stop(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.0.stopped.store(true, Ordering::SeqCst);
+        self.0.wake.notify_waiters();
     }
 
     /// Whether the run was asked to stop.
     pub fn is_stopped(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.0.stopped.load(Ordering::SeqCst)
+    }
+
+    /// Returns once the run is asked to stop.
+    pub async fn stopped(&self) {
+        loop {
+            let woken = self.0.wake.notified();
+            if self.is_stopped() {
+                return;
+            }
+            woken.await;
+        }
     }
 }
 
@@ -85,6 +117,8 @@ impl Default for RunOptions {
             skip_tags: Vec::new(),
             run_id: RunId::generate(),
             stop: StopSignal::default(),
+            become_password: BecomePassword::default(),
+            user: "unknown".into(),
         }
     }
 }
@@ -102,19 +136,14 @@ pub struct Run<'a> {
     hosts: Mutex<BTreeMap<String, Arc<HostState>>>,
     /// Hosts that failed or were unreachable: they take no further part in the run.
     down: Mutex<HashSet<String>>,
-    /// Who this run is, for deploy locks.
-    owner: lock::LockOwner,
-    /// Deploy locks taken: host and lock path.
-    locks: Mutex<Vec<(String, String)>>,
-    /// Deploy locks taken (or refused) on bastions.
-    bastion_locks: lock::BastionLocks,
-    /// Hosts whose lock another run holds.
-    locked_out: Mutex<Vec<String>>,
+    /// The deploy locks.
+    locks: lock::LockService<'a>,
 }
 
-/// Runs a compiled program against an inventory and returns the recap (also emitted last).
+/// Runs a plan against the inventory it was built with and returns the recap (also emitted
+/// last).
 pub async fn execute(
-    program: &Program,
+    plan: &Plan<'_>,
     inventory: &Inventory,
     options: &RunOptions,
     connector: Arc<Connector>,
@@ -122,26 +151,27 @@ pub async fn execute(
     emitter: Emitter,
 ) -> Recap {
     let run = Run {
-        program,
+        program: plan.program,
         inventory,
         options,
         connector,
         templater,
+        locks: lock::LockService::new(
+            lock::LockOwner::current(&options.run_id, &options.user),
+            templater,
+            emitter.clone(),
+        ),
         emitter,
         forks: Semaphore::new(options.forks.max(1)),
         hosts: Mutex::new(BTreeMap::new()),
         down: Mutex::new(HashSet::new()),
-        owner: lock::LockOwner::current(&options.run_id),
-        locks: Mutex::new(Vec::new()),
-        bastion_locks: Default::default(),
-        locked_out: Mutex::new(Vec::new()),
     };
-    for play in &program.plays {
+    for play in &plan.plays {
         if options.stop.is_stopped() || !run.play(play).await {
             break;
         }
     }
-    run.release_locks().await;
+    run.locks.release_all().await;
     let interrupted = options.stop.is_stopped();
     if interrupted {
         run.emitter.emit(Event::Warning {
@@ -150,7 +180,7 @@ pub async fn execute(
     }
     let recap = Recap {
         interrupted,
-        locked_out: run.locked_out.lock().expect("locked_out lock").clone(),
+        locked_out: run.locks.locked_out(),
         hosts: run
             .hosts
             .lock()
@@ -165,8 +195,12 @@ pub async fn execute(
 
 impl Run<'_> {
     /// Runs one play, batch by batch. Returns false when the run must stop.
-    async fn play(&self, play: &Play) -> bool {
-        let hosts = self.play_hosts(play);
+    async fn play(&self, planned: &PlayPlan<'_>) -> bool {
+        let play = planned.play;
+        let hosts: Vec<String> = (planned.hosts.iter())
+            .filter(|h| !self.is_down(h))
+            .cloned()
+            .collect();
         self.emitter.emit(Event::PlayStarted {
             name: play.name.clone(),
             hosts: hosts.clone(),
@@ -180,7 +214,7 @@ impl Run<'_> {
             });
             return true;
         }
-        for batch in batches::batches(&hosts, &play.serial) {
+        for batch in batches(&hosts, &play.serial) {
             if self.options.stop.is_stopped() {
                 return false;
             }
@@ -188,12 +222,9 @@ impl Run<'_> {
             if batch.is_empty() {
                 continue;
             }
-            let (fatal, failed) = self.batch(play, &hosts, &batch).await;
+            let (fatal, failed) = self.batch(planned, &hosts, &batch).await;
             let all_failed = !play.serial.is_empty() && failed == batch.len();
-            if fatal
-                || all_failed
-                || batches::exceeds(failed, batch.len(), play.max_fail_percentage)
-            {
+            if fatal || all_failed || exceeds(failed, batch.len(), play.max_fail_percentage) {
                 self.emitter.emit(Event::Warning {
                     message: format!(
                         "play `{}`: {failed} of {} hosts in the batch failed; stopping the rollout",
@@ -207,24 +238,14 @@ impl Run<'_> {
         true
     }
 
-    /// The play's hosts: its pattern, narrowed by `--limit`, without hosts already down.
-    fn play_hosts(&self, play: &Play) -> Vec<String> {
-        let selected = self.inventory.select(&play.hosts).unwrap_or_default();
-        let limit: Option<Vec<String>> = self
-            .options
-            .limit
-            .as_deref()
-            .map(|l| self.inventory.limit(l).unwrap_or_default());
-        selected
-            .into_iter()
-            .filter(|h| limit.as_ref().is_none_or(|l| l.contains(h)))
-            .filter(|h| !self.is_down(h))
-            .collect()
-    }
-
     /// Runs one batch; returns whether the play was aborted and how many hosts failed.
-    async fn batch(&self, play: &Play, all_hosts: &[String], batch: &[String]) -> (bool, usize) {
-        let (sequence, section_ends) = walk::sequence(&play.sections);
+    async fn batch(
+        &self,
+        planned: &PlayPlan<'_>,
+        all_hosts: &[String],
+        batch: &[String],
+    ) -> (bool, usize) {
+        let play = planned.play;
         let run = PlayRun {
             ctx: PlayContext {
                 play,
@@ -232,12 +253,7 @@ impl Run<'_> {
                 batch,
             },
             lockstep: Lockstep::new(batch.len(), play.strategy == Strategy::Linear),
-            sequence,
-            section_ends,
-            tags: TagFilter {
-                only: self.options.tags.clone(),
-                skip: self.options.skip_tags.clone(),
-            },
+            sections: &planned.sections,
             announced: Mutex::new(HashSet::new()),
             abort: AtomicBool::new(false),
             fatal: AtomicBool::new(false),
@@ -260,7 +276,7 @@ impl Run<'_> {
                     self.mark_down(&host.name);
                     if let Some(max) = play.max_fail_percentage {
                         let failed = batch.iter().filter(|h| self.is_down(h)).count();
-                        if batches::exceeds(failed, batch.len(), Some(max)) {
+                        if exceeds(failed, batch.len(), Some(max)) {
                             run.stop_run();
                         }
                     }

@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
-use super::Run;
 use super::context::{PlayContext, strip_omitted};
 use super::state::HostState;
 use super::traced::Traced;
+use super::{BecomePassword, Run};
 use crate::compile::{Task, strip_braces};
 use crate::modules::{Control, ModuleContext, ModuleError, ModuleResult};
 use crate::report::{Event, HostResult, HostStats, Status};
@@ -156,8 +156,11 @@ impl Run<'_> {
             Ok(items) => items,
             Err(message) => return failed_outcome(task, message),
         };
+        if items.is_empty() {
+            return empty_loop_outcome();
+        }
         let mut results = Vec::new();
-        let (mut changed, mut failed, mut all_skipped) = (false, false, !items.is_empty());
+        let (mut changed, mut failed, mut all_skipped) = (false, false, true);
         let mut facts = Map::new();
         for (index, item) in items.into_iter().enumerate() {
             if index > 0 && looping.pause > 0.0 {
@@ -485,7 +488,7 @@ impl Run<'_> {
         let ctx = ModuleContext {
             host: &host.name,
             transport: via,
-            become_user: become_for(task, context),
+            become_user: become_for(task, context, &self.options.become_password),
             env: environment,
             check_mode,
             diff: task.diff.unwrap_or(self.options.diff),
@@ -550,9 +553,17 @@ fn notify(play: &PlayContext<'_>, host: &HostState, task: &Task) {
 }
 
 /// `become` settings rendered for a task: the user, and a password from the host's variables or
-/// `DEPLOYER_BECOME_PASSWORD`.
-fn become_for(task: &Task, context: &Value) -> Option<Become> {
+/// else the controller's (`DEPLOYER_BECOME_PASSWORD`). Like Ansible, none when the login user
+/// (`ansible_user`) already is the become user.
+fn become_for(task: &Task, context: &Value, fallback: &BecomePassword) -> Option<Become> {
     if !task.become_spec.enabled {
+        return None;
+    }
+    let user = task.become_spec.user.as_deref().unwrap_or("root");
+    let login = ["ansible_user", "ansible_ssh_user"]
+        .iter()
+        .find_map(|k| context.get(k).and_then(Value::as_str));
+    if login == Some(user) {
         return None;
     }
     let password = [
@@ -562,13 +573,9 @@ fn become_for(task: &Task, context: &Value) -> Option<Become> {
     ]
     .iter()
     .find_map(|k| context.get(k).and_then(Value::as_str).map(str::to_string))
-    .or_else(|| std::env::var("DEPLOYER_BECOME_PASSWORD").ok());
+    .or_else(|| fallback.0.clone());
     Some(Become {
-        user: task
-            .become_spec
-            .user
-            .clone()
-            .unwrap_or_else(|| "root".into()),
+        user: user.to_string(),
         password,
     })
 }
@@ -581,6 +588,21 @@ fn skipped_outcome(condition: &str) -> TaskOutcome {
             "skipped": true,
             "skip_reason": "Conditional result was False",
             "false_condition": condition,
+        }),
+        facts: Map::new(),
+        control: None,
+    }
+}
+
+/// A loop over no items: skipped, as Ansible counts and registers it.
+fn empty_loop_outcome() -> TaskOutcome {
+    TaskOutcome {
+        status: Status::Skipped,
+        registered: serde_json::json!({
+            "changed": false,
+            "results": [],
+            "skipped": true,
+            "skipped_reason": "No items in the list",
         }),
         facts: Map::new(),
         control: None,

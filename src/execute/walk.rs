@@ -13,9 +13,9 @@ use super::Run;
 use super::context::PlayContext;
 use super::lockstep::{Lockstep, Position};
 use super::state::HostState;
-use super::tags::TagFilter;
-use crate::compile::{Task, TaskNode};
+use crate::compile::Task;
 use crate::modules::Control;
+use crate::plan::{Step as PlanStep, StepId};
 use crate::report::{Event, Status};
 
 /// How a walk through a list of tasks ended.
@@ -39,13 +39,8 @@ pub struct PlayRun<'a> {
     pub ctx: PlayContext<'a>,
     /// The barrier of the linear strategy.
     pub lockstep: Lockstep,
-    /// Each task's (and include step's) sequence number (by address), to order lockstep
-    /// positions.
-    pub sequence: HashMap<usize, u32>,
-    /// The sequence number of the end of each section.
-    pub section_ends: Vec<u32>,
-    /// Which tasks to run.
-    pub tags: TagFilter,
+    /// The planned steps of each section.
+    pub sections: &'a [Vec<PlanStep<'a>>],
     /// Positions already announced with `TaskStarted`.
     pub announced: std::sync::Mutex<std::collections::HashSet<Position>>,
     /// Set when the play must stop for every host.
@@ -68,11 +63,11 @@ pub struct Frame {
 }
 
 impl Frame {
-    /// The position of the step numbered `sequence` in this frame.
-    pub fn position(&self, sequence: u32) -> Position {
+    /// The position of step `id` in this frame.
+    pub fn position(&self, id: &StepId) -> Position {
         match &self.at {
-            Some(at) => at.within(sequence),
-            None => Position::step(sequence, 0),
+            Some(at) => at.within(id.order()),
+            None => Position::step(id.order(), 0),
         }
     }
 }
@@ -105,12 +100,13 @@ impl PlayRun<'_> {
     /// Stops the play for every host, and the run after it.
     pub fn stop_run(&self) {
         self.fatal.store(true, Ordering::SeqCst);
-        self.abort.store(true, Ordering::SeqCst);
+        self.end_play();
     }
 
-    /// The position of `task` (a task or an include step) walked in `frame`.
-    pub fn position(&self, task: &Task, frame: &Frame) -> Position {
-        frame.position(self.sequence[&(task as *const Task as usize)])
+    /// Ends the play for every host, waking the hosts waiting for a `run_once` step.
+    pub fn end_play(&self) {
+        self.abort.store(true, Ordering::SeqCst);
+        self.run_once_done.notify_waiters();
     }
 
     /// What a failed step means for the host: the run stops when the failure is fatal.
@@ -124,19 +120,19 @@ impl PlayRun<'_> {
 
 impl Run<'_> {
     /// Walks every section of the play for one host, then leaves the lockstep.
-    pub async fn walk_play(&self, play: &PlayRun<'_>, index: usize, host: &HostState) -> Flow {
+    pub async fn walk_play(&self, play: &PlayRun<'_>, index: usize, host: &Arc<HostState>) -> Flow {
         host.switch.lock().expect("switch lock").take();
         if let Some(flow) = self.take_lock(&play.ctx, host).await {
             play.lockstep.leave(index);
             return flow;
         }
         let mut flow = Flow::Continue;
-        for (section, tasks) in play.ctx.play.sections.iter().enumerate() {
+        for (section, steps) in play.sections.iter().enumerate() {
             flow = self
-                .walk(play, index, host, tasks, false, &Frame::default())
+                .walk(play, index, host, steps, false, &Frame::default())
                 .await;
             if flow == Flow::Continue {
-                let end = Position::step(play.section_ends[section], 0);
+                let end = Position::step(StepId::section_end(section), 0);
                 flow = self.flush(play, index, host, &end).await;
             }
             if flow != Flow::Continue {
@@ -150,42 +146,39 @@ impl Run<'_> {
         flow
     }
 
-    /// Walks a list of task nodes in `frame`. Boxed because blocks and includes recurse.
+    /// Walks a list of steps in `frame`. Boxed because blocks and includes recurse.
     pub fn walk<'s>(
         &'s self,
         play: &'s PlayRun<'_>,
         index: usize,
         host: &'s HostState,
-        nodes: &'s [TaskNode],
+        nodes: &'s [PlanStep<'s>],
         rescuable: bool,
         frame: &'s Frame,
     ) -> BoxFuture<'s, Flow> {
         Box::pin(async move {
             for node in nodes {
                 let flow = match node {
-                    TaskNode::Task(task) => {
-                        if !play.tags.selects(&task.tags) {
-                            continue;
-                        }
+                    PlanStep::Task(planned) => {
                         let step = Step {
-                            task,
-                            position: play.position(task, frame),
+                            task: planned.task,
+                            position: frame.position(&planned.id),
                             bound: &frame.bound,
                         };
                         self.step(play, index, host, step, rescuable).await
                     }
-                    TaskNode::Block(block) => {
+                    PlanStep::Block(block) => {
                         let mut flow = self
                             .walk(
                                 play,
                                 index,
                                 host,
-                                &block.block,
-                                rescuable || !block.rescue.is_empty(),
+                                &block.body,
+                                rescuable || !block.block.rescue.is_empty(),
                                 frame,
                             )
                             .await;
-                        if flow == Flow::Failed && !block.rescue.is_empty() {
+                        if flow == Flow::Failed && !block.block.rescue.is_empty() {
                             host.count(|s| s.rescued += 1);
                             flow = self
                                 .walk(play, index, host, &block.rescue, rescuable, frame)
@@ -201,10 +194,7 @@ impl Run<'_> {
                         }
                         flow
                     }
-                    TaskNode::Include(include) => {
-                        if !play.tags.selects(&include.step.tags) {
-                            continue;
-                        }
+                    PlanStep::Include(include) => {
                         self.include(play, index, host, include, rescuable, frame)
                             .await
                     }
@@ -277,7 +267,7 @@ impl Run<'_> {
             (_, Some(Control::FlushHandlers)) => self.flush(play, index, host, position).await,
             (_, Some(Control::EndHost)) => Flow::EndHost,
             (_, Some(Control::EndPlay)) => {
-                play.abort.store(true, Ordering::SeqCst);
+                play.end_play();
                 Flow::EndPlay
             }
             (_, Some(Control::ClearHostErrors)) => {
@@ -319,9 +309,12 @@ impl Run<'_> {
             if play.abort.load(Ordering::SeqCst) || self.options.stop.is_stopped() {
                 return RunOnce::Aborted;
             }
-            // The leader may stop without running the step (the play was aborted): look again
-            // now and then rather than trusting a single wake-up.
-            let _ = tokio::time::timeout(std::time::Duration::from_millis(200), done).await;
+            // Woken when the step has run, the play ended, or the run was asked to stop: the
+            // leader may stop without running the step.
+            tokio::select! {
+                () = done => {}
+                () = self.options.stop.stopped() => {}
+            }
         }
     }
 
@@ -374,39 +367,4 @@ struct Step<'t> {
     task: &'t Arc<Task>,
     position: Position,
     bound: &'t Map<String, Value>,
-}
-
-/// Numbers every task of a play in walking order, and the end of each section.
-pub fn sequence(sections: &[Vec<TaskNode>]) -> (HashMap<usize, u32>, Vec<u32>) {
-    fn number(nodes: &[TaskNode], next: &mut u32, out: &mut HashMap<usize, u32>) {
-        for node in nodes {
-            match node {
-                TaskNode::Task(task) => {
-                    *next += 1;
-                    out.insert(Arc::as_ptr(task) as usize, *next);
-                }
-                TaskNode::Block(block) => {
-                    number(&block.block, next, out);
-                    number(&block.rescue, next, out);
-                    number(&block.always, next, out);
-                }
-                TaskNode::Include(include) => {
-                    *next += 1;
-                    out.insert(Arc::as_ptr(&include.step) as usize, *next);
-                    for (_, body) in &include.bodies {
-                        number(body, next, out);
-                    }
-                }
-            }
-        }
-    }
-    let mut out = HashMap::new();
-    let mut ends = Vec::new();
-    let mut next = 0;
-    for section in sections {
-        number(section, &mut next, &mut out);
-        next += 1;
-        ends.push(next);
-    }
-    (out, ends)
 }

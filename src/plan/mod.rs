@@ -1,25 +1,38 @@
-//! The static, deterministic graph of a run: for each play, its hosts in batches and the steps
-//! every host will walk (after `--limit` and tag selection). `deployer plan` prints it; the same
-//! input always gives the same bytes, so it can be reviewed in a pull request.
+//! The executable plan of a run: for each play, its hosts (after `--limit`) in batches and the
+//! steps every host walks (after tag selection), each with a stable [`StepId`]. [`build`] makes
+//! it, `execute` runs it and `deployer plan` prints it; the same input always gives the same
+//! bytes, so it can be reviewed in a pull request.
 
+mod batches;
 mod render;
+mod step;
+mod tags;
 
 use serde::Serialize;
 
-use crate::compile::{Program, Strategy, Task, TaskNode};
-use crate::execute::TagFilter;
+use crate::compile::{Play, Program, Strategy};
 use crate::inventory::Inventory;
+pub use batches::{batches, exceeds};
+pub use render::render_text;
+pub use step::{BlockStep, IncludeStep, Step, StepId, TaskStep};
+pub use tags::TagFilter;
 
-/// The whole run's graph.
-#[derive(Debug, Clone, Serialize)]
-pub struct Plan {
+/// The whole run.
+#[derive(Serialize)]
+pub struct Plan<'p> {
+    /// The program the plan was built from (its `-e` values are needed at run time).
+    #[serde(skip)]
+    pub program: &'p Program,
     /// One entry per play.
-    pub plays: Vec<PlayPlan>,
+    pub plays: Vec<PlayPlan<'p>>,
 }
 
-/// One play's graph.
-#[derive(Debug, Clone, Serialize)]
-pub struct PlayPlan {
+/// One play: its hosts, batches and steps.
+#[derive(Serialize)]
+pub struct PlayPlan<'p> {
+    /// The compiled play (its variables, handlers and settings).
+    #[serde(skip)]
+    pub play: &'p Play,
     /// The play's name.
     pub name: String,
     /// Where it is written.
@@ -28,60 +41,48 @@ pub struct PlayPlan {
     pub pattern: String,
     /// `linear` or `free`.
     pub strategy: &'static str,
+    /// The hosts the pattern selects, narrowed by `--limit`, in inventory order.
+    #[serde(skip)]
+    pub hosts: Vec<String>,
     /// Host batches, in order.
     pub batches: Vec<Vec<String>>,
     /// `max_fail_percentage`, when set.
     pub max_fail_percentage: Option<f64>,
-    /// The steps, section by section.
-    pub sections: Vec<SectionPlan>,
+    /// The steps of `pre_tasks`, `tasks` and `post_tasks` (every section, even empty: handlers
+    /// are flushed at the end of each).
+    #[serde(serialize_with = "render::sections")]
+    pub sections: Vec<Vec<Step<'p>>>,
     /// The handlers.
-    pub handlers: Vec<StepPlan>,
+    #[serde(serialize_with = "render::handlers")]
+    pub handlers: &'p [std::sync::Arc<crate::compile::Task>],
 }
 
-/// One section (`pre_tasks`, `tasks`, `post_tasks`).
-#[derive(Debug, Clone, Serialize)]
-pub struct SectionPlan {
-    /// The section's name (for an include's tasks: the file or role they come from).
-    pub name: String,
-    /// Its steps.
-    pub steps: Vec<StepPlan>,
+/// `--limit` resolved against an inventory: the hosts it lets through.
+pub struct Limit(Option<Vec<String>>);
+
+impl Limit {
+    /// Resolves `limit` (a malformed one lets no host through; `lib::check_limit` refuses it
+    /// first).
+    pub fn new(inventory: &Inventory, limit: Option<&str>) -> Self {
+        Limit(limit.map(|l| inventory.limit(l).unwrap_or_default()))
+    }
+
+    /// Whether `host` is let through.
+    pub fn allows(&self, host: &str) -> bool {
+        self.0
+            .as_ref()
+            .is_none_or(|hosts| hosts.iter().any(|h| h == host))
+    }
 }
 
-/// A task, or a block with its sections.
-#[derive(Debug, Clone, Serialize)]
-pub struct StepPlan {
-    /// The task's title or the block's name.
-    pub title: String,
-    /// `block` for blocks, else the module name (`include_tasks` and `include_role` for dynamic
-    /// includes).
-    pub kind: String,
-    /// Where it is written.
-    pub location: String,
-    /// Its `when` conditions.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub when: Vec<String>,
-    /// Its tags.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub tags: Vec<String>,
-    /// Handlers it notifies.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub notify: Vec<String>,
-    /// Other keywords worth reviewing (`run_once`, `delegate_to`, `loop`, `become`, ...).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub flags: Vec<String>,
-    /// For blocks: the block, rescue and always steps; for includes: the included steps.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub children: Vec<SectionPlan>,
-}
-
-/// Builds the plan of a program against an inventory.
-pub fn build(
-    program: &Program,
+/// Builds the plan of a program against an inventory, for the hosts `limit` lets through and the
+/// steps `tags` selects.
+pub fn build<'p>(
+    program: &'p Program,
     inventory: &Inventory,
-    limit: Option<&str>,
+    limit: &Limit,
     tags: &TagFilter,
-) -> Plan {
-    let limited: Option<Vec<String>> = limit.map(|l| inventory.limit(l).unwrap_or_default());
+) -> Plan<'p> {
     let plays = program
         .plays
         .iter()
@@ -90,11 +91,10 @@ pub fn build(
                 .select(&play.hosts)
                 .unwrap_or_default()
                 .into_iter()
-                .filter(|h| limited.as_ref().is_none_or(|l| l.contains(h)))
+                .filter(|h| limit.allows(h))
                 .collect();
-            let batches = crate::execute::batches(&hosts, &play.serial);
-            let names = ["pre_tasks", "tasks", "post_tasks"];
             PlayPlan {
+                play,
                 name: play.name.clone(),
                 location: play.span.to_string(),
                 pattern: play.hosts.clone(),
@@ -105,116 +105,27 @@ pub fn build(
                 batches: if hosts.is_empty() {
                     Vec::new()
                 } else {
-                    batches
+                    batches(&hosts, &play.serial)
                 },
+                hosts,
                 max_fail_percentage: play.max_fail_percentage,
-                sections: play
-                    .sections
-                    .iter()
-                    .zip(names)
-                    .map(|(nodes, name)| SectionPlan {
-                        name: name.to_string(),
-                        steps: steps(nodes, tags),
-                    })
-                    .filter(|s| !s.steps.is_empty())
-                    .collect(),
-                handlers: play.handlers.iter().map(|h| task_step(h)).collect(),
+                sections: step::sections(&play.sections, tags),
+                handlers: &play.handlers,
             }
         })
         .collect();
-    Plan { plays }
+    Plan { program, plays }
 }
 
-fn steps(nodes: &[TaskNode], tags: &TagFilter) -> Vec<StepPlan> {
-    nodes
-        .iter()
-        .filter_map(|node| match node {
-            TaskNode::Task(task) => tags.selects(&task.tags).then(|| task_step(task)),
-            TaskNode::Block(block) => {
-                let children: Vec<SectionPlan> = [
-                    ("block", &block.block),
-                    ("rescue", &block.rescue),
-                    ("always", &block.always),
-                ]
-                .into_iter()
-                .map(|(name, nodes)| SectionPlan {
-                    name: name.to_string(),
-                    steps: steps(nodes, tags),
-                })
-                .filter(|s| !s.steps.is_empty())
-                .collect();
-                (!children.is_empty()).then(|| StepPlan {
-                    title: block.name.clone().unwrap_or_else(|| "block".into()),
-                    kind: "block".into(),
-                    location: block.span.to_string(),
-                    when: Vec::new(),
-                    tags: Vec::new(),
-                    notify: Vec::new(),
-                    flags: Vec::new(),
-                    children,
-                })
+impl Plan<'_> {
+    /// Every host some play targets, in first-seen order.
+    pub fn hosts(&self) -> Vec<String> {
+        let mut hosts: Vec<String> = Vec::new();
+        for host in self.plays.iter().flat_map(|p| &p.hosts) {
+            if !hosts.contains(host) {
+                hosts.push(host.clone());
             }
-            TaskNode::Include(include) => tags.selects(&include.step.tags).then(|| StepPlan {
-                children: include
-                    .bodies
-                    .iter()
-                    .map(|(name, nodes)| SectionPlan {
-                        name: name.clone(),
-                        steps: steps(nodes, tags),
-                    })
-                    .filter(|s| !s.steps.is_empty())
-                    .collect(),
-                ..task_step(&include.step)
-            }),
-        })
-        .collect()
-}
-
-fn task_step(task: &Task) -> StepPlan {
-    let mut flags = Vec::new();
-    if let Some(l) = &task.looping {
-        flags.push(format!(
-            "loop={}",
-            serde_json::to_string(&l.items).unwrap_or_default()
-        ));
-    }
-    if task.run_once {
-        flags.push("run_once".into());
-    }
-    if let Some(d) = &task.delegate_to {
-        flags.push(format!("delegate_to={d}"));
-    }
-    if task.become_spec.enabled {
-        flags.push(format!(
-            "become={}",
-            task.become_spec.user.as_deref().unwrap_or("root")
-        ));
-    }
-    if let Some(r) = &task.register {
-        flags.push(format!("register={r}"));
-    }
-    if task.ignore_errors {
-        flags.push("ignore_errors".into());
-    }
-    if task.no_log {
-        flags.push("no_log".into());
-    }
-    if let Some(until) = &task.until {
-        flags.push(format!(
-            "until={until} retries={} delay={}",
-            task.retries, task.delay
-        ));
-    }
-    StepPlan {
-        title: task.title(),
-        kind: task.module.spec().name.to_string(),
-        location: task.span.to_string(),
-        when: task.when.clone(),
-        tags: task.tags.clone(),
-        notify: task.notify.clone(),
-        flags,
-        children: Vec::new(),
+        }
+        hosts
     }
 }
-
-pub use render::render_text;
