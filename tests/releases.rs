@@ -201,11 +201,18 @@ fn a_rollback_is_reported_between_the_failed_step_and_the_next() {
     assert_eq!(p.site(&["-e", &root, "-e", "version=v1"]).code, 0);
     let out = p.site(&["-e", &root, "-e", "version=bad"]);
     assert_eq!(out.code, 2, "{}", out.stdout);
-    let tail = out
+    // h1's result for the health check may be printed before or after h2's failure; what
+    // matters is that the rollback comes after the failure and before the next task.
+    let failed_at = out
         .stdout
-        .split("fatal: [h2]: FAILED!")
-        .nth(1)
+        .find("fatal: [h2]: FAILED!")
         .unwrap_or_else(|| panic!("{}", out.stdout));
+    let rollback_at = out
+        .stdout
+        .find("TASK [Roll back")
+        .unwrap_or_else(|| panic!("{}", out.stdout));
+    assert!(failed_at < rollback_at, "{}", out.stdout);
+    let tail = &out.stdout[rollback_at..];
     let headers_and_results: Vec<&str> = tail
         .lines()
         .filter(|l| l.starts_with("TASK") || l.starts_with("ok:") || l.starts_with("changed:"))
