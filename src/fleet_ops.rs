@@ -234,7 +234,8 @@ async fn release(
 async fn unlock(transport: &dyn Transport, path: &str) -> Result<String, String> {
     let held = force_release(transport, path)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?
+        .map_err(|why| format!("could not remove the lock {path}: {why}"))?;
     Ok(held.map_or_else(
         || "no lock".to_string(),
         |who| format!("removed the lock of {who}"),

@@ -127,6 +127,7 @@ pub fn load(inputs: &Inputs, templater: &Templater) -> Result<Loaded, Error> {
         }
     }
     let secrets = Arc::new(collect_secrets(&program, &inventory, vault, templater));
+    secrets::mask_logs(Arc::clone(&secrets));
     Ok(Loaded {
         program,
         inventory,
@@ -149,6 +150,7 @@ fn collect_secrets(
         .collect();
     let listed = levels.iter().flat_map(secrets::listed_names).collect();
     let mut found = vault.secrets();
+    found.add_env();
     for vars in &levels {
         found.add_named(vars, &listed, templater);
     }

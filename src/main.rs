@@ -29,6 +29,7 @@ use deployer::report::{
     TerminalReporter,
 };
 use deployer::runlog::{self, RunLog, Sink};
+use deployer::secrets::MaskedLogs;
 use deployer::template::Templater;
 use deployer::transport::ConnectOptions;
 use deployer::vault::{Vault, format as vault_format};
@@ -121,9 +122,9 @@ fn init_tracing(verbosity: u8, progress: Option<MultiProgress>, colour: bool) {
         .with_target(verbosity >= 4);
     let _ = match progress {
         Some(multi) => logs
-            .with_writer(IndicatifWriter::<Stderr>::new(multi))
+            .with_writer(MaskedLogs(IndicatifWriter::<Stderr>::new(multi)))
             .try_init(),
-        None => logs.with_writer(std::io::stderr).try_init(),
+        None => logs.with_writer(MaskedLogs(std::io::stderr)).try_init(),
     };
 }
 

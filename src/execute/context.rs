@@ -7,6 +7,7 @@ use super::Run;
 use super::state::HostState;
 
 use crate::compile::{Play, Task};
+use crate::template::Layers;
 
 /// The value `{{ omit }}` renders to; arguments holding it are dropped before the module runs.
 pub const OMIT: &str = "__omit_place_holder__deployer";
@@ -33,47 +34,48 @@ impl Run<'_> {
         task: Option<&Task>,
         bound: &Map<String, Value>,
     ) -> Map<String, Value> {
-        let mut vars = Map::new();
+        // Only the author's variables are templates; facts, results and the rest are data.
+        let mut vars = Layers::new();
         if let Some(task) = task {
-            vars.extend(task.scope.role_defaults.clone());
+            vars.author(&task.scope.role_defaults);
         }
-        vars.extend(host.inventory_vars.clone());
-        vars.extend(play.play.vars.clone());
+        vars.author(&host.inventory_vars);
+        vars.author(&play.play.vars);
         if let Some(task) = task {
-            vars.extend(task.scope.role_vars.clone());
-            vars.extend(task.scope.task_vars.clone());
+            vars.author(&task.scope.role_vars);
+            vars.author(&task.scope.task_vars);
         }
-        vars.extend(bound.clone());
-        vars.extend(host.facts.lock().expect("facts lock").clone());
+        vars.data(bound.clone());
+        vars.data(host.facts.lock().expect("facts lock").clone());
         if let Some(task) = task {
-            vars.extend(task.scope.params.clone());
+            vars.author(&task.scope.params);
             if let Some(path) = &task.scope.role_path {
-                vars.insert(
+                let mut role = Map::new();
+                role.insert(
                     "role_path".into(),
                     Value::String(path.display().to_string()),
                 );
                 if let Some(name) = &task.role {
-                    vars.insert("role_name".into(), Value::String(name.clone()));
+                    role.insert("role_name".into(), Value::String(name.clone()));
                 }
+                vars.data(role);
             }
         }
-        vars.extend(self.program.extra_vars.clone());
-        self.magic(
-            &mut vars,
+        vars.author(&self.program.extra_vars);
+        vars.data(self.magic(
             play,
             host,
             task.is_some_and(|t| t.reads.contains("hostvars")),
-        );
-        vars
+        ));
+        vars.finish()
     }
 
     fn magic(
         &self,
-        vars: &mut Map<String, Value>,
         play: &PlayContext<'_>,
         host: &HostState,
         hostvars: bool,
-    ) {
+    ) -> Map<String, Value> {
         let active: Vec<Value> = play
             .batch
             .iter()
@@ -116,23 +118,29 @@ impl Run<'_> {
             ),
             ("omit", Value::String(OMIT.into())),
         ];
-        for (name, value) in entries {
-            vars.insert(name.into(), value);
-        }
+        let mut vars: Map<String, Value> = entries
+            .into_iter()
+            .map(|(name, value)| (name.to_string(), value))
+            .collect();
         if hostvars {
             vars.insert("hostvars".into(), Value::Object(self.hostvars(play)));
         }
+        vars
     }
 
-    /// `hostvars`: every host's inventory and run-time variables.
+    /// `hostvars`: every host's inventory and run-time variables, the author's rendered for
+    /// that host (those that cannot be are left as written).
     fn hostvars(&self, play: &PlayContext<'_>) -> Map<String, Value> {
         let hosts = self.hosts.lock().expect("hosts lock");
         let mut all = Map::new();
         for (name, state) in hosts.iter() {
-            let mut vars = state.inventory_vars.clone();
-            vars.extend(play.play.vars.clone());
-            vars.extend(state.facts.lock().expect("facts lock").clone());
-            vars.insert("inventory_hostname".into(), Value::String(name.clone()));
+            let mut layers = Layers::new();
+            layers.author(&state.inventory_vars);
+            layers.author(&play.play.vars);
+            layers.data(state.facts.lock().expect("facts lock").clone());
+            layers.data([("inventory_hostname".into(), Value::String(name.clone()))]);
+            let mut vars = layers.finish();
+            self.templater.resolve_all(&mut vars);
             all.insert(name.clone(), Value::Object(vars));
         }
         all

@@ -18,6 +18,7 @@ use crate::compile::Include;
 use crate::modules::ModuleResult;
 use crate::plan::{IncludeStep, Step};
 use crate::report::Status;
+use crate::template::insert_data;
 
 /// The tasks an include step included on a host, with the loop variables each item binds.
 type Included<'i> = Vec<(Map<String, Value>, &'i [Step<'i>])>;
@@ -98,7 +99,7 @@ impl Run<'_> {
         let mut failed = false;
         for (index, item) in items.into_iter().enumerate() {
             let binds = looping.bind(index, item.clone());
-            vars.extend(binds.clone());
+            insert_data(&mut vars, binds.clone());
             let item_started = Instant::now();
             let (outcome, body) = self.include_item(host, include, &vars).await;
             let label = self.item_label(step, &vars, &item);

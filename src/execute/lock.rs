@@ -6,7 +6,10 @@
 //! reached through, so that two runs from different controllers cannot deploy through the same
 //! bastion at once, even to different hosts.
 //!
-//! The lock is a directory created with `mkdir` (atomic) holding an `owner` file.
+//! The lock is a directory created with `mkdir` (atomic) holding an `owner` file. It lives in
+//! the login user's home folder unless `deployer_lock_path` says otherwise; a lock directory
+//! that is a symlink or that the login user does not own is refused, and the `owner` file is
+//! replaced by a rename, never written through a link.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -22,8 +25,9 @@ use crate::report::{Emitter, Event, HostResult, Status};
 use crate::template::Templater;
 use crate::transport::{ExecRequest, Transport, TransportError, quote};
 
-/// Where the lock lives on a host unless `deployer_lock_path` says otherwise.
-pub const DEFAULT_LOCK_PATH: &str = "/tmp/deployer.lock";
+/// Where the lock lives on a host unless `deployer_lock_path` says otherwise: the login user's
+/// home folder, where no other user can create it first (`~/` is the home folder).
+pub const DEFAULT_LOCK_PATH: &str = "~/.deployer.lock";
 
 /// How long a lock is valid unless `deployer_lock_ttl` (seconds) says otherwise.
 const DEFAULT_TTL_SECONDS: u64 = 3600;
@@ -132,14 +136,16 @@ pub async fn acquire(
         now + ttl
     );
     let script = format!(
-        "L={path}; I={info}; now=$(date +%s)\n\
-         if err=$(mkdir \"$L\" 2>&1); then chmod 700 \"$L\"; printf '%s' \"$I\" > \"$L/owner\"; echo taken; exit 0; fi\n\
+        "{lock}; I={info}; now=$(date +%s)\n\
+         write_owner() {{ t=\"$L/owner.$$\"; rm -f \"$t\"; (set -C; printf '%s' \"$I\" > \"$t\") && mv -f \"$t\" \"$L/owner\"; }}\n\
+         if err=$(mkdir -m 700 \"$L\" 2>&1); then write_owner; echo taken; exit 0; fi\n\
+         if [ -L \"$L\" ] || {{ [ -e \"$L\" ] && ! [ -O \"$L\" ]; }}; then echo impossible; echo \"$L is a link or not owned by $(id -un): refusing it\"; exit 0; fi\n\
          [ -d \"$L\" ] || {{ echo impossible; printf '%s\\n' \"$err\"; exit 0; }}\n\
          if grep -qx {run} \"$L/owner\" 2>/dev/null; then echo taken; exit 0; fi\n\
          exp=$(sed -n 's/^expires=//p' \"$L/owner\" 2>/dev/null)\n\
-         if [ -n \"$exp\" ] && [ \"$exp\" -lt \"$now\" ]; then echo stale; cat \"$L/owner\"; printf '%s' \"$I\" > \"$L/owner\"; exit 0; fi\n\
+         if [ -n \"$exp\" ] && [ \"$exp\" -lt \"$now\" ]; then echo stale; cat \"$L/owner\"; write_owner; exit 0; fi\n\
          echo held; cat \"$L/owner\" 2>/dev/null; exit 0",
-        path = quote(path),
+        lock = lock_var(path),
         info = quote(&info),
         run = quote(&format!("run={}", owner.run_id)),
     );
@@ -166,28 +172,40 @@ pub async fn release(
     owner: &LockOwner,
 ) -> Result<(), TransportError> {
     let script = format!(
-        "L={}; grep -qx {} \"$L/owner\" 2>/dev/null && rm -rf \"$L\"; exit 0",
-        quote(path),
+        "{}; grep -qx {} \"$L/owner\" 2>/dev/null && rm -rf \"$L\"; exit 0",
+        lock_var(path),
         quote(&format!("run={}", owner.run_id))
     );
     transport.exec(ExecRequest::new(script)).await.map(|_| ())
 }
 
-/// Removes the lock at `path` whoever holds it (`deployer unlock`); returns who held it.
+/// Removes the lock at `path` whoever holds it (`deployer unlock`); returns who held it, or
+/// why it could not be removed.
 pub async fn force_release(
     transport: &dyn Transport,
     path: &str,
-) -> Result<Option<String>, TransportError> {
+) -> Result<Result<Option<String>, String>, TransportError> {
     let script = format!(
-        "L={}; if [ -d \"$L\" ]; then cat \"$L/owner\" 2>/dev/null; rm -rf \"$L\"; echo; echo removed; fi",
-        quote(path)
+        "{}; if [ -d \"$L\" ] || [ -L \"$L\" ]; then cat \"$L/owner\" 2>/dev/null; echo; \
+         if err=$(rm -rf \"$L\" 2>&1) && ! [ -e \"$L\" ] && ! [ -L \"$L\" ]; then echo removed; \
+         else printf 'failed: %s\\n' \"$(printf '%s' \"${{err:-$L is still there}}\" | head -n 1)\"; fi; fi",
+        lock_var(path)
     );
     let out = transport.exec(ExecRequest::new(script)).await?;
     let text = out.stdout_text();
-    Ok(text
-        .trim_end()
-        .ends_with("removed")
-        .then(|| describe_holder(&text)))
+    let last = text.trim_end().lines().last().unwrap_or_default();
+    Ok(match last.strip_prefix("failed: ") {
+        Some(why) => Err(why.to_string()),
+        None => Ok((last == "removed").then(|| describe_holder(&text))),
+    })
+}
+
+/// The shell assignment of the lock's path to `L`, `~/` standing for the home folder.
+fn lock_var(path: &str) -> String {
+    match path.strip_prefix("~/") {
+        Some(rest) => format!("L=\"$HOME\"/{}", quote(rest)),
+        None => format!("L={}", quote(path)),
+    }
 }
 
 /// `owner=... run=... started=...` as one readable phrase.
@@ -463,6 +481,7 @@ mod tests {
         assert_eq!(
             force_release(&LocalTransport, &path)
                 .await
+                .unwrap()
                 .unwrap()
                 .map(|w| w.contains("run r4")),
             Some(true)

@@ -13,6 +13,7 @@ use super::{BecomePassword, Run};
 use crate::compile::{Task, strip_braces};
 use crate::modules::{Control, ModuleContext, ModuleError, ModuleResult};
 use crate::report::{Event, HostResult, HostStats, Status};
+use crate::template::insert_data;
 use crate::transport::{Become, LocalTransport, Transport};
 
 /// The message shown instead of a `no_log` task's result.
@@ -166,7 +167,7 @@ impl Run<'_> {
             if index > 0 && looping.pause > 0.0 {
                 tokio::time::sleep(Duration::from_secs_f64(looping.pause)).await;
             }
-            vars.extend(looping.bind(index, item.clone()));
+            insert_data(&mut vars, looping.bind(index, item.clone()));
             let started = Instant::now();
             let outcome = self.run_single(host, task, &vars).await;
             if outcome.status == Status::Unreachable {
@@ -506,6 +507,14 @@ impl Run<'_> {
     ) -> Result<Vec<(String, String)>, ModuleError> {
         let mut env = Vec::new();
         for (name, value) in &task.environment {
+            if !crate::transport::is_env_name(name) {
+                return Err(crate::modules::ArgError {
+                    arg: Some(name.clone()),
+                    message: "not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)"
+                        .into(),
+                }
+                .into());
+            }
             let rendered = self.templater.render_value(value, context).map_err(|e| {
                 crate::modules::ArgError {
                     arg: Some(name.clone()),

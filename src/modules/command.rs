@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::spec::{ArgSpec, ArgType, ModuleSpec};
 use super::{Module, ModuleContext, ModuleError, ModuleResult, arg_bool, arg_str};
-use crate::transport::{Stdin, quote, quote_glob};
+use crate::transport::{Stdin, quote, quote_command, quote_glob};
 
 /// The arguments `command` and `shell` share.
 pub(super) const COMMON_ARGS: [ArgSpec; 6] = [
@@ -73,7 +73,9 @@ impl Module for Command {
         if words.is_empty() {
             return Ok(ModuleResult::failed("no command given"));
         }
-        let script: Vec<String> = words.iter().map(|w| quote(w)).collect();
+        let script: Vec<String> = (words.iter().enumerate())
+            .map(|(i, w)| if i == 0 { quote_command(w) } else { quote(w) })
+            .collect();
         run_guarded(args, ctx, script.join(" "), Value::from(words)).await
     }
 }

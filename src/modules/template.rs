@@ -148,8 +148,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("c.j2"), "version={{ app_version }}\n").unwrap();
         let dest = dir.path().join("c.env");
-        let vars =
-            json!({"app_version": "{{ release }}-{{ answer }}", "release": "r1", "answer": 42});
+        let mut layers = crate::template::Layers::new();
+        let author = json!({"app_version": "{{ release }}-{{ answer }}", "release": "r1"});
+        layers.author(author.as_object().unwrap());
+        layers.data([("answer".to_string(), json!(42))]);
+        let vars = Value::Object(layers.finish());
         let templater = crate::template::Templater::new();
         let search = [dir.path().to_path_buf()];
         let ctx = ModuleContext {

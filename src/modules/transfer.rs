@@ -1,7 +1,9 @@
 //! Putting a file's content in place on a host, atomically: the bytes stream over stdin into a
-//! temp file made by `mktemp` in the destination's own directory (umask 077), the temp file gets
-//! its mode and owner, is checked against the expected SHA-256, optionally validated, and is
-//! renamed over the destination with `mv -f`. A trap removes the temp file on any failure.
+//! new temp file in the destination's own directory, created exclusively (never through a link
+//! someone planted) and kept open; its owner and mode are set through that open file
+//! (`/proc/self/fd/3`), never by a path that another user who can write the folder could swap
+//! for a link. It is checked against the expected SHA-256, optionally validated, and renamed over
+//! the destination with `mv -f`. A trap removes the temp file on any failure.
 //!
 //! [`sync_file`] is the whole decision for modules that manage one file's content (`copy`,
 //! `template`, `lineinfile`, ...): nothing is sent when the checksums match, only attributes are
@@ -340,6 +342,10 @@ async fn put(
     Ok((!backup.is_empty()).then_some(backup))
 }
 
+/// The temp file as the script holds it open (fd 3): `chown`/`chmod` on it act on that file even
+/// if its path was swapped for a link.
+const OPEN_TMP: &str = "/proc/self/fd/3";
+
 /// The script that puts the content in place; it prints the backup's path, if it made one.
 pub fn put_script(
     content: &Content,
@@ -350,22 +356,26 @@ pub fn put_script(
     let dest = quote(placement.dest);
     let dir = quote(&parent(placement.dest));
     let fill = match &content.source {
-        Source::Remote(src) => format!("cp -- {} \"$tmp\"", quote(src)),
-        Source::Bytes(_) | Source::File(_) => "cat > \"$tmp\"".to_string(),
+        Source::Remote(src) => format!("cat -- {}", quote(src)),
+        Source::Bytes(_) | Source::File(_) => "cat".to_string(),
     };
     let mut script = format!(
         "[ -d {dir} ] || {{ echo 'destination directory '{dir}' does not exist' >&2; exit 1; }}\n\
          umask 077\n\
-         tmp=$(mktemp -- {dir}/.deployer-tmp.XXXXXXXXXX) || exit 1\n\
+         tmp=$(mktemp -u -- {dir}/.deployer-tmp.XXXXXXXXXX) || exit 1\n\
          trap 'rm -f -- \"$tmp\"' EXIT\n\
          trap 'exit 1' HUP INT TERM\n\
-         {fill} || exit 1\n\
+         set -C; exec 3> \"$tmp\" || exit 1; set +C\n\
+         {fill} >&3 || exit 1\n\
          sum=$(sha256sum < \"$tmp\") || exit 1\n\
          [ \"${{sum%% *}}\" = {sha} ] || {{ echo 'checksum mismatch after transfer' >&2; exit 1; }}\n",
         sha = content.sha256,
     );
     script.push_str(&owner_commands(placement, current));
-    script.push_str(&format!("chmod -- {} \"$tmp\" || exit 1\n", octal(mode)));
+    script.push_str(&format!(
+        "chmod -- {} {OPEN_TMP} || exit 1\nexec 3>&-\n",
+        octal(mode)
+    ));
     if let Some(validate) = placement.validate {
         script.push_str(&format!(
             "{} || {{ echo 'validation failed' >&2; exit 1; }}\n",
@@ -407,9 +417,9 @@ fn owner_commands(placement: &Placement<'_>, current: &PathState) -> String {
     };
     let spec = quote(&spec);
     if strict {
-        format!("chown -- {spec} \"$tmp\" || exit 1\n")
+        format!("chown -- {spec} {OPEN_TMP} || exit 1\n")
     } else {
-        format!("chown -- {spec} \"$tmp\" 2>/dev/null || :\n")
+        format!("chown -- {spec} {OPEN_TMP} 2>/dev/null || :\n")
     }
 }
 

@@ -13,6 +13,7 @@ pub use summary::summarize;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -152,9 +153,13 @@ impl RunLog {
     ) -> Result<RunLog, RunLogError> {
         let run_id = run_id.to_string();
         let dir = runs_dir.join(&run_id);
-        std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .map_err(io_error(&dir))?;
         let events = dir.join(EVENTS_FILE);
-        let out = File::create(&events).map_err(io_error(&events))?;
+        let out = private_file(&events).map_err(io_error(&events))?;
         let latest = runs_dir.join(LATEST_FILE);
         let staged = runs_dir.join(format!(".{LATEST_FILE}.{run_id}"));
         std::fs::write(&staged, format!("{run_id}\n"))
@@ -187,7 +192,9 @@ impl RunLog {
         let unsent: Vec<String> = read_lines(&events)?.into_iter().skip(sent).collect();
         if !unsent.is_empty() {
             let path = self.dir.join(UNSENT_FILE);
-            std::fs::write(&path, unsent.join("\n") + "\n").map_err(io_error(&path))?;
+            private_file(&path)
+                .and_then(|mut f| f.write_all((unsent.join("\n") + "\n").as_bytes()))
+                .map_err(io_error(&path))?;
         }
         Ok(unsent.len())
     }
@@ -234,6 +241,16 @@ impl Drop for RunLog {
 /// Now, as RFC 3339 with milliseconds.
 fn timestamp() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+}
+
+/// Creates (or empties) a run log file readable by its owner only: run logs hold task output.
+fn private_file(path: &Path) -> std::io::Result<File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
 }
 
 #[cfg(test)]

@@ -3,8 +3,10 @@
 //! is listed in `deployer_secret_vars` (see docs/secrets.md). [`Redacting`] scrubs every secret
 //! from every run event once, before any reporter (terminal, JSON, run log, notifications) sees it.
 
+mod logs;
 mod redacting;
 
+pub use logs::{MaskedLogs, mask_logs};
 pub use redacting::Redacting;
 
 use std::collections::BTreeSet;
@@ -23,6 +25,21 @@ pub const MIN_SECRET_LEN: usize = 4;
 pub const SECRET_VARS_LIST: &str = "deployer_secret_vars";
 /// Name endings that make a variable secret.
 const SECRET_SUFFIXES: [&str; 3] = ["_password", "_token", "_secret"];
+/// Ansible's secret variables whose names do not end in one of those.
+const SECRET_NAMES: [&str; 4] = [
+    "ansible_become_pass",
+    "ansible_sudo_pass",
+    "ansible_ssh_pass",
+    "ansible_sudo_password",
+];
+/// deployer's own secret environment variables: masked in every output, and never passed to
+/// the commands deployer runs on the controller (`delegate_to: localhost`, `pipe`).
+pub const SECRET_ENV: [&str; 4] = [
+    "DEPLOYER_VAULT_PASSWORD",
+    "DEPLOYER_BECOME_PASSWORD",
+    "DEPLOYER_SSH_KEY_PASSPHRASE",
+    "DEPLOYER_SSH_PRIVATE_KEY",
+];
 
 /// A set of secret strings, and the scrubbing of them out of text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -63,6 +80,15 @@ impl Secrets {
                 if let Ok(rendered) = templater.render_value(value, &context) {
                     self.add_all(&rendered);
                 }
+            }
+        }
+    }
+
+    /// Adds the values of deployer's secret environment variables ([`SECRET_ENV`]).
+    pub fn add_env(&mut self) {
+        for name in SECRET_ENV {
+            if let Ok(value) = std::env::var(name) {
+                self.add(&value);
             }
         }
     }
@@ -111,7 +137,7 @@ impl Secrets {
 
 /// Whether a variable name marks its value as secret by itself.
 pub fn is_secret_name(name: &str) -> bool {
-    SECRET_SUFFIXES.iter().any(|suffix| name.ends_with(suffix))
+    SECRET_SUFFIXES.iter().any(|suffix| name.ends_with(suffix)) || SECRET_NAMES.contains(&name)
 }
 
 /// The names listed in `deployer_secret_vars` (a list, or one name) in `vars`.
@@ -172,6 +198,7 @@ mod tests {
         let shown = secrets.redact("pw-from-vars token-value visible listed-value");
         assert_eq!(shown, "******** ******** visible ********");
         assert!(is_secret_name("ansible_become_password"));
+        assert!(is_secret_name("ansible_become_pass") && is_secret_name("ansible_sudo_pass"));
         assert!(!is_secret_name("password_policy"));
     }
 }

@@ -1,38 +1,57 @@
 //! Ansible's lazy variables: a variable whose value is itself a template is rendered when
-//! something reads it, after the variables it reads in turn.
+//! something reads it, after the variables it reads in turn. Only the author's variables are
+//! templates (see [`trust`](super::trust)); data is never rendered.
 
 use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
 use super::Templater;
+use super::trust::{put_templated, take_templated};
 
 impl Templater {
     /// Renders, in place, the variables in `roots` (and those they read) whose values are
     /// templates themselves, as Ansible templates variables lazily and recursively. Variables
     /// nobody reads are left alone. A variable that (indirectly) reads itself is an error naming
-    /// the loop.
+    /// the loop. Only the variables `vars` names as author-written are rendered, each at most
+    /// once: a rendered value is data from then on.
     pub fn resolve_vars(
         &self,
         vars: &mut Map<String, Value>,
         roots: impl IntoIterator<Item = String>,
     ) -> Result<(), String> {
-        let mut done = BTreeSet::new();
+        let mut templated = take_templated(vars);
         let mut path = Vec::new();
-        for root in roots {
-            self.resolve_one(vars, &root, &mut done, &mut path)?;
+        let result = roots
+            .into_iter()
+            .try_for_each(|root| self.resolve_one(vars, &root, &mut templated, &mut path));
+        put_templated(vars, templated);
+        result
+    }
+
+    /// Renders every author variable of `vars` that can be rendered, leaving the others as
+    /// written, and drops the names of the templated variables: the result is all data.
+    pub fn resolve_all(&self, vars: &mut Map<String, Value>) {
+        let mut templated = take_templated(vars);
+        for name in templated.clone() {
+            let mut path = Vec::new();
+            if self
+                .resolve_one(vars, &name, &mut templated, &mut path)
+                .is_err()
+            {
+                templated.retain(|n| !path.contains(n));
+            }
         }
-        Ok(())
     }
 
     fn resolve_one(
         &self,
         vars: &mut Map<String, Value>,
         name: &str,
-        done: &mut BTreeSet<String>,
+        templated: &mut BTreeSet<String>,
         path: &mut Vec<String>,
     ) -> Result<(), String> {
-        if done.contains(name) {
+        if !templated.contains(name) {
             return Ok(());
         }
         if path.iter().any(|p| p == name) {
@@ -47,13 +66,13 @@ impl Templater {
             collect_templates(value, &mut sources);
         }
         if sources.is_empty() {
-            done.insert(name.to_string());
+            templated.remove(name);
             return Ok(());
         }
         path.push(name.to_string());
         for source in &sources {
             for dependency in self.undeclared_variables(source).unwrap_or_default() {
-                self.resolve_one(vars, &dependency, done, path)?;
+                self.resolve_one(vars, &dependency, templated, path)?;
             }
         }
         let value = vars.get(name).cloned().unwrap_or_default();
@@ -62,7 +81,7 @@ impl Templater {
             .map_err(|e| format!("variable `{name}`: {e}"))?;
         vars.insert(name.to_string(), rendered);
         path.pop();
-        done.insert(name.to_string());
+        templated.remove(name);
         Ok(())
     }
 }
@@ -80,11 +99,15 @@ fn collect_templates(value: &Value, out: &mut Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::template::trust::Layers;
     use serde_json::json;
 
     fn resolve(vars: Value, roots: &[&str]) -> Result<Value, String> {
-        let mut map = vars.as_object().unwrap().clone();
+        let mut layers = Layers::new();
+        layers.author(vars.as_object().unwrap());
+        let mut map = layers.finish();
         Templater::new().resolve_vars(&mut map, roots.iter().map(|r| r.to_string()))?;
+        take_templated(&mut map);
         Ok(Value::Object(map))
     }
 
@@ -97,6 +120,27 @@ mod tests {
         assert_eq!(
             out["unused"], "{{ nope }}",
             "unread variables are left alone"
+        );
+    }
+
+    #[test]
+    fn data_is_never_rendered() {
+        let mut layers = Layers::new();
+        layers.author(
+            json!({"a": "{{ out }}", "b": "{{ 1 }}"})
+                .as_object()
+                .unwrap(),
+        );
+        layers.data([("out".to_string(), json!("{{ lookup('pipe', 'id') }}"))]);
+        let mut vars = layers.finish();
+        let t = Templater::new();
+        t.resolve_vars(&mut vars, ["a".to_string(), "out".to_string()])
+            .unwrap();
+        assert_eq!(vars["a"], "{{ lookup('pipe', 'id') }}");
+        t.resolve_vars(&mut vars, ["a".to_string()]).unwrap();
+        assert_eq!(
+            vars["a"], "{{ lookup('pipe', 'id') }}",
+            "rendered once only"
         );
     }
 

@@ -159,6 +159,9 @@ fn pipe(state: &State, terms: &[Value]) -> Result<Vec<Value>, Error> {
             let command = term_text(term)?;
             let mut shell = Command::new("/bin/sh");
             shell.arg("-c").arg(command);
+            for name in crate::secrets::SECRET_ENV {
+                shell.env_remove(name);
+            }
             if let Some(dir) = &folder {
                 shell.current_dir(dir);
             }

@@ -13,6 +13,7 @@ mod names;
 mod predicates;
 mod python;
 mod text;
+mod trust;
 mod yaml_dump;
 
 use std::collections::BTreeSet;
@@ -22,6 +23,7 @@ use minijinja::syntax::SyntaxConfig;
 use minijinja::value::ValueKind;
 use minijinja::{AutoEscape, Environment, ErrorKind, Output, State, UndefinedBehavior};
 use serde_json::Value;
+pub use trust::{Layers, insert_data};
 
 /// A template or expression that could not be parsed or rendered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

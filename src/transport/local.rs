@@ -1,5 +1,6 @@
 //! The `local` connection: commands run on the controller itself (Ansible's `connection: local`).
 
+use crate::secrets::SECRET_ENV;
 use std::process::Stdio;
 
 use async_trait::async_trait;
@@ -16,7 +17,11 @@ pub struct LocalTransport;
 impl Transport for LocalTransport {
     async fn exec(&self, request: ExecRequest) -> Result<ExecOutput, TransportError> {
         let (line, preamble) = remote_command(&request);
-        let mut child = Command::new("/bin/sh")
+        let mut child = Command::new("/bin/sh");
+        for name in SECRET_ENV {
+            child.env_remove(name);
+        }
+        let mut child = child
             .arg("-c")
             .arg(&line)
             .stdin(Stdio::piped())

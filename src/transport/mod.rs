@@ -10,7 +10,7 @@ pub mod ssh;
 
 pub use connect::{ConnectOptions, Connector, KEEPALIVE_MAX};
 pub use local::LocalTransport;
-pub use shell::{quote, quote_glob, remote_command};
+pub use shell::{is_env_name, quote, quote_command, quote_glob, remote_command};
 pub use ssh::SshTransport;
 
 use std::path::PathBuf;

@@ -15,6 +15,15 @@ pub fn quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
+/// Quotes the first word of a command line: also when it holds `=`, so that a shell runs it as a
+/// command rather than taking it for a variable assignment (as Ansible's exec does).
+pub fn quote_command(word: &str) -> String {
+    match word.contains('=') {
+        true => format!("'{}'", word.replace('\'', r"'\''")),
+        false => quote(word),
+    }
+}
+
 /// Quotes a glob pattern for a POSIX shell so that the shell expands its wildcards (`*`, `?` and
 /// closed `[...]` sets, `!` negating) as Python's `glob.glob` does and takes every other character
 /// literally. A leading `~` alone or before `/` is `$HOME`. Unexpanded, the word is the pattern.
@@ -92,6 +101,15 @@ fn bracket(set: &str) -> String {
     out
 }
 
+/// Whether `name` can be exported by a shell: `[A-Za-z_][A-Za-z0-9_]*`.
+pub fn is_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// The command line to hand to a shell on the host for `request`, and the bytes to write to its
 /// stdin before the request's own stdin (the sudo password, when there is one).
 pub fn remote_command(request: &ExecRequest) -> (String, Option<String>) {
@@ -102,19 +120,34 @@ pub fn remote_command(request: &ExecRequest) -> (String, Option<String>) {
     script.push_str(&request.script);
     match &request.become_user {
         None => (format!("sh -c {}", quote(&script)), None),
-        Some(Become { user, password }) => {
-            let (flags, preamble) = match password {
-                Some(p) => ("-S -p ''", Some(format!("{p}\n"))),
-                None => ("-n", None),
-            };
-            let line = format!(
-                "sudo {flags} -H -u {} -- sh -c {}",
-                quote(user),
-                quote(&script)
-            );
-            (line, preamble)
-        }
+        Some(Become {
+            user,
+            password: None,
+        }) => (
+            format!("sudo -n -H -u {} -- sh -c {}", quote(user), quote(&script)),
+            None,
+        ),
+        Some(Become {
+            user,
+            password: Some(password),
+        }) => (
+            sudo_with_password(user, &script),
+            Some(format!("{password}\n")),
+        ),
     }
+}
+
+/// sudo with a password that is the first line of stdin: the line is always read off stdin
+/// first, then handed to sudo only when `sudo -n` says it needs one, so the password never
+/// becomes the start of the command's own stdin (NOPASSWD, cached credentials, root).
+fn sudo_with_password(user: &str, script: &str) -> String {
+    let user = quote(user);
+    format!(
+        "s={}; IFS= read -r p; \
+         if sudo -n -u {user} true 2>/dev/null; then unset p; exec sudo -n -H -u {user} -- sh -c \"$s\"; fi; \
+         {{ printf '%s\\n' \"$p\"; unset p; exec cat; }} | sudo -S -p '' -H -u {user} -- sh -c \"$s\"",
+        quote(script)
+    )
 }
 
 #[cfg(test)]
@@ -210,7 +243,8 @@ mod tests {
             password: Some("pw".into()),
         });
         let (line, preamble) = remote_command(&request);
-        assert!(line.starts_with("sudo -S -p '' -H -u app -- sh -c"));
+        assert!(line.contains("if sudo -n -u app true 2>/dev/null; then"));
+        assert!(line.contains("| sudo -S -p '' -H -u app -- sh -c \"$s\""));
         assert_eq!(preamble.as_deref(), Some("pw\n"));
     }
 }

@@ -239,7 +239,7 @@ fn the_script_preserves_owners_leniently_and_sets_them_strictly() {
         0o644,
     );
     assert!(
-        lenient.contains("chown -- 7:8 \"$tmp\" 2>/dev/null || :\n"),
+        lenient.contains("chown -- 7:8 /proc/self/fd/3 2>/dev/null || :\n"),
         "{lenient}"
     );
     let wanted = Placement {
@@ -252,7 +252,7 @@ fn the_script_preserves_owners_leniently_and_sets_them_strictly() {
     };
     let strict = put_script(&content, &wanted, &PathState::absent(), 0o644);
     assert!(
-        strict.contains("chown -- app \"$tmp\" || exit 1\n"),
+        strict.contains("chown -- app /proc/self/fd/3 || exit 1\n"),
         "{strict}"
     );
     let new = put_script(
