@@ -172,3 +172,20 @@ fn a_timeout_must_be_whole_seconds() {
     );
     assert!(stderr.contains("site.yml:4:"), "{stderr}");
 }
+
+#[test]
+fn loop_control_without_a_loop_is_ignored_but_checked() {
+    // ansible-core ignores `loop_control` on a task without a loop (roles put it on tasks they
+    // include in a loop); a misspelt keyword in it is still an error here.
+    let ignored = "- hosts: app\n  gather_facts: false\n  tasks:\n    \
+                   - debug: {msg: hi}\n      loop_control: {label: x}\n";
+    let out = Project::local(&["localhost"], ignored).site(&[]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let err = rejected(
+        "- hosts: app\n  tasks:\n    - debug: {msg: hi}\n      loop_control: {lable: x}\n",
+    );
+    assert!(
+        err.contains("unknown loop_control keyword `lable`"),
+        "{err}"
+    );
+}

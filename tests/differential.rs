@@ -58,6 +58,7 @@ corpus!(
     handlers,
     includes,
     lineinfile,
+    lookups,
     loops,
     serial_run_once,
     template,

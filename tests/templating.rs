@@ -215,3 +215,157 @@ fn template_files_are_never_auto_escaped() {
     assert_eq!(read("c.json"), "{\"v\": \"<a & 'b'>\"}\n");
     assert_eq!(read("c.html"), "<p><a & 'b'></p>\n");
 }
+
+/// `with_<lookup>` loops and lookups, with the items and messages ansible-core 2.19 prints for
+/// the same playbook (run by hand against it).
+const WITH_LOOPS: &str = r#"- hosts: app
+  gather_facts: false
+  vars:
+    v: 42
+    users:
+      - {name: alice, keys: [k1, k2], mysql: {hosts: [h1]}}
+      - {name: bob, keys: [k3], mysql: {hosts: [h2, h3]}}
+  tasks:
+    - debug: {msg: "{{ item }}"}
+      with_items: [[1, 2], 3, [4, [5]]]
+    - debug: {msg: "{{ item.key }}={{ item.value }}"}
+      with_dict: {a: 1, b: 2}
+    - debug: {msg: "{{ item }}"}
+      with_nested: [[a, b], [1, 2], [x]]
+    - debug: {msg: "{{ item }}"}
+      with_together: [[a, b, c], [1, 2]]
+    - debug: {msg: "{{ item.0.name }} {{ item.1 }} {{ item.0 }}"}
+      with_subelements: ["{{ users }}", keys]
+    - debug: {msg: "{{ item.0.name }} {{ item.1 }}"}
+      with_subelements: ["{{ users }}", mysql.hosts]
+    - debug: {msg: "{{ item }}"}
+      with_sequence: start=1 end=10 stride=3 format=host%02d
+    - debug: {msg: "{{ item | basename }}"}
+      with_fileglob: ["*.txt"]
+    - debug: {msg: "first {{ item | basename }}"}
+      with_first_found: [nope.yml, a.txt]
+    - debug: {msg: "{{ item }}"}
+      with_indexed_items: [a, b]
+    - debug: {msg: "{{ item }}"}
+      loop: "{{ query('nested', ['a'], [1, 2]) }}"
+    - debug: {msg: "{{ lookup('template', 't.j2') }}"}
+    - debug: {msg: "{{ lookup('first_found', files=['nope', 'b.txt'], paths=['files']) | basename }} {{ query('first_found', 'zz', skip=true) }}"}
+    - debug: {msg: "{{ item }} {{ ansible_loop.index }} {{ ansible_loop.first }} {{ ansible_loop.last }} {{ ansible_loop.previtem | default('-') }} {{ ansible_loop.length }} {{ ansible_loop_var }}"}
+      loop: [p, q]
+      loop_control: {extended: true}
+    - debug: {msg: "{{ lookup('lines', 'printf \"x\\ny\"') }} {{ query('lines', 'printf \"x\\ny\"') }}"}
+"#;
+
+#[test]
+fn with_loops_run_their_lookup_like_ansible() {
+    let p = Project::local(&["localhost"], WITH_LOOPS)
+        .file("files/a.txt", "a\n")
+        .file("files/b.txt", "b\n")
+        .file(
+            "templates/t.j2",
+            "v={{ v }}\nhost={{ inventory_hostname }}\n",
+        );
+    let out = p.site(&[]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    for expected in [
+        "(item=4) => {\n    \"msg\": 4",
+        "(item=[5]) => {",
+        "(item={'key': 'b', 'value': 2}) => {\n    \"msg\": \"b=2\"",
+        "(item=['b', 2, 'x']) => {",
+        "(item=['c', None]) => {",
+        "\"msg\": \"alice k2 {'name': 'alice', 'mysql': {'hosts': ['h1']}}\"",
+        "(item=[{'name': 'bob', 'keys': ['k3'], 'mysql': {}}, 'h3']) => {\n    \"msg\": \"bob h3\"",
+        "(item=host10) => {",
+        "\"msg\": \"a.txt\"",
+        "\"msg\": \"b.txt\"",
+        "\"msg\": \"first a.txt\"",
+        "(item=[1, 'b']) => {",
+        "(item=['a', 2]) => {",
+        "\"msg\": \"v=42\\nhost=localhost\\n\"",
+        "\"msg\": \"b.txt []\"",
+        "\"msg\": \"p 1 True False - 2 item\"",
+        "\"msg\": \"q 2 False True p 2 item\"",
+        "\"msg\": \"x,y ['x', 'y']\"",
+    ] {
+        assert!(out.stdout.contains(expected), "{expected}\n{}", out.stdout);
+    }
+    assert_eq!(
+        out.recap("localhost"),
+        "ok=15 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn password_lookup_writes_the_file_on_the_controller() {
+    let playbook = "- hosts: app\n  gather_facts: false\n  tasks:\n    \
+                    - debug: {msg: \"pw={{ lookup('password', 'creds/app length=16 chars=ascii_letters') }}\"}\n";
+    let p = Project::local(&["localhost"], playbook);
+    let out = p.site(&[]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let stored = std::fs::read_to_string(p.join("creds/app")).unwrap();
+    assert_eq!(stored.trim_end().len(), 16);
+    assert!(out.stdout.contains(&format!("pw={}", stored.trim_end())));
+    let again = p.site(&[]);
+    assert!(again.stdout.contains(&format!("pw={}", stored.trim_end())));
+}
+
+#[test]
+fn magic_variables_match_ansible() {
+    // ansible-core 2.19 prints the same two lines for this playbook with `--check --diff`.
+    let playbook = "- hosts: app\n  gather_facts: false\n  serial: 1\n  tasks:\n    \
+                    - debug: {msg: \"{{ ansible_play_hosts }} {{ ansible_play_batch }} {{ ansible_play_hosts_all }} {{ inventory_file | basename }} {{ inventory_dir == playbook_dir }} {{ ansible_version.major }}.{{ ansible_version.minor }} {{ ansible_version.full is version('2.10', '>=') }} {{ ansible_check_mode }} {{ ansible_diff_mode }}\"}\n";
+    let p = Project::local(&["h1", "h2"], playbook);
+    let out = p.site(&["--check", "--diff"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    for batch in ["h1", "h2"] {
+        let line = format!(
+            "\"msg\": \"['h1', 'h2'] ['{batch}'] ['h1', 'h2'] inv.yml True 2.19 True True True\""
+        );
+        assert!(out.stdout.contains(&line), "{line}\n{}", out.stdout);
+    }
+}
+
+#[test]
+fn template_files_see_hostvars_and_rescue_sees_the_failure() {
+    let inventory = "all:\n  children:\n    app:\n      hosts:\n        \
+                     h1: {ansible_connection: local, ansible_host: 10.0.0.1}\n        \
+                     h2: {ansible_connection: local, ansible_host: 10.0.0.2}\n";
+    let playbook = r#"- hosts: app
+  gather_facts: false
+  tasks:
+    - template: {src: peers.j2, dest: "{{ playbook_dir }}/out/{{ inventory_hostname }}.conf"}
+    - block:
+        - name: breaks
+          command: /bin/false
+      rescue:
+        - debug: {msg: "rescued {{ ansible_failed_task.name }} {{ ansible_failed_task.action }} rc={{ ansible_failed_result.rc }}"}
+    - debug: {msg: "after {{ ansible_failed_result.failed }}"}
+"#;
+    let p = Project::new()
+        .file("inv.yml", inventory)
+        .file("site.yml", playbook)
+        .file(
+            "templates/peers.j2",
+            "{% for peer in groups['app'] %}\n{{ peer }}={{ hostvars[peer]['ansible_host'] }}\n{% endfor %}\n",
+        )
+        .file("out/.keep", "");
+    let out = p.site(&[]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    for host in ["h1", "h2"] {
+        assert_eq!(
+            std::fs::read_to_string(p.join(&format!("out/{host}.conf"))).unwrap(),
+            "h1=10.0.0.1\nh2=10.0.0.2\n"
+        );
+    }
+    assert!(
+        out.stdout
+            .contains("\"msg\": \"rescued breaks command rc=1\""),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("\"msg\": \"after True\""),
+        "{}",
+        out.stdout
+    );
+}

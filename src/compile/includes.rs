@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::Compiler;
 use super::program::{Include, Scope, Task, TaskNode, Vars};
 use super::roles::{RoleRequest, include_options, is_task_keyword};
-use super::task::Inherited;
+use super::task::{Inherited, is_loop_keyword};
 use crate::diagnostic::Diagnostic;
 use crate::modules;
 use crate::parse::Node;
@@ -35,9 +35,6 @@ enum Included {
     },
 }
 
-/// The loop keywords.
-const LOOPS: [&str; 4] = ["loop", "with_items", "with_list", "with_dict"];
-
 impl Compiler<'_> {
     /// Compiles an include task written at `node`, whose include keyword is `key: value`.
     pub fn include(
@@ -53,7 +50,7 @@ impl Compiler<'_> {
         let dynamic = matches!(kind, "include_tasks" | "include_role") && !handlers;
         for (k, _) in node.as_map().unwrap_or_default() {
             let name = k.as_str().unwrap_or_default();
-            if LOOPS.contains(&name) && !dynamic {
+            if is_loop_keyword(name) && !dynamic {
                 let help = if handlers {
                     "loop inside the included file instead"
                 } else {
@@ -155,11 +152,8 @@ impl Compiler<'_> {
         let Some(looping) = step.looping.as_ref().filter(|_| raw.contains("{{")) else {
             return Some(vec![self.render_name(raw, &known, at, None)?]);
         };
-        let items = self
-            .templater
-            .render_value(&looping.items, &Value::Object(known.clone()))
-            .map_err(|e| e.to_string())
-            .and_then(|rendered| looping.shape(rendered));
+        let action = step.module.spec().name;
+        let items = looping.items(self.templater, &Value::Object(known.clone()), action);
         let items = match items {
             Ok(items) => items,
             Err(e) => {
@@ -178,9 +172,9 @@ impl Compiler<'_> {
             }
         };
         let mut names: Vec<String> = Vec::new();
-        for (index, item) in items.into_iter().enumerate() {
+        for index in 0..items.len() {
             let mut vars = known.clone();
-            vars.extend(looping.bind(index, item));
+            vars.extend(looping.bind(index, &items));
             let name = self.render_name(raw, &vars, at, Some(&looping.var))?;
             if !names.contains(&name) {
                 names.push(name);

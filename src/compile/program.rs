@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::modules::Module;
 use crate::parse::Span;
+use crate::template::Templater;
 
 /// Variables as a JSON object.
 pub type Vars = Map<String, Value>;
@@ -121,57 +122,91 @@ pub struct Loop {
     pub label: Option<String>,
     /// Seconds to wait between items.
     pub pause: f64,
+    /// Whether items see `ansible_loop` (`loop_control.extended`).
+    pub extended: bool,
 }
 
 impl Loop {
-    /// The loop items from the rendered `items`, shaped per the loop kind.
-    pub fn shape(&self, rendered: Value) -> Result<Vec<Value>, String> {
-        match (self.kind, rendered) {
-            (LoopKind::Dict, Value::Object(map)) => Ok(map
-                .into_iter()
-                .map(|(key, value)| serde_json::json!({"key": key, "value": value}))
-                .collect()),
-            (LoopKind::Items, Value::Array(items)) => Ok(items
-                .into_iter()
-                .flat_map(|i| match i {
-                    Value::Array(inner) => inner,
-                    other => vec![other],
-                })
-                .collect()),
+    /// A loop over `items` with the default `loop_control`.
+    pub fn new(items: Value, kind: LoopKind) -> Self {
+        Loop {
+            items,
+            kind,
+            var: "item".into(),
+            index_var: None,
+            label: None,
+            pause: 0.0,
+            extended: false,
+        }
+    }
+
+    /// The loop items: `items` rendered with `vars`, then given to the `with_` lookup, or
+    /// checked to be a list. `action` is the task's module (`with_first_found` searches by it).
+    pub fn items(
+        &self,
+        templater: &Templater,
+        vars: &Value,
+        action: &str,
+    ) -> Result<Vec<Value>, String> {
+        let rendered = templater
+            .render_value(&self.items, vars)
+            .map_err(|e| e.to_string())?;
+        match (&self.kind, rendered) {
+            (LoopKind::Lookup(name), terms) => templater
+                .loop_lookup(name, terms, vars, action)
+                .map_err(|e| format!("with_{name}: {e}")),
             (LoopKind::List, Value::Array(items)) => Ok(items),
-            (LoopKind::Items, Value::String(s)) => Ok(vec![Value::String(s)]),
-            (_, other) => Err(format!(
-                "the loop must be given a {}, not {}",
-                if self.kind == LoopKind::Dict {
-                    "mapping"
-                } else {
-                    "list"
-                },
+            (LoopKind::List, other) => Err(format!(
+                "the loop must be given a list, not {}",
                 crate::modules::spec::kind(&other)
             )),
         }
     }
 
-    /// The variables an item binds: the loop variable, and the index variable when wanted.
-    pub fn bind(&self, index: usize, item: Value) -> Vars {
+    /// The variables item `index` of `items` binds: the loop variable, `ansible_loop_var`,
+    /// the index variable and `ansible_index_var` when wanted, and `ansible_loop` when
+    /// `extended`.
+    pub fn bind(&self, index: usize, items: &[Value]) -> Vars {
         let mut vars = Vars::new();
+        let item = items.get(index).cloned().unwrap_or(Value::Null);
         vars.insert(self.var.clone(), item);
+        vars.insert("ansible_loop_var".into(), Value::from(self.var.clone()));
         if let Some(index_var) = &self.index_var {
             vars.insert(index_var.clone(), Value::from(index));
+            vars.insert("ansible_index_var".into(), Value::from(index_var.clone()));
+        }
+        if self.extended {
+            let length = items.len();
+            let mut info = serde_json::json!({
+                "allitems": items,
+                "index": index + 1,
+                "index0": index,
+                "revindex": length - index,
+                "revindex0": length - index - 1,
+                "first": index == 0,
+                "last": index + 1 == length,
+                "length": length,
+            });
+            if let Some(previous) = index.checked_sub(1).and_then(|i| items.get(i)) {
+                info["previtem"] = previous.clone();
+            }
+            if let Some(next) = items.get(index + 1) {
+                info["nextitem"] = next.clone();
+            }
+            vars.insert("ansible_loop".into(), info);
         }
         vars
     }
 }
 
 /// The flavours of Ansible loops.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoopKind {
-    /// `loop:` and `with_list:`: items as given.
+    /// `loop:`: the items as given, a list.
     List,
-    /// `with_items:`: lists flattened one level.
-    Items,
-    /// `with_dict:`: `{key, value}` items from a mapping.
-    Dict,
+    /// `with_<lookup>:`: the items the lookup gives for the terms (`with_items` flattens
+    /// lists one level, `with_dict` makes `{key, value}` items, ...).
+    Lookup(String),
 }
 
 /// Privilege escalation wanted by a task.

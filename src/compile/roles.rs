@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::Compiler;
 use super::program::{TaskNode, Vars};
-use super::task::{Inherited, TASK_KEYWORDS};
+use super::task::{Inherited, TASK_KEYWORDS, is_loop_keyword};
 use super::values::{text, vars};
 use crate::diagnostic::Diagnostic;
 use crate::parse::Node;
@@ -261,7 +261,7 @@ fn role_dirs(play_dir: &Path) -> Vec<PathBuf> {
 
 /// Whether a key of a task mapping is a task keyword (used to tell include options apart).
 pub fn is_task_keyword(key: &str) -> bool {
-    TASK_KEYWORDS.contains(&key)
+    TASK_KEYWORDS.contains(&key) || is_loop_keyword(key)
 }
 
 /// Reads an include's options: the value itself when a string, else the mapping.

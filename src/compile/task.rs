@@ -17,9 +17,6 @@ pub const TASK_KEYWORDS: &[&str] = &[
     "name",
     "when",
     "loop",
-    "with_items",
-    "with_list",
-    "with_dict",
     "loop_control",
     "register",
     "notify",
@@ -361,27 +358,19 @@ impl Compiler<'_> {
         for (key, value) in node.as_map().unwrap_or_default() {
             let name = key.as_str().unwrap_or_default();
             match name {
-                "loop" | "with_items" | "with_list" | "with_dict" => {
+                _ if is_loop_keyword(name) => {
                     if task.looping.is_some() {
                         return Err(Diagnostic::error(
                             key.span.clone(),
                             "a task can have only one loop",
                         ));
                     }
-                    let kind = match name {
-                        "with_items" => LoopKind::Items,
-                        "with_dict" => LoopKind::Dict,
-                        _ => LoopKind::List,
+                    let kind = match name.strip_prefix("with_") {
+                        Some(lookup) => LoopKind::Lookup(lookup.to_string()),
+                        None => LoopKind::List,
                     };
                     self.check_templates(&value.to_json(), value);
-                    task.looping = Some(Loop {
-                        items: value.to_json(),
-                        kind,
-                        var: "item".into(),
-                        index_var: None,
-                        label: None,
-                        pause: 0.0,
-                    });
+                    task.looping = Some(Loop::new(value.to_json(), kind));
                 }
                 "register" => task.register = Some(self.identifier("register", value)?),
                 "notify" => {
@@ -419,10 +408,10 @@ impl Compiler<'_> {
             }
         }
         if let Some(control) = node.get("loop_control") {
-            let looping = task.looping.as_mut().ok_or_else(|| {
-                Diagnostic::error(control.span.clone(), "`loop_control` needs a loop")
-            })?;
-            loop_control(control, looping)?;
+            // Without a loop Ansible ignores `loop_control` (roles write it on tasks included in
+            // a loop); its keywords are still checked.
+            let mut unused = Loop::new(Value::Null, LoopKind::List);
+            loop_control(control, task.looping.as_mut().unwrap_or(&mut unused))?;
         }
         if task.until.is_some() && node.get("retries").is_none() {
             task.retries = 3;
@@ -452,7 +441,10 @@ impl Compiler<'_> {
         let entries = node.as_map().unwrap_or_default();
         let candidates: Vec<&(Node, Node)> = entries
             .iter()
-            .filter(|(k, _)| !TASK_KEYWORDS.contains(&k.as_str().unwrap_or_default()))
+            .filter(|(k, _)| {
+                let name = k.as_str().unwrap_or_default();
+                !TASK_KEYWORDS.contains(&name) && !is_loop_keyword(name)
+            })
             .collect();
         let Some((key, value)) = candidates.first() else {
             self.error(
@@ -556,7 +548,11 @@ struct ModuleCall {
     args: Map<String, Value>,
 }
 
-/// Reads `loop_control` into a loop.
+/// Whether a task key is a loop: `loop`, or `with_<lookup>` for any lookup.
+pub fn is_loop_keyword(key: &str) -> bool {
+    key == "loop" || key.strip_prefix("with_").is_some_and(|l| !l.is_empty())
+}
+
 /// A task's `timeout`: whole seconds, `0` meaning none, like Ansible.
 fn timeout(node: &Node) -> Result<Option<std::time::Duration>, Diagnostic> {
     let seconds = number("timeout", node)?;
@@ -569,6 +565,7 @@ fn timeout(node: &Node) -> Result<Option<std::time::Duration>, Diagnostic> {
     Ok((seconds > 0.0).then(|| std::time::Duration::from_secs(seconds as u64)))
 }
 
+/// Reads `loop_control` into a loop.
 fn loop_control(node: &Node, looping: &mut Loop) -> Result<(), Diagnostic> {
     for (key, value) in node.as_map().unwrap_or_default() {
         match key.as_str().unwrap_or_default() {
@@ -576,7 +573,7 @@ fn loop_control(node: &Node, looping: &mut Loop) -> Result<(), Diagnostic> {
             "index_var" => looping.index_var = Some(text("index_var", value)?),
             "label" => looping.label = Some(text("label", value)?),
             "pause" => looping.pause = number("pause", value)?,
-            "extended" => {}
+            "extended" => looping.extended = boolean("extended", value)?,
             other => {
                 return Err(Diagnostic::error(
                     key.span.clone(),

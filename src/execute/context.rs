@@ -65,7 +65,7 @@ impl Run<'_> {
         vars.data(self.magic(
             play,
             host,
-            task.is_some_and(|t| t.reads.contains("hostvars")),
+            task.is_some_and(|t| t.reads.contains("hostvars") || renders_files(t)),
         ));
         vars.finish()
     }
@@ -76,12 +76,18 @@ impl Run<'_> {
         host: &HostState,
         hostvars: bool,
     ) -> Map<String, Value> {
-        let active: Vec<Value> = play
-            .batch
-            .iter()
-            .filter(|h| !self.is_down(h))
-            .map(|h| Value::String(h.clone()))
-            .collect();
+        let up = |hosts: &[String]| -> Vec<Value> {
+            hosts
+                .iter()
+                .filter(|h| !self.is_down(h))
+                .map(|h| Value::String(h.clone()))
+                .collect()
+        };
+        let active = up(play.batch);
+        let source = self.inventory.source_of(&host.name);
+        let source_var = |path: Option<&std::path::Path>| {
+            path.map_or(Value::Null, |p| Value::String(p.display().to_string()))
+        };
         let short = host
             .name
             .split('.')
@@ -100,7 +106,7 @@ impl Run<'_> {
                 "ansible_play_hosts_all",
                 Value::from(play.all_hosts.to_vec()),
             ),
-            ("ansible_play_hosts", Value::Array(active.clone())),
+            ("ansible_play_hosts", Value::Array(up(play.all_hosts))),
             ("play_hosts", Value::Array(active.clone())),
             ("ansible_play_batch", Value::Array(active)),
             ("ansible_play_name", Value::String(play.play.name.clone())),
@@ -108,6 +114,9 @@ impl Run<'_> {
                 "playbook_dir",
                 Value::String(absolute(&play.play.dir).display().to_string()),
             ),
+            ("inventory_file", source_var(source)),
+            ("inventory_dir", source_var(source.and_then(|p| p.parent()))),
+            ("ansible_version", ansible_version()),
             ("ansible_check_mode", Value::Bool(self.options.check)),
             ("ansible_diff_mode", Value::Bool(self.options.diff)),
             ("ansible_forks", Value::from(self.options.forks)),
@@ -145,6 +154,28 @@ impl Run<'_> {
         }
         all
     }
+}
+
+/// Whether a task renders template files, whose variables are only known when it runs (so
+/// they may read `hostvars`).
+fn renders_files(task: &Task) -> bool {
+    task.module.spec().name == "template"
+}
+
+/// The ansible-core release deployer behaves like, as `ansible_version` gives it.
+const ANSIBLE_VERSION: (u64, u64, u64) = (2, 19, 14);
+
+/// `ansible_version`: `{full, major, minor, revision, string}`, like ansible-core's.
+fn ansible_version() -> Value {
+    let (major, minor, revision) = ANSIBLE_VERSION;
+    let full = format!("{major}.{minor}.{revision}");
+    serde_json::json!({
+        "full": full,
+        "major": major,
+        "minor": minor,
+        "revision": revision,
+        "string": full,
+    })
 }
 
 /// `dir` made absolute, as Ansible's `playbook_dir` is (a playbook named without a folder

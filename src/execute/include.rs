@@ -97,8 +97,8 @@ impl Run<'_> {
         };
         let mut included = Vec::new();
         let mut failed = false;
-        for (index, item) in items.into_iter().enumerate() {
-            let binds = looping.bind(index, item.clone());
+        for (index, item) in items.iter().cloned().enumerate() {
+            let binds = looping.bind(index, &items);
             insert_data(&mut vars, binds.clone());
             let item_started = Instant::now();
             let (outcome, body) = self.include_item(host, include, &vars).await;

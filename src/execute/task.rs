@@ -90,6 +90,9 @@ impl Run<'_> {
         if let Some(name) = &task.register {
             host.set_facts([(name.clone(), outcome.registered.clone())]);
         }
+        if rescuable && outcome.status == Status::Failed {
+            host.set_facts(failure_facts(task, &outcome.registered));
+        }
         // Like Ansible, `meta` tasks are not counted in the recap.
         if task.module.spec().name != "meta" {
             host.count(|s| count(s, outcome, rescuable));
@@ -163,11 +166,11 @@ impl Run<'_> {
         let mut results = Vec::new();
         let (mut changed, mut failed, mut all_skipped) = (false, false, true);
         let mut facts = Map::new();
-        for (index, item) in items.into_iter().enumerate() {
+        for (index, item) in items.iter().cloned().enumerate() {
             if index > 0 && looping.pause > 0.0 {
                 tokio::time::sleep(Duration::from_secs_f64(looping.pause)).await;
             }
-            insert_data(&mut vars, looping.bind(index, item.clone()));
+            insert_data(&mut vars, looping.bind(index, &items));
             let started = Instant::now();
             let outcome = self.run_single(host, task, &vars).await;
             if outcome.status == Status::Unreachable {
@@ -236,11 +239,9 @@ impl Run<'_> {
     ) -> Result<Vec<Value>, String> {
         let looping = task.looping.as_ref().expect("a loop");
         let context = Value::Object(vars.clone());
-        let rendered = self
-            .templater
-            .render_value(&looping.items, &context)
-            .map_err(|e| at_task(task, format!("cannot render the loop: {e}")))?;
-        looping.shape(rendered)
+        looping
+            .items(self.templater, &context, task.module.spec().name)
+            .map_err(|e| at_task(task, format!("cannot render the loop: {e}")))
     }
 
     pub(super) fn item_label(
@@ -255,10 +256,7 @@ impl Run<'_> {
                 .templater
                 .render_str(template, &Value::Object(vars.clone()))
                 .unwrap_or_else(|_| template.clone()),
-            None => match item {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            },
+            None => crate::template::python_str(item),
         }
     }
 
@@ -627,6 +625,24 @@ fn at_task(task: &Task, message: String) -> String {
         span.line,
         span.column
     )
+}
+
+/// `ansible_failed_task` and `ansible_failed_result`, which a `rescue` section (and the tasks
+/// after it) see, as in Ansible; a `no_log` task's result stays censored.
+fn failure_facts(task: &Task, result: &Value) -> [(String, Value); 2] {
+    let failed_task = serde_json::json!({
+        "name": task.name.clone().unwrap_or_default(),
+        "action": task.module.spec().name,
+        "args": task.args,
+    });
+    let result = match task.no_log {
+        true => serde_json::json!({"censored": CENSORED, "failed": true}),
+        false => result.clone(),
+    };
+    [
+        ("ansible_failed_task".into(), failed_task),
+        ("ansible_failed_result".into(), result),
+    ]
 }
 
 /// A task that failed before its module ran (a variable, loop or condition that cannot be

@@ -28,6 +28,8 @@ pub(super) struct Host {
     pub vars: Vars,
     /// The groups the host was put in directly, in the order met.
     pub groups: Vec<String>,
+    /// The inventory file that first named the host (`inventory_file`).
+    pub source: Option<std::path::PathBuf>,
 }
 
 /// A group, its direct members and its place in the group tree.
@@ -54,6 +56,8 @@ pub(super) struct Graph {
     pub hosts: IndexMap<String, Host>,
     /// Groups by name: `all`, `ungrouped`, then the others in definition order.
     pub groups: IndexMap<String, Group>,
+    /// The inventory file being read, remembered by the hosts first met in it.
+    pub source: Option<std::path::PathBuf>,
 }
 
 impl Graph {
@@ -62,6 +66,7 @@ impl Graph {
         let mut graph = Graph {
             hosts: IndexMap::new(),
             groups: IndexMap::new(),
+            source: None,
         };
         graph.add_group(ALL);
         graph.add_group(UNGROUPED);
@@ -83,7 +88,11 @@ impl Graph {
     /// Puts a host (created on first sight) in a group (declared if new).
     pub fn add_host(&mut self, host: &str, group: &str) {
         self.add_group(group);
-        let entry = self.hosts.entry(host.to_owned()).or_default();
+        let source = &self.source;
+        let entry = self.hosts.entry(host.to_owned()).or_insert_with(|| Host {
+            source: source.clone(),
+            ..Host::default()
+        });
         push_unique(&mut entry.groups, group);
         push_unique(&mut self.groups[group].hosts, host);
     }

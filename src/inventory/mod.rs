@@ -131,6 +131,11 @@ impl Inventory {
         vars
     }
 
+    /// The inventory file that first named `host` (Ansible's `inventory_file`), absolute.
+    pub fn source_of(&self, host: &str) -> Option<&Path> {
+        self.graph.hosts.get(host)?.source.as_deref()
+    }
+
     /// The `group_names` magic variable: the host's groups, direct or inherited, sorted, without
     /// `all` (`ungrouped` included when the host is in it, as in Ansible).
     pub fn groups_of(&self, host: &str) -> Vec<String> {

@@ -67,6 +67,7 @@ fn read_file(path: &Path, graph: &mut Graph, errors: &mut Vec<Diagnostic>) {
         Ok(source) => Arc::new(source),
         Err(error) => return errors.push(error),
     };
+    graph.source = Some(std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()));
     match detect(path, &source) {
         Ok(Format::Ini) => ini::parse(&source, graph, errors),
         Ok(Format::Yaml) => match parse_yaml(&source) {

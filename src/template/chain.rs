@@ -47,15 +47,39 @@ impl Object for Chained {
     }
 }
 
-/// A template with its lookups made chainable; the source itself when it has none or does not
-/// parse (compiling it then reports the error).
-pub fn template<'a>(source: &'a str, name: &str, syntax: &SyntaxConfig) -> Cow<'a, str> {
-    if !has_lookups(source) {
+/// A template with its lookups made chainable and its filter and test names unqualified; the
+/// source itself when it has none or does not parse (compiling it then reports the error).
+///
+/// With `escape`, backslashes in string constants inside `{{ }}` are kept as written, as
+/// Ansible's `escape_backslashes` does for templates written in playbooks (not for template
+/// files, nor inside `{% %}`): `'\1'` stays a backslash and a 1, which the YAML parser already
+/// unescaped once.
+pub fn template<'a>(
+    source: &'a str,
+    name: &str,
+    syntax: &SyntaxConfig,
+    escape: bool,
+) -> Cow<'a, str> {
+    match unqualified(source) {
+        Cow::Borrowed(source) => chained_template(source, name, syntax, escape),
+        Cow::Owned(source) => {
+            Cow::Owned(chained_template(&source, name, syntax, escape).into_owned())
+        }
+    }
+}
+
+fn chained_template<'a>(
+    source: &'a str,
+    name: &str,
+    syntax: &SyntaxConfig,
+    escape: bool,
+) -> Cow<'a, str> {
+    if !needs_rewrite(source, escape) {
         return Cow::Borrowed(source);
     }
     match parse(source, name, syntax.clone()) {
         Ok(ast) => {
-            let mut edits = Edits::new(source);
+            let mut edits = Edits::new(source, escape);
             edits.stmt(&ast);
             edits.apply()
         }
@@ -63,14 +87,24 @@ pub fn template<'a>(source: &'a str, name: &str, syntax: &SyntaxConfig) -> Cow<'
     }
 }
 
-/// A bare expression with its lookups made chainable.
-pub fn expression(source: &str) -> Cow<'_, str> {
-    if !has_lookups(source) {
+/// A bare expression with its lookups made chainable and its filter and test names
+/// unqualified; with `escape`, its string constants keep their backslashes (see
+/// [`template`]; Ansible does not escape conditions).
+pub fn expression(source: &str, escape: bool) -> Cow<'_, str> {
+    match unqualified(source) {
+        Cow::Borrowed(source) => chained_expression(source, escape),
+        Cow::Owned(source) => Cow::Owned(chained_expression(&source, escape).into_owned()),
+    }
+}
+
+fn chained_expression(source: &str, escape: bool) -> Cow<'_, str> {
+    if !needs_rewrite(source, escape) {
         return Cow::Borrowed(source);
     }
     match parse_expr(source) {
         Ok(expr) => {
-            let mut edits = Edits::new(source);
+            let mut edits = Edits::new(source, escape);
+            edits.emitting = escape;
             edits.expr(&expr);
             edits.apply()
         }
@@ -78,9 +112,24 @@ pub fn expression(source: &str) -> Cow<'_, str> {
     }
 }
 
-/// Whether `source` may look anything up (a cheap test that skips parsing most values).
-fn has_lookups(source: &str) -> bool {
-    source.contains('.') || source.contains('[')
+/// Filter and test names written with Ansible's collection prefix (`x | ansible.builtin.to_json`,
+/// `x is ansible.builtin.match(...)`, also `ansible.legacy.`) without it: they name the same
+/// plugins.
+pub fn unqualified(source: &str) -> Cow<'_, str> {
+    static PREFIX: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(\|\s*|\bis\s+(?:not\s+)?)ansible\.(?:builtin|legacy)\.([A-Za-z_])")
+            .expect("a valid pattern")
+    });
+    if !source.contains("ansible.") {
+        return Cow::Borrowed(source);
+    }
+    PREFIX.replace_all(source, "$1$2")
+}
+
+/// Whether `source` may look anything up or have backslashes to keep (a cheap test that
+/// skips parsing most values).
+fn needs_rewrite(source: &str, escape: bool) -> bool {
+    source.contains('.') || source.contains('[') || escape && source.contains('\\')
 }
 
 /// Text inserted into a source, collected while walking its syntax tree.
@@ -90,14 +139,32 @@ struct Edits<'s> {
     depth: usize,
     /// `(offset, order at that offset, text)`.
     inserts: Vec<(usize, isize, String)>,
+    /// Whether backslashes in string constants of `{{ }}` are kept.
+    escape: bool,
+    /// Whether the walk is inside a `{{ }}` whose constants are escaped.
+    emitting: bool,
 }
 
 impl<'s> Edits<'s> {
-    fn new(source: &'s str) -> Self {
+    fn new(source: &'s str, escape: bool) -> Self {
         Edits {
             source,
             depth: 0,
             inserts: Vec::new(),
+            escape,
+            emitting: false,
+        }
+    }
+
+    /// Doubles the backslashes of a string constant written at `span`.
+    fn escape_constant(&mut self, expr: &Expr<'_>) {
+        let (from, to) = (start(expr), end(expr));
+        let Some(text) = self.source.get(from..to) else {
+            return;
+        };
+        let at: Vec<usize> = text.match_indices('\\').map(|(i, _)| from + i).collect();
+        for offset in at {
+            self.inserts.push((offset, 0, "\\".into()));
         }
     }
 
@@ -141,7 +208,11 @@ impl<'s> Edits<'s> {
     fn stmt(&mut self, stmt: &Stmt<'_>) {
         match stmt {
             Stmt::Template(t) => self.stmts(&t.children),
-            Stmt::EmitExpr(e) => self.expr(&e.expr),
+            Stmt::EmitExpr(e) => {
+                self.emitting = self.escape;
+                self.expr(&e.expr);
+                self.emitting = false;
+            }
             Stmt::EmitRaw(_) | Stmt::Continue(_) | Stmt::Break(_) => {}
             Stmt::ForLoop(f) => {
                 self.expr(&f.iter);
@@ -221,6 +292,9 @@ impl<'s> Edits<'s> {
 
     fn expr_inner(&mut self, expr: &Expr<'_>) {
         match expr {
+            Expr::Const(c) if self.emitting && c.value.as_str().is_some() => {
+                self.escape_constant(expr)
+            }
             Expr::Var(_) | Expr::Const(_) => {}
             Expr::GetAttr(g) => {
                 self.lookup(expr, &g.expr, None);
@@ -325,12 +399,58 @@ mod tests {
     fn lookups_are_rewritten_to_pass_undefined_objects_through() {
         let syntax = SyntaxConfig::default();
         assert_eq!(
-            template("{{ nope.x.y }}", "t", &syntax),
+            template("{{ nope.x.y }}", "t", &syntax, false),
             "{{ (((nope if nope is undefined else nope.x))|_chain).y }}"
         );
-        assert_eq!(expression("(d)[k].0"), "(((((d))|_chain)[k])|_chain).0");
-        assert_eq!(expression("x.split(',')"), "x.split(',')");
-        assert_eq!(template("no lookups", "t", &syntax), "no lookups");
+        assert_eq!(
+            expression("(d)[k].0", false),
+            "(((((d))|_chain)[k])|_chain).0"
+        );
+        assert_eq!(expression("x.split(',')", false), "x.split(',')");
+        assert_eq!(template("no lookups", "t", &syntax, false), "no lookups");
+        assert_eq!(
+            template(
+                "{{ x | ansible.builtin.to_json }}{% if y is not ansible.builtin.match('a') %}",
+                "t",
+                &syntax,
+                false
+            ),
+            "{{ x | to_json }}{% if y is not match('a') %}"
+        );
+        assert_eq!(expression("x|ansible.legacy.bool", false), "x|bool");
+    }
+
+    #[test]
+    fn backslashes_in_emitted_constants_are_kept_like_ansible() {
+        let syntax = SyntaxConfig::default();
+        assert_eq!(
+            template(
+                r"{{ x | regex_replace('(\d)', '\1') }}{% set y = '\n' %}",
+                "t",
+                &syntax,
+                true
+            ),
+            r"{{ x | regex_replace('(\\d)', '\\1') }}{% set y = '\n' %}"
+        );
+        assert_eq!(template(r"{{ '\n' }}", "t", &syntax, false), r"{{ '\n' }}");
+        assert_eq!(expression(r"'a\nb'", true), r"'a\\nb'");
+        assert_eq!(expression(r"'a\nb'", false), r"'a\nb'");
+        let t = Templater::new();
+        let vars = json!({"s": "host-01"});
+        assert_eq!(
+            t.render_str(r"{{ s | regex_replace('(\w+)-(\d+)', '\2.\1') }}", &vars)
+                .unwrap(),
+            "01.host"
+        );
+        assert_eq!(t.render_str(r"{{ 'a\nb' }}", &vars).unwrap(), r"a\nb");
+        assert_eq!(
+            t.render_file("f.j2", r"{{ 'a\nb' }}", &vars, &[]).unwrap(),
+            "a\nb"
+        );
+        assert!(
+            t.eval_condition(r"'a\nb' == 'a' ~ '\n' ~ 'b'", &vars)
+                .unwrap()
+        );
     }
 
     #[test]

@@ -114,7 +114,7 @@ fn merge(
 }
 
 /// The Python type name Ansible's messages use.
-fn type_name(value: &Data) -> &'static str {
+pub(super) fn type_name(value: &Data) -> &'static str {
     match value {
         Data::Null => "NoneType",
         Data::Bool(_) => "bool",

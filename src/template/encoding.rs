@@ -20,10 +20,13 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("to_yaml", to_yaml);
     env.add_filter("to_nice_yaml", to_nice_yaml);
     env.add_filter("from_yaml", from_yaml);
+    env.add_filter("from_yaml_all", from_yaml_all);
     env.add_filter("b64encode", b64encode);
     env.add_filter("b64decode", b64decode);
     env.add_filter("hash", hash);
     env.add_filter("checksum", checksum);
+    env.add_filter("sha1", checksum);
+    env.add_filter("md5", |value: &Value| hash(value, Some("md5")));
 }
 
 /// `to_json(indent=None, sort_keys=False)`: Python's `json.dumps`, ASCII-only output.
@@ -156,6 +159,7 @@ fn to_nice_yaml(value: &Value, kwargs: Kwargs) -> Result<String, Error> {
 fn yaml(value: &Value, kwargs: Kwargs, indent: usize, flow: Option<bool>) -> Result<String, Error> {
     let indent = kwargs.get::<Option<usize>>("indent")?.unwrap_or(indent);
     let width = kwargs.get::<Option<usize>>("width")?.unwrap_or(80);
+    let sort_keys = kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(true);
     let flow = match kwargs.get::<Option<Value>>("default_flow_style")? {
         Some(v) if v.is_none() => None,
         Some(v) => Some(v.is_true()),
@@ -168,6 +172,7 @@ fn yaml(value: &Value, kwargs: Kwargs, indent: usize, flow: Option<bool>) -> Res
             indent,
             width,
             flow,
+            sort_keys,
         },
     ))
 }
@@ -177,12 +182,23 @@ fn from_yaml(text: &str) -> Result<Value, Error> {
     let options = serde_saphyr::options! { legacy_octal_numbers: true };
     serde_saphyr::from_str_with_options::<Data>(text, options)
         .map(|data| from_data(&data))
-        .map_err(|e| {
-            failure(format!(
-                "from_yaml: {}",
-                e.to_string().lines().next().unwrap_or("")
-            ))
-        })
+        .map_err(|e| yaml_error("from_yaml", &e))
+}
+
+/// `from_yaml_all`: the documents of a YAML stream, as a list.
+fn from_yaml_all(text: &str) -> Result<Value, Error> {
+    let options = serde_saphyr::options! { legacy_octal_numbers: true };
+    serde_saphyr::from_str_multiple_with_options::<Data, _>(text, options)
+        .map(|docs| from_data(&Data::Array(docs)))
+        .map_err(|e| yaml_error("from_yaml_all", &e))
+}
+
+/// A YAML parse error's first line, naming the filter.
+fn yaml_error(filter: &str, e: &impl std::fmt::Display) -> Error {
+    failure(format!(
+        "{filter}: {}",
+        e.to_string().lines().next().unwrap_or("")
+    ))
 }
 
 /// `b64encode`: base64 of the UTF-8 text.
@@ -281,8 +297,28 @@ mod tests {
             "a:\n    k: v\nb:\n- 1\n- 'yes'\n"
         );
         assert_eq!(
-            render("{{ d | to_nice_yaml(indent=2) }}", vars),
+            render("{{ d | to_nice_yaml(indent=2) }}", vars.clone()),
             "a:\n  k: v\nb:\n- 1\n- 'yes'\n"
+        );
+        assert_eq!(
+            render("{{ d | to_nice_yaml(sort_keys=false) }}", vars.clone()),
+            "b:\n- 1\n- 'yes'\na:\n    k: v\n"
+        );
+        assert_eq!(
+            render("{{ d | to_yaml(sort_keys=false) }}", vars.clone()),
+            "b: [1, 'yes']\na: {k: v}\n"
+        );
+        assert_eq!(
+            render("{{ d | to_nice_json(indent=2, sort_keys=false) }}", vars),
+            "{\n  \"b\": [\n    1,\n    \"yes\"\n  ],\n  \"a\": {\n    \"k\": \"v\"\n  }\n}"
+        );
+        assert_eq!(
+            eval("'a: 1\n---\nb: 2\n' | from_yaml_all", json!(null)),
+            json!([{"a": 1}, {"b": 2}])
+        );
+        assert_eq!(
+            eval("'x' | md5", json!(null)),
+            "9dd4e461268c8034f5c8564e155c67a6"
         );
     }
 

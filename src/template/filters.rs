@@ -1,5 +1,6 @@
 //! Ansible's filters on top of minijinja's builtins: registration, shared helpers and the scalar
-//! conversions (`bool`, `int`, `float`, `string`, `ternary`, `mandatory`).
+//! conversions (`bool`, `int`, `float`, `string`, `ternary`, `mandatory`, `type_debug`) and
+//! arithmetic (`log`, `pow`, `root`).
 //!
 //! minijinja's own `default`/`d`, `join`, `map`, `select`, `selectattr`, `reject`,
 //! `rejectattr`, `first`, `last`, `min`, `max`, `length`, `unique` and `zip` already behave
@@ -8,7 +9,7 @@
 use minijinja::value::{Kwargs, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, Value};
 
-use super::{collections, encoding, python, text};
+use super::{collections, crypt, encoding, python, sets, text};
 
 /// Adds Ansible's filters to `env`.
 pub fn register(env: &mut Environment<'static>) {
@@ -18,7 +19,22 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("string", to_string);
     env.add_filter("ternary", ternary);
     env.add_filter("mandatory", mandatory);
+    env.add_filter("type_debug", type_debug);
+    env.add_filter("log", |x: f64, base: Option<f64>| match base {
+        None => x.ln(),
+        Some(10.0) => x.log10(),
+        Some(base) => x.log(base),
+    });
+    env.add_filter("pow", f64::powf);
+    env.add_filter("root", |x: f64, base: Option<f64>| {
+        match base.unwrap_or(2.0) {
+            2.0 => x.sqrt(),
+            base => x.powf(1.0 / base),
+        }
+    });
+    env.add_filter("password_hash", crypt::password_hash);
     collections::register(env);
+    sets::register(env);
     encoding::register(env);
     text::register(env);
 }
@@ -166,6 +182,12 @@ fn ternary(value: &Value, if_true: Value, if_false: Value, if_none: Option<Value
         _ if value.is_true() => if_true,
         _ => if_false,
     }
+}
+
+/// `type_debug`: the Python type name of the value (`str`, `int`, `float`, `bool`,
+/// `NoneType`, `list`, `dict`).
+fn type_debug(value: &Value) -> &'static str {
+    collections::type_name(&to_data(value))
 }
 
 /// `mandatory(msg)`: the value, or an error when it is undefined.
@@ -359,6 +381,31 @@ pub(super) mod tests {
         assert_eq!(
             render("{{ flag }} {{ none }} {{ list }} {{ map }} {{ f }}", vars),
             "True None ['a', 1] {'k': 'v'} 1.0"
+        );
+    }
+
+    #[test]
+    fn type_debug_names_python_types() {
+        let vars = json!({"s": "t", "n": 3, "f": 1.5, "l": [1], "d": {}, "z": null, "b": true});
+        assert_eq!(
+            render(
+                "{{ s | type_debug }} {{ n | type_debug }} {{ f | type_debug }} {{ l | type_debug }} \
+                 {{ d | type_debug }} {{ z | type_debug }} {{ b | type_debug }}",
+                vars
+            ),
+            "str int float list dict NoneType bool"
+        );
+    }
+
+    #[test]
+    fn arithmetic_filters() {
+        assert_eq!(eval("100 | log(10)", json!(null)), 2.0);
+        assert_eq!(eval("2 | pow(3)", json!(null)), 8.0);
+        assert_eq!(eval("9 | root", json!(null)), 3.0);
+        assert_eq!(eval("27 | root(3)", json!(null)), 3.0);
+        assert_eq!(
+            eval("'x' | password_hash('sha512', 'saltsalt')", json!(null)),
+            crate::template::crypt::hash("x", "sha512", Some("saltsalt"), None).unwrap()
         );
     }
 }

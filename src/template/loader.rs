@@ -62,7 +62,9 @@ fn load(name: &str, dirs: &[PathBuf], syntax: &SyntaxConfig) -> Result<Option<St
             format!("cannot read template {}: {e}", path.display()),
         )
     })?;
-    Ok(Some(chain::template(&source, name, syntax).into_owned()))
+    Ok(Some(
+        chain::template(&source, name, syntax, false).into_owned(),
+    ))
 }
 
 /// The variables a template file reads, with those of the templates it includes, imports or

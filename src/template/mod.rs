@@ -4,6 +4,7 @@
 
 mod chain;
 mod collections;
+mod crypt;
 mod encoding;
 mod filters;
 mod lazy;
@@ -12,6 +13,8 @@ mod lookups;
 mod names;
 mod predicates;
 mod python;
+mod random;
+mod sets;
 mod text;
 mod trust;
 mod yaml_dump;
@@ -107,10 +110,7 @@ impl Templater {
         env.set_debug(true);
         env.set_auto_escape_callback(|_| AutoEscape::None);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
-        let syntax = SyntaxConfig::builder()
-            .trim_blocks(true)
-            .build()
-            .expect("the default delimiters are valid");
+        let syntax = ansible_syntax();
         env.set_syntax(syntax.clone());
         env.set_formatter(python_formatter);
         chain::register(&mut env);
@@ -123,7 +123,8 @@ impl Templater {
     /// Checks template syntax, and that every filter and test it uses exists, without
     /// rendering.
     pub fn check_template(&self, source: &str) -> Result<(), TemplateError> {
-        let template = self.env.template_from_str(source)?;
+        let source = chain::unqualified(source);
+        let template = self.env.template_from_str(&source)?;
         match names::first_unknown(&self.env, &template) {
             Some(unknown) => Err(TemplateError {
                 message: format!("unknown {} `{}`", unknown.kind, unknown.name),
@@ -156,27 +157,46 @@ impl Templater {
 
     /// Renders a string; its trailing newlines are kept, as Ansible does.
     pub fn render_str(&self, source: &str, vars: &Value) -> Result<String, TemplateError> {
-        Ok(self.render_named(&self.env, TEMPLATE_NAME, source, vars)?)
+        Ok(render_in(
+            &self.env,
+            TEMPLATE_NAME,
+            source,
+            context(vars),
+            true,
+        )?)
     }
 
-    /// Renders `source` under `name`, topping up the trailing newlines Jinja drops
-    /// (Ansible's `preserve_trailing_newlines`).
-    fn render_named(
+    /// The items of a `with_<name>:` loop, as Ansible makes them: lookup `name` run over the
+    /// (rendered) terms, a lone term being a list of one. `action` is the task's module.
+    pub fn loop_lookup(
         &self,
-        env: &Environment<'static>,
         name: &str,
-        source: &str,
+        terms: Value,
         vars: &Value,
-    ) -> Result<String, minijinja::Error> {
-        let mut rendered = env.render_named_str(
-            name,
-            &chain::template(source, name, &self.syntax),
-            minijinja::Value::from(minijinja::value::Serde(vars)),
-        )?;
-        let trailing = |s: &str| s.len() - s.trim_end_matches('\n').len();
-        let missing = trailing(source).saturating_sub(trailing(&rendered));
-        rendered.push_str(&"\n".repeat(missing));
-        Ok(rendered)
+        action: &str,
+    ) -> Result<Vec<Value>, TemplateError> {
+        let terms = match terms {
+            Value::Array(terms) => terms,
+            other => vec![other],
+        };
+        let context = minijinja::context! {
+            __deployer_lookup => name,
+            __deployer_terms => minijinja::value::Serde(&terms),
+            __deployer_with_action => action,
+            ..context(vars)
+        };
+        let items = self
+            .env
+            .compile_expression("query(__deployer_lookup, *__deployer_terms)")?
+            .eval(context)?;
+        match serde_json::to_value(&items) {
+            Ok(Value::Array(items)) => Ok(items),
+            _ => Err(TemplateError {
+                message: format!("lookup `{name}` did not give a list"),
+                line: None,
+                column: None,
+            }),
+        }
     }
 
     /// Renders every string in a value tree; a lone `{{ expr }}` keeps its native type.
@@ -206,12 +226,12 @@ impl Templater {
     /// An undefined result is an error, as in Ansible.
     pub fn eval_condition(&self, expr: &str, vars: &Value) -> Result<bool, TemplateError> {
         let expr = lone_expression(expr.trim()).unwrap_or(expr);
-        Ok(self.eval_defined(expr, vars)?.is_true())
+        Ok(self.eval_defined(expr, vars, false)?.is_true())
     }
 
     /// Evaluates a bare expression to a value.
     pub fn eval_expression(&self, expr: &str, vars: &Value) -> Result<Value, TemplateError> {
-        let value = self.eval_defined(expr, vars)?;
+        let value = self.eval_defined(expr, vars, true)?;
         serde_json::to_value(&value).map_err(|e| TemplateError {
             message: e.to_string(),
             line: None,
@@ -219,9 +239,15 @@ impl Templater {
         })
     }
 
-    /// Evaluates an expression whose value must not be undefined.
-    fn eval_defined(&self, expr: &str, vars: &Value) -> Result<minijinja::Value, TemplateError> {
-        let chained = chain::expression(expr);
+    /// Evaluates an expression whose value must not be undefined; `escape` keeps backslashes
+    /// in its string constants (values, not conditions, as in Ansible).
+    fn eval_defined(
+        &self,
+        expr: &str,
+        vars: &Value,
+        escape: bool,
+    ) -> Result<minijinja::Value, TemplateError> {
+        let chained = chain::expression(expr, escape);
         let context = minijinja::Value::from(minijinja::value::Serde(vars));
         let value = self
             .env
@@ -260,9 +286,49 @@ impl Templater {
         search_dirs: &[PathBuf],
     ) -> Result<String, TemplateError> {
         let env = loader::file_environment(&self.env, search_dirs, self.syntax.clone());
-        self.render_named(&env, path, source, vars)
+        render_in(&env, path, source, context(vars), false)
             .map_err(|e| file_error(&e, path, search_dirs))
     }
+}
+
+/// A value printed the way Ansible (Python's `str()`) prints it: text as it is, `True`,
+/// `None`, `['a', 1]`, `{'k': 'v'}`.
+pub fn python_str(value: &Value) -> String {
+    python::str(value)
+}
+
+/// Ansible's template syntax: the default delimiters, `trim_blocks` on.
+fn ansible_syntax() -> SyntaxConfig {
+    SyntaxConfig::builder()
+        .trim_blocks(true)
+        .build()
+        .expect("the default delimiters are valid")
+}
+
+/// Variables as a template context.
+fn context(vars: &Value) -> minijinja::Value {
+    minijinja::Value::from(minijinja::value::Serde(vars))
+}
+
+/// Renders `source` under `name` with `env`, lookups made chainable, topping up the trailing
+/// newlines Jinja drops (Ansible's `preserve_trailing_newlines`). `escape` keeps backslashes
+/// in the string constants of `{{ }}`, for templates written in playbooks.
+fn render_in(
+    env: &Environment<'_>,
+    name: &str,
+    source: &str,
+    context: minijinja::Value,
+    escape: bool,
+) -> Result<String, minijinja::Error> {
+    let mut rendered = env.render_named_str(
+        name,
+        &chain::template(source, name, &ansible_syntax(), escape),
+        context,
+    )?;
+    let trailing = |s: &str| s.len() - s.trim_end_matches('\n').len();
+    let missing = trailing(source).saturating_sub(trailing(&rendered));
+    rendered.push_str(&"\n".repeat(missing));
+    Ok(rendered)
 }
 
 /// The error of a template file: the innermost one when it happened in an included template,

@@ -1,5 +1,5 @@
 //! Filters on text: regular expressions (Python's `re` semantics as far as Rust's `regex`
-//! allows), POSIX paths and shell quoting.
+//! allows), POSIX paths, shell quoting and comment blocks.
 
 use minijinja::value::{Kwargs, Rest};
 use minijinja::{Environment, Error, Value};
@@ -16,6 +16,132 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("dirname", dirname);
     env.add_filter("splitext", splitext);
     env.add_filter("quote", quote);
+    env.add_filter("comment", comment);
+    env.add_filter("regex_escape", regex_escape);
+    env.add_filter("path_join", path_join);
+    env.add_filter("expanduser", expanduser);
+    env.add_filter("realpath", realpath);
+}
+
+/// The parts of a `comment` style: (beginning, decoration, end).
+fn comment_style(style: &str) -> Result<(&'static str, &'static str, &'static str), Error> {
+    Ok(match style {
+        "plain" => ("", "# ", ""),
+        "erlang" => ("", "% ", ""),
+        "c" => ("", "// ", ""),
+        "cblock" => ("/*", " * ", " */"),
+        "xml" => ("<!--", " - ", "-->"),
+        other => {
+            return Err(failure(format!(
+                "Invalid style '{other}'. Available styles: plain, erlang, c, cblock, xml"
+            )));
+        }
+    })
+}
+
+/// `comment(style='plain', decoration=..., prefix=..., postfix=..., beginning=..., end=...,
+/// prefix_count=1, postfix_count=1, newline='\n')`: the text as a comment block.
+fn comment(text: &str, style: Option<&str>, kwargs: Kwargs) -> Result<String, Error> {
+    let (beginning, decoration, end) = comment_style(style.unwrap_or("plain"))?;
+    let text_of = |key: &str, default: &str| -> Result<String, Error> {
+        Ok(kwargs
+            .get::<Option<String>>(key)?
+            .unwrap_or_else(|| default.to_string()))
+    };
+    let given = kwargs.get::<Option<String>>("decoration")?;
+    let prepostfix = given.clone().unwrap_or_else(|| decoration.to_string());
+    let newline = text_of("newline", "\n")?;
+    let beginning = text_of("beginning", beginning)?;
+    let end = text_of("end", end)?;
+    let prefix = text_of("prefix", prepostfix.trim_end())?;
+    let postfix = text_of("postfix", prepostfix.trim_end())?;
+    let decoration = given.unwrap_or_else(|| decoration.to_string());
+    let prefix_count = kwargs.get::<Option<usize>>("prefix_count")?.unwrap_or(1);
+    let postfix_count = kwargs.get::<Option<usize>>("postfix_count")?.unwrap_or(1);
+    kwargs.assert_all_used()?;
+    let mut out = String::new();
+    if !beginning.is_empty() {
+        out.push_str(&format!("{beginning}{newline}"));
+    }
+    if !prefix.is_empty() {
+        let line = match prefix == newline {
+            true => newline.clone(),
+            false => format!("{prefix}{newline}"),
+        };
+        out.push_str(&line.repeat(prefix_count));
+    }
+    let body = format!(
+        "{decoration}{}",
+        text.replace(&newline, &format!("{newline}{decoration}"))
+    );
+    out.push_str(&body.replace(
+        &format!("{decoration}{newline}"),
+        &format!("{}{newline}", decoration.trim_end()),
+    ));
+    for _ in 0..postfix_count {
+        out.push_str(&format!("{newline}{postfix}"));
+    }
+    if !end.is_empty() {
+        out.push_str(&format!("{newline}{end}"));
+    }
+    Ok(out)
+}
+
+/// `regex_escape(re_type='python')`: Python's `re.escape` (or POSIX basic escaping).
+fn regex_escape(value: &str, re_type: Option<&str>) -> Result<String, Error> {
+    let special: &[char] = match re_type.unwrap_or("python") {
+        "python" => &[
+            '(', ')', '[', ']', '{', '}', '?', '*', '+', '-', '|', '^', '$', '\\', '.', '&', '~',
+            '#', ' ', '\t', '\n', '\r', '\x0b', '\x0c',
+        ],
+        "posix_basic" => &[']', '.', '[', '^', '$', '*', '\\'],
+        other => return Err(failure(format!("Invalid regex type ({other})"))),
+    };
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if special.contains(&c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    Ok(out)
+}
+
+/// `path_join`: Python's `os.path.join` of a list (an absolute part restarts the path).
+fn path_join(value: &Value) -> Result<String, Error> {
+    if let Some(single) = value.as_str() {
+        return Ok(single.to_string());
+    }
+    let mut joined = String::new();
+    for part in value
+        .try_iter()
+        .map_err(|_| failure("|path_join expects string or sequence"))?
+    {
+        let part = part.to_string();
+        if part.starts_with('/') || joined.is_empty() {
+            joined = part;
+        } else if joined.ends_with('/') {
+            joined.push_str(&part);
+        } else {
+            joined = format!("{joined}/{part}");
+        }
+    }
+    Ok(joined)
+}
+
+/// `expanduser`: a leading `~` replaced by the controller user's home.
+fn expanduser(path: &str) -> String {
+    match (path.strip_prefix('~'), std::env::var("HOME")) {
+        (Some(rest), Ok(home)) if rest.is_empty() || rest.starts_with('/') => {
+            format!("{home}{rest}")
+        }
+        _ => path.to_string(),
+    }
+}
+
+/// `realpath`: the controller path with links resolved (as it is when it does not exist).
+fn realpath(path: &str) -> String {
+    std::fs::canonicalize(path).map_or_else(|_| path.to_string(), |p| p.display().to_string())
 }
 
 /// Compiles `pattern` with the `ignorecase`/`multiline` keyword flags.
@@ -179,24 +305,21 @@ mod tests {
         let vars = json!({"s": "host-01.example.com"});
         assert_eq!(
             eval(
-                r"s | regex_replace('^(\\w+)-(\\d+).*$', '\\2:\\1')",
+                r"s | regex_replace('^(\w+)-(\d+).*$', '\2:\1')",
                 vars.clone()
             ),
             "01:host"
         );
         assert_eq!(
-            eval(
-                r"s | regex_replace('(?P<n>\\d+)', '<\\g<n>>')",
-                vars.clone()
-            ),
+            eval(r"s | regex_replace('(?P<n>\d+)', '<\g<n>>')", vars.clone()),
             "host-<01>.example.com"
         );
         assert_eq!(
-            eval(r"s | regex_replace('(\\d)', '\\g<1>$0')", vars.clone()),
+            eval(r"s | regex_replace('(\d)', '\g<1>$0')", vars.clone()),
             "host-0$01$0.example.com"
         );
         assert_eq!(
-            eval("s | regex_replace('\\\\.', '_', count=1)", vars.clone()),
+            eval("s | regex_replace('\\.', '_', count=1)", vars.clone()),
             "host-01_example.com"
         );
         assert_eq!(
@@ -223,13 +346,10 @@ mod tests {
     #[test]
     fn regex_search_returns_match_groups_or_none() {
         let vars = json!({"s": "version: 1.22.3"});
-        assert_eq!(
-            eval(r"s | regex_search('\\d+\\.\\d+')", vars.clone()),
-            "1.22"
-        );
+        assert_eq!(eval(r"s | regex_search('\d+\.\d+')", vars.clone()), "1.22");
         assert_eq!(
             eval(
-                r"s | regex_search('(\\d+)\\.(?P<minor>\\d+)', '\\1', '\\g<minor>')",
+                r"s | regex_search('(\d+)\.(?P<minor>\d+)', '\1', '\g<minor>')",
                 vars.clone()
             ),
             json!(["1", "22"])
@@ -245,15 +365,15 @@ mod tests {
     fn regex_findall_lists_matches() {
         let vars = json!({"s": "a=1 b=2"});
         assert_eq!(
-            eval(r"s | regex_findall('\\d')", vars.clone()),
+            eval(r"s | regex_findall('\d')", vars.clone()),
             json!(["1", "2"])
         );
         assert_eq!(
-            eval(r"s | regex_findall('(\\w)=\\d')", vars.clone()),
+            eval(r"s | regex_findall('(\w)=\d')", vars.clone()),
             json!(["a", "b"])
         );
         assert_eq!(
-            eval(r"s | regex_findall('(\\w)=(\\d)')", vars),
+            eval(r"s | regex_findall('(\w)=(\d)')", vars),
             json!([["a", "1"], ["b", "2"]])
         );
     }
@@ -309,5 +429,35 @@ mod tests {
         assert_eq!(eval("\"it's\" | quote", json!(null)), "'it'\"'\"'s'");
         assert_eq!(eval("'$(id)' | quote", json!(null)), "'$(id)'");
         assert_eq!(eval("'é' | quote", json!(null)), "'é'");
+    }
+
+    #[test]
+    fn comment_styles_match_ansible() {
+        let e = |expr: &str| eval(expr, json!({}));
+        assert_eq!(e("'a\nb' | comment"), "#\n# a\n# b\n#");
+        assert_eq!(
+            e("'a' | comment('c') ~ '|' ~ 'a' | comment('cblock') ~ '|' ~ 'a' | comment('erlang')"),
+            "//\n// a\n//|/*\n *\n * a\n *\n */|%\n% a\n%"
+        );
+        assert_eq!(e("'a' | comment('xml')"), "<!--\n -\n - a\n -\n-->");
+        assert_eq!(e("'a' | comment(decoration='// ')"), "//\n// a\n//");
+        assert_eq!(
+            e("'a' | comment('plain', prefix='#!', postfix='#')"),
+            "#!\n# a\n#"
+        );
+        assert_eq!(e("'a\n\nb' | comment"), "#\n# a\n#\n# b\n#");
+    }
+
+    #[test]
+    fn escapes_and_paths() {
+        let e = |expr: &str| eval(expr, json!({}));
+        assert_eq!(e("'a.b*c' | regex_escape"), "a\\.b\\*c");
+        assert_eq!(e("'a.b' | regex_escape('posix_basic')"), "a\\.b");
+        assert_eq!(
+            e("['/etc', 'app', 'x.conf'] | path_join"),
+            "/etc/app/x.conf"
+        );
+        assert_eq!(e("['a/', '/b', 'c'] | path_join"), "/b/c");
+        assert_eq!(e("'/nope/x' | realpath"), "/nope/x");
     }
 }

@@ -19,6 +19,8 @@ pub struct DumpOptions {
     /// `Some(false)`: block style everywhere; `None`: collections of scalars in flow style
     /// (PyYAML's `default_flow_style`).
     pub flow: Option<bool>,
+    /// Whether mapping keys are sorted (PyYAML's `sort_keys`, on by default).
+    pub sort_keys: bool,
 }
 
 /// Writes `value` as one YAML document.
@@ -118,7 +120,7 @@ impl Emitter {
 
     fn block_mapping(&mut self, map: &serde_json::Map<String, Value>) {
         let previous = self.increase_indent(false, false);
-        for (key, value) in sorted(map) {
+        for (key, value) in self.entries(map) {
             self.write_indent();
             self.scalar(&Value::String(key.clone()), Context::MappingKey);
             self.write_indicator(":", false, false, false);
@@ -149,7 +151,7 @@ impl Emitter {
         self.write_indicator("{", true, true, false);
         self.flow_level += 1;
         let previous = self.increase_indent(true, false);
-        for (i, (key, value)) in sorted(map).into_iter().enumerate() {
+        for (i, (key, value)) in self.entries(map).into_iter().enumerate() {
             if i > 0 {
                 self.write_indicator(",", false, false, false);
             }
@@ -343,11 +345,15 @@ impl Emitter {
     }
 }
 
-/// A mapping's entries sorted by key, as PyYAML's `sort_keys=True` does.
-fn sorted(map: &serde_json::Map<String, Value>) -> Vec<(&String, &Value)> {
-    let mut entries: Vec<_> = map.iter().collect();
-    entries.sort_by(|a, b| a.0.cmp(b.0));
-    entries
+impl Emitter {
+    /// A mapping's entries, sorted by key unless `sort_keys` is off.
+    fn entries<'m>(&self, map: &'m serde_json::Map<String, Value>) -> Vec<(&'m String, &'m Value)> {
+        let mut entries: Vec<_> = map.iter().collect();
+        if self.options.sort_keys {
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+        }
+        entries
+    }
 }
 
 fn children(value: &Value) -> Box<dyn Iterator<Item = &Value> + '_> {
@@ -524,11 +530,13 @@ mod tests {
         indent: 4,
         width: 80,
         flow: Some(false),
+        sort_keys: true,
     };
     const PLAIN: DumpOptions = DumpOptions {
         indent: 2,
         width: 80,
         flow: None,
+        sort_keys: true,
     };
 
     fn sample() -> Value {
