@@ -23,7 +23,7 @@ pub enum Command {
     /// Run a playbook against an inventory.
     Run(RunArgs),
     /// Compile a playbook and inventory and report every problem; touches no host.
-    Validate(TargetArgs),
+    Validate(ValidateArgs),
     /// Print the compiled graph: plays, host batches and steps (deterministic).
     Plan(PlanArgs),
     /// Show an inventory's hosts, groups and variables.
@@ -53,6 +53,18 @@ pub struct TargetArgs {
     /// Extra variables: `k=v`, YAML/JSON, or `@file` (repeatable; they beat every other level).
     #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
     pub extra_vars: Vec<String>,
+}
+
+/// What `validate` checks.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The playbook, inventory and variables.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Also refuse problems in files loaded only at run time (dynamic includes), which are
+    /// otherwise warnings.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Host and tag selection shared by `run` and `plan`.

@@ -15,6 +15,9 @@ pub enum Severity {
     Error,
     /// The input runs, but probably not as meant.
     Warning,
+    /// An error in a file Ansible loads only at run time (a dynamic include): a warning before
+    /// the run, an error for a host that reaches it, and for `validate --strict`.
+    Deferred,
 }
 
 /// A message about a place in an input file.
@@ -49,6 +52,14 @@ impl Diagnostic {
         }
     }
 
+    /// This deferred error as an error, for `validate --strict`.
+    pub fn strict(mut self) -> Self {
+        if self.severity == Severity::Deferred {
+            self.severity = Severity::Error;
+        }
+        self
+    }
+
     /// An error about a whole file that could not be read.
     pub fn file(path: &Path, message: impl Into<String>) -> Self {
         let source = Arc::new(Source::inline(&path.display().to_string(), ""));
@@ -72,7 +83,7 @@ impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let label = match self.severity {
             Severity::Error => "error",
-            Severity::Warning => "warning",
+            Severity::Warning | Severity::Deferred => "warning",
         };
         writeln!(f, "{label}: {}", self.message)?;
         if self.span.source.text.is_empty() {

@@ -16,8 +16,9 @@ use tracing_indicatif::writer::{IndicatifWriter, Stderr, Stdout};
 
 use cli::{
     Cli, Command, ConnectionArgs, Format, HostsArgs, LogArgs, PingArgs, PlanArgs, RunArgs,
-    SelectArgs, TargetArgs, VaultAction,
+    SelectArgs, TargetArgs, ValidateArgs, VaultAction,
 };
+use deployer::diagnostic::{Diagnostic, Diagnostics, Severity};
 use deployer::error::{EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK};
 use deployer::execute::{BecomePassword, RunOptions, StopSignal};
 use deployer::fleet_ops::{Operation, Target, run_operation};
@@ -136,7 +137,7 @@ async fn dispatch(
 ) -> anyhow::Result<i32> {
     match command {
         Command::Run(args) => run(args, vault, screen, progress).await,
-        Command::Validate(target) => validate(&target, vault),
+        Command::Validate(args) => validate(&args, vault),
         Command::Plan(args) => plan(&args, vault),
         Command::Inventory(args) => inventory(&args, &vault),
         Command::Ping(args) => ping(args, &vault).await,
@@ -393,8 +394,18 @@ fn stop_on_ctrl_c(stop: StopSignal) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn validate(target: &TargetArgs, vault: Arc<Vault>) -> anyhow::Result<i32> {
+fn validate(args: &ValidateArgs, vault: Arc<Vault>) -> anyhow::Result<i32> {
+    let target = &args.target;
     let loaded = deployer::load(&inputs(target, vault), &Templater::new())?;
+    if args.strict
+        && loaded
+            .warnings
+            .iter()
+            .any(|w| w.severity == Severity::Deferred)
+    {
+        let problems = loaded.warnings.into_iter().map(Diagnostic::strict);
+        return Err(Error::Input(Diagnostics(problems.collect())).into());
+    }
     for warning in &loaded.warnings {
         eprintln!("{warning}\n");
     }

@@ -79,9 +79,9 @@ fn template_syntax_errors_are_located() {
         "- hosts: app\n  tasks:\n    - debug:\n        msg: \"{{ name | }}\"\n    - debug: {msg: x}\n      when: a ==\n",
     );
     assert!(err.contains("error: template syntax error"), "{err}");
-    assert!(err.contains("  --> site.yml:4:"), "{err}");
+    assert!(err.contains("  --> site.yml:4:24"), "{err}");
     assert!(err.contains("error: condition syntax error"), "{err}");
-    assert!(err.contains("  --> site.yml:6:13"), "{err}");
+    assert!(err.contains("  --> site.yml:6:15"), "{err}");
 }
 
 #[test]

@@ -3,6 +3,7 @@
 mod bad_input;
 mod compile_errors;
 mod deploys;
+mod dialect;
 mod differential;
 mod faults;
 mod fleet;

@@ -8,8 +8,9 @@
 //! loop written in the playbook); names that depend on a host are refused.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
+use regex::Regex;
 use serde_json::Value;
 
 use super::Compiler;
@@ -128,29 +129,108 @@ impl Compiler<'_> {
         if let Some(apply) = value.get("apply") {
             inner = self.inherit(apply, &inner)?;
         }
-        let names = self.names_per_item(&raw, &step, value)?;
+        let names = self.names_per_item(&raw, &step, value, (!role).then_some(&inner))?;
         let mut bodies = Vec::new();
+        let mut problems = Vec::new();
         for name in names {
             let what = if role {
                 Included::Role { once: false }
             } else {
                 Included::Tasks { handlers: false }
             };
+            // Ansible loads what an include names only when a host reaches it.
+            let start = self.diagnostics.len();
             let tasks = self.included(&name, options, value, &inner, what);
+            if let Some(problem) = self.defer_since(start) {
+                problems.push((name.clone(), problem));
+            }
             bodies.push((name, tasks));
         }
         Some(Include {
             step: Arc::new(step),
             bodies,
+            problems,
         })
+    }
+
+    /// The task files a name that depends on host values (`setup-{{ ansible_os_family }}.yml`)
+    /// may name: those whose name matches its literal parts, beside the including file and in
+    /// the search paths. Files being compiled (the includer) are left out.
+    fn name_candidates(&self, raw: &str, inherited: &Inherited) -> Vec<String> {
+        let (prefix, last) = match raw.rsplit_once('/') {
+            Some((prefix, last)) => (format!("{prefix}/"), last),
+            None => (String::new(), raw),
+        };
+        let Some(pattern) = name_pattern(last).filter(|_| !is_template(&prefix)) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = Vec::new();
+        for dir in self.task_dirs(inherited) {
+            let Ok(entries) = std::fs::read_dir(dir.join(&prefix)) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let key = path.canonicalize().unwrap_or_else(|_| path.clone());
+                let file = entry.file_name().to_string_lossy().into_owned();
+                let name = format!("{prefix}{file}");
+                if path.is_file()
+                    && pattern.is_match(&file)
+                    && !self.include_stack.contains(&key)
+                    && !names.contains(&name)
+                {
+                    names.push(name);
+                }
+            }
+        }
+        names.sort();
+        names
+    }
+
+    /// Where an included tasks file is looked for, in order.
+    fn task_dirs(&self, inherited: &Inherited) -> Vec<PathBuf> {
+        let mut dirs = vec![inherited.file_dir.clone()];
+        dirs.extend(inherited.search_paths.iter().cloned());
+        dirs.push(self.play_dir.clone());
+        dirs
     }
 
     /// The names an include may render to: one, or one per loop item when the name uses the
     /// loop's variables (the items must then be known before the run).
-    fn names_per_item(&mut self, raw: &str, step: &Task, at: &Node) -> Option<Vec<String>> {
+    /// A tasks file name that depends on host values gives every file it may name (`files`
+    /// holds where the includer is; `None` for roles, whose names must be known).
+    fn names_per_item(
+        &mut self,
+        raw: &str,
+        step: &Task,
+        at: &Node,
+        files: Option<&Inherited>,
+    ) -> Option<Vec<String>> {
         let known = known_vars(self.extra_vars, &step.scope);
         let Some(looping) = step.looping.as_ref().filter(|_| raw.contains("{{")) else {
-            return Some(vec![self.render_name(raw, &known, at, None)?]);
+            let rendered = self
+                .templater
+                .render_str(raw, &Value::Object(known.clone()));
+            return match (rendered, files) {
+                _ if !is_template(raw) => Some(vec![raw.to_string()]),
+                (Ok(name), _) => Some(vec![name]),
+                (Err(e), Some(inherited)) => {
+                    let names = self.name_candidates(raw, inherited);
+                    if names.is_empty() {
+                        let span = super::find_scalar(at, raw).unwrap_or(at).span.clone();
+                        let message = format!("no file matches the include name `{raw}` ({e})");
+                        self.error(Diagnostic::error(span, message));
+                        self.defer_since(self.diagnostics.len() - 1);
+                    }
+                    Some(names)
+                }
+                (Err(_), None) => {
+                    let start = self.diagnostics.len();
+                    let name = self.render_name(raw, &known, at, None);
+                    self.defer_since(start);
+                    Some(name.into_iter().collect())
+                }
+            };
         };
         let action = step.module.spec().name;
         let items = looping.items(self.templater, &Value::Object(known.clone()), action);
@@ -205,9 +285,7 @@ impl Compiler<'_> {
         inherited: &Inherited,
         handlers: bool,
     ) -> Vec<TaskNode> {
-        let mut candidates = vec![inherited.file_dir.join(name)];
-        candidates.extend(inherited.search_paths.iter().map(|d| d.join(name)));
-        candidates.push(self.play_dir.join(name));
+        let candidates = self.task_dirs(inherited).into_iter().map(|d| d.join(name));
         let Some(path) = candidates.into_iter().find(|p| p.is_file()) else {
             self.error(
                 Diagnostic::error(at.span.clone(), format!("included file `{name}` not found"))
@@ -313,6 +391,31 @@ impl Compiler<'_> {
             }
         }
     }
+}
+
+/// A regex matching the file names a name template may render to: its literal parts, anything
+/// in place of its `{{ }}` and `{% %}` blocks; `None` when it has no literal part.
+fn name_pattern(name: &str) -> Option<Regex> {
+    static BLOCK: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\{\{.*?\}\}|\{%.*?%\}").expect("a valid pattern"));
+    let mut pattern = String::from("^");
+    let mut literal = 0;
+    let mut end = 0;
+    for block in BLOCK.find_iter(name) {
+        pattern.push_str(&regex::escape(&name[end..block.start()]));
+        pattern.push_str(".+");
+        literal += block.start() - end;
+        end = block.end();
+    }
+    pattern.push_str(&regex::escape(&name[end..]));
+    pattern.push('$');
+    literal += name.len() - end;
+    (literal > 0).then(|| Regex::new(&pattern).expect("an escaped pattern"))
+}
+
+/// Whether a name holds Jinja.
+fn is_template(name: &str) -> bool {
+    name.contains("{{") || name.contains("{%")
 }
 
 /// The variables known before the run where an include is written: `-e` values and `vars`.

@@ -4,7 +4,9 @@
 //! Every problem found is collected as a located [`Diagnostic`]; compilation fails when any of
 //! them is an error, so a playbook runs only when all of it is sound.
 
+mod files;
 mod includes;
+mod kv;
 mod play;
 pub mod program;
 mod roles;
@@ -21,9 +23,9 @@ pub use program::{
     TaskNode, Vars,
 };
 
-pub use task::split_kv;
+pub use kv::split_kv;
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
 use crate::modules::ArgType;
 use crate::parse::{Node, Span};
 use crate::template::{TemplateError, Templater};
@@ -46,9 +48,16 @@ pub fn compile(
         roles_seen: Vec::new(),
         role_handlers: Vec::new(),
         play_dir: PathBuf::new(),
+        checked_files: BTreeSet::new(),
     };
     let plays = compiler.playbook(playbook);
-    let diagnostics = Diagnostics(compiler.diagnostics);
+    // A file compiled twice (included from two places) reports each problem once.
+    let mut diagnostics = Diagnostics(Vec::new());
+    for d in compiler.diagnostics {
+        if !diagnostics.0.contains(&d) {
+            diagnostics.0.push(d);
+        }
+    }
     if diagnostics.has_errors() {
         return Err(diagnostics);
     }
@@ -72,12 +81,28 @@ pub(crate) struct Compiler<'a> {
     role_handlers: Vec<std::sync::Arc<Task>>,
     /// The folder of the play's playbook.
     play_dir: PathBuf,
+    /// Template files already compiled, so each is reported once.
+    checked_files: BTreeSet<PathBuf>,
 }
 
 impl Compiler<'_> {
     /// Records a problem.
     fn error(&mut self, diagnostic: Diagnostic) {
         self.diagnostics.push(diagnostic);
+    }
+
+    /// Defers the errors recorded since `start` to run time (see [`Severity::Deferred`]);
+    /// the first of them, located, when there was one.
+    fn defer_since(&mut self, start: usize) -> Option<String> {
+        let mut first = None;
+        for d in self.diagnostics[start..]
+            .iter_mut()
+            .filter(|d| d.is_error())
+        {
+            first.get_or_insert_with(|| format!("{}: {}", d.span, d.message));
+            d.severity = Severity::Deferred;
+        }
+        first
     }
 
     /// Checks a `when`-style condition's syntax.

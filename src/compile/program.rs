@@ -105,6 +105,19 @@ pub struct Include {
     /// The included tasks by file or role name, as rendered before the run: one entry, or one
     /// per loop item when the name depends on the item.
     pub bodies: Vec<(String, Vec<TaskNode>)>,
+    /// The first error found in the file or role of a name, with its location: a host that
+    /// includes it fails, as in Ansible, which loads it only then.
+    pub problems: Vec<(String, String)>,
+}
+
+impl Include {
+    /// The error found before the run in what `name` includes, if any.
+    pub fn problem(&self, name: &str) -> Option<&str> {
+        self.problems
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| p.as_str())
+    }
 }
 
 /// A loop over items (`loop`, `with_items`, `with_dict`, ...).

@@ -6,11 +6,13 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::Compiler;
+use super::kv::split_kv;
 use super::program::{BecomeSpec, Block, Loop, LoopKind, Scope, Task, TaskNode, Vars};
 use super::values::{boolean, number, string_list, suggest, text, vars};
 use crate::diagnostic::Diagnostic;
 use crate::modules::{self, Module};
 use crate::parse::{Node, NodeValue};
+use crate::template::LOOKUPS;
 
 /// Keywords a task may carry besides its module.
 pub const TASK_KEYWORDS: &[&str] = &[
@@ -288,6 +290,7 @@ impl Compiler<'_> {
         let mut task = self.task_running(node, inherited, handler, module, Value::Object(args))?;
         let args_node = node.get(&module_key).unwrap_or(node);
         self.check_templates(&task.args, args_node);
+        self.check_template_files(&task, args_node);
         for expression in super::expressions(&task).collect::<Vec<_>>() {
             self.check_condition(
                 &expression,
@@ -366,7 +369,7 @@ impl Compiler<'_> {
                         ));
                     }
                     let kind = match name.strip_prefix("with_") {
-                        Some(lookup) => LoopKind::Lookup(lookup.to_string()),
+                        Some(lookup) => LoopKind::Lookup(known_lookup(lookup, key)?),
                         None => LoopKind::List,
                     };
                     self.check_templates(&value.to_json(), value);
@@ -375,8 +378,9 @@ impl Compiler<'_> {
                 "register" => task.register = Some(self.identifier("register", value)?),
                 "notify" => {
                     task.notify = string_list("notify", value, false)?;
-                    for n in &task.notify {
-                        self.notified.push((n.clone(), value.span.clone()));
+                    let spans = value.as_seq().map_or(std::slice::from_ref(value), |s| s);
+                    for (n, at) in task.notify.iter().zip(spans) {
+                        self.notified.push((n.clone(), at.span.clone()));
                     }
                 }
                 "listen" if handler => task.listen = string_list("listen", value, false)?,
@@ -553,6 +557,22 @@ pub fn is_loop_keyword(key: &str) -> bool {
     key == "loop" || key.strip_prefix("with_").is_some_and(|l| !l.is_empty())
 }
 
+/// The lookup of a `with_<lookup>` key written at `key`, when there is such a lookup.
+fn known_lookup(lookup: &str, key: &Node) -> Result<String, Diagnostic> {
+    let bare = lookup.strip_prefix("ansible.builtin.").unwrap_or(lookup);
+    if LOOKUPS.contains(&bare) {
+        return Ok(lookup.to_string());
+    }
+    let mut d = Diagnostic::error(
+        key.span.clone(),
+        format!("unknown lookup `{lookup}` in `with_{lookup}`"),
+    );
+    if let Some(s) = suggest(bare, LOOKUPS.iter().copied()) {
+        d = d.with_help(format!("did you mean `with_{s}`?"));
+    }
+    Err(d)
+}
+
 /// A task's `timeout`: whole seconds, `0` meaning none, like Ansible.
 fn timeout(node: &Node) -> Result<Option<std::time::Duration>, Diagnostic> {
     let seconds = number("timeout", node)?;
@@ -583,93 +603,4 @@ fn loop_control(node: &Node, looping: &mut Loop) -> Result<(), Diagnostic> {
         }
     }
     Ok(())
-}
-
-/// Splits Ansible's `k=v k2="v 2"` argument strings. For free-form modules, words that are not
-/// known `k=v` arguments stay in `_raw_params`, in order.
-pub fn split_kv(
-    line: &str,
-    free_form: bool,
-    is_arg: impl Fn(&str) -> bool,
-) -> Result<Map<String, Value>, String> {
-    let mut args = Map::new();
-    let mut raw: Vec<&str> = Vec::new();
-    for word in words(line) {
-        match word.split_once('=') {
-            Some((k, v)) if is_arg(k) || (!free_form && !k.is_empty()) => {
-                let v = unquote(v);
-                args.insert(k.to_string(), Value::String(v));
-            }
-            _ if free_form => raw.push(word),
-            _ => return Err(format!("expected `key=value` arguments, found `{word}`")),
-        }
-    }
-    if !raw.is_empty() {
-        args.insert("_raw_params".into(), Value::String(raw.join(" ")));
-    }
-    Ok(args)
-}
-
-/// Splits on whitespace outside quotes, keeping quotes in the words.
-fn words(line: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = None;
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    for (i, c) in line.char_indices() {
-        if escaped {
-            escaped = false;
-            continue;
-        }
-        match (c, quote) {
-            ('\\', _) => escaped = true,
-            ('\'' | '"', None) => quote = Some(c),
-            (q, Some(open)) if q == open => quote = None,
-            (c, None) if c.is_whitespace() => {
-                if let Some(s) = start.take() {
-                    out.push(&line[s..i]);
-                }
-                continue;
-            }
-            _ => {}
-        }
-        start.get_or_insert(i);
-    }
-    if let Some(s) = start {
-        out.push(&line[s..]);
-    }
-    out
-}
-
-fn unquote(value: &str) -> String {
-    let bytes = value.as_bytes();
-    if bytes.len() >= 2
-        && (bytes[0] == b'"' || bytes[0] == b'\'')
-        && bytes[0] == bytes[bytes.len() - 1]
-    {
-        value[1..value.len() - 1].to_string()
-    } else {
-        value.to_string()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn kv_strings_split_like_ansible() {
-        let args = split_kv("path=/tmp/x state=directory mode='0755'", false, |_| true).unwrap();
-        assert_eq!(
-            Value::Object(args),
-            json!({"path": "/tmp/x", "state": "directory", "mode": "0755"})
-        );
-        let args = split_kv("echo 'a b' chdir=/tmp > out x=1", true, |k| k == "chdir").unwrap();
-        assert_eq!(
-            Value::Object(args),
-            json!({"chdir": "/tmp", "_raw_params": "echo 'a b' > out x=1"})
-        );
-        assert!(split_kv("path=/x oops", false, |_| true).is_err());
-    }
 }

@@ -82,33 +82,16 @@ pub fn number(keyword: &str, node: &Node) -> Result<f64, Diagnostic> {
     })
 }
 
-/// The closest of `candidates` to `word`, when it is close enough to be a likely typo.
+/// The closest of `candidates` to `word`, when it is close enough to be a likely typo: fewer
+/// than one edit (a transposition counting as one) per four letters, so `taks` suggests `tasks`
+/// but `pip` does not suggest `ping`, nor `dnf` `diff`.
 pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
-        .map(|c| (edit_distance(word, c), c))
-        .filter(|(d, c)| *d <= 2.max(c.len() / 4) && *d < word.len().max(1))
+        .map(|c| (strsim::damerau_levenshtein(word, c), c))
+        .filter(|(d, c)| d * 4 < word.chars().count().max(c.chars().count()))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let current = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                previous
-            } else {
-                1 + previous.min(row[j]).min(current)
-            };
-            previous = current;
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]
@@ -121,5 +104,9 @@ mod tests {
         assert_eq!(suggest("taks", keywords), Some("tasks"));
         assert_eq!(suggest("hanlders", keywords), Some("handlers"));
         assert_eq!(suggest("completely_else", keywords), None);
+        let modules = ["diff", "ping", "command", "copy"];
+        assert_eq!(suggest("comand", modules), Some("command"));
+        assert_eq!(suggest("dnf", modules), None);
+        assert_eq!(suggest("pip", modules), None);
     }
 }

@@ -169,18 +169,20 @@ impl Run<'_> {
             return (outcome, None);
         }
         let name = outcome.registered["include"].as_str().unwrap_or_default();
-        match include.body(name) {
-            Some(body) => (outcome, Some(body)),
-            None => {
-                let message = format!(
-                    "`{name}` was not compiled before the run: an include name may use only \
-                     values known before the run"
-                );
-                (
-                    self.outcome(step, ModuleResult::failed(message), 1, false),
-                    None,
+        let problem = match (include.body(name), include.include.problem(name)) {
+            (Some(_), Some(problem)) => problem.to_string(),
+            (Some(body), None) => return (outcome, Some(body)),
+            (None, _) => {
+                let known: Vec<&str> = include.bodies.iter().map(|(n, _)| *n).collect();
+                format!(
+                    "could not find or access `{name}`; compiled before the run: {}",
+                    known.join(", ")
                 )
             }
-        }
+        };
+        (
+            self.outcome(step, ModuleResult::failed(problem), 1, false),
+            None,
+        )
     }
 }

@@ -1,7 +1,9 @@
 //! `package`: the package-manager-neutral module. It finds `apt-get` on the host and hands the
 //! task to `apt`; on hosts without apt it fails with a clear message (no other manager yet).
 //!
-//! Only `name` and `state` are passed on, like Ansible's generic interface.
+//! Every argument but `use` is passed on, like Ansible: arguments of other managers' modules
+//! (`enablerepo`, `allow_downgrade`, ...) are accepted at compile time and refused at run time by
+//! the module that does not know them.
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
@@ -20,7 +22,7 @@ static SPEC: ModuleSpec = ModuleSpec {
     ],
     free_form: false,
     one_of: &[],
-    open: false,
+    open: true,
 };
 
 /// The `package` module.
@@ -47,13 +49,12 @@ impl Module for Package {
                 )));
             }
         }
-        let mut apt_args = Map::new();
-        for key in ["name", "state"] {
-            if let Some(value) = args.get(key) {
-                apt_args.insert(key.to_string(), value.clone());
-            }
+        let mut passed = args.clone();
+        passed.remove("use");
+        match Apt.spec().normalise(&passed) {
+            Ok(apt_args) => Apt.run(&apt_args, ctx).await,
+            Err(e) => Ok(ModuleResult::failed(format!("package: {e}"))),
         }
-        Apt.run(&apt_args, ctx).await
     }
 }
 
@@ -87,5 +88,23 @@ mod tests {
             )
         );
         assert_eq!(host.scripts().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn passes_arguments_on_and_apt_refuses_those_it_does_not_know() {
+        let problems = SPEC.validate(&args(json!({"name": "x", "enablerepo": "epel"})));
+        assert!(problems.is_empty(), "{problems:?}");
+        let host = FakeHost::new().reply("command -v apt-get", "", 0);
+        let result = run_on(
+            &Package,
+            args(json!({"name": "curl", "enablerepo": "epel"})),
+            &host,
+            false,
+        )
+        .await;
+        assert_eq!(
+            result.msg.as_deref(),
+            Some("package: module `apt` has no argument `enablerepo`")
+        );
     }
 }

@@ -151,17 +151,21 @@ impl ModuleSpec {
                 errors.push(ArgError::new(name, message));
             }
         }
+        let given = |name: &str| match self.arg(name) {
+            Some(spec) => args.keys().any(|k| spec.answers_to(k)),
+            None => args.contains_key(name),
+        };
         for spec in self.args.iter().filter(|a| a.required) {
-            let given = args.keys().any(|k| spec.answers_to(k))
-                || (self.free_form && spec.name == "cmd" && args.contains_key("_raw_params"));
-            if !given {
+            let free_form_cmd =
+                self.free_form && spec.name == "cmd" && args.contains_key("_raw_params");
+            if !given(spec.name) && !free_form_cmd {
                 errors.push(ArgError::new(
                     spec.name,
                     format!("module `{}` needs the argument `{}`", self.name, spec.name),
                 ));
             }
         }
-        if !self.one_of.is_empty() && !self.one_of.iter().any(|n| args.contains_key(*n)) {
+        if !self.one_of.is_empty() && !self.one_of.iter().any(|n| given(n)) {
             errors.push(ArgError {
                 arg: None,
                 message: format!(

@@ -19,6 +19,8 @@ mod text;
 mod trust;
 mod yaml_dump;
 
+pub use lookups::LOOKUPS;
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
@@ -57,9 +59,23 @@ impl From<&minijinja::Error> for TemplateError {
                 _ => message,
             },
             line: e.line(),
-            column: None,
+            column: column_of(e),
         }
     }
+}
+
+/// The 1-based column (in characters) where a parse error starts, when minijinja knows it.
+fn column_of(e: &minijinja::Error) -> Option<usize> {
+    let before = e.template_source()?.get(..e.range()?.start)?;
+    Some(
+        before
+            .rsplit('\n')
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .count()
+            + 1,
+    )
 }
 
 /// minijinja's "`x.y` is undefined" spelled as Ansible does: "'x.y' is undefined", or

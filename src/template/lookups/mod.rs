@@ -21,6 +21,30 @@ use super::filters::failure;
 /// (`first_found` searches `templates/`, `vars/` or `files/` by it, as Ansible does).
 pub const WITH_ACTION: &str = "__deployer_with_action";
 
+/// The lookups there are (also as `ansible.builtin.NAME`), for `with_NAME` loops.
+pub const LOOKUPS: &[&str] = &[
+    "env",
+    "pipe",
+    "lines",
+    "url",
+    "file",
+    "fileglob",
+    "first_found",
+    "template",
+    "password",
+    "items",
+    "list",
+    "dict",
+    "indexed_items",
+    "nested",
+    "together",
+    "subelements",
+    "sequence",
+    "random_choice",
+    "varnames",
+    "vars",
+];
+
 /// Adds `lookup`, `query` and `q` to `env`.
 pub fn register(env: &mut Environment<'static>) {
     env.add_function("lookup", lookup);
@@ -165,6 +189,18 @@ mod tests {
             .loop_lookup(name, terms, &vars, "debug")
             .map(Value::Array)
             .map_err(|e| e.message)
+    }
+
+    #[test]
+    fn lookups_lists_every_lookup_there_is() {
+        let missing = |name: &str| {
+            with(name, json!([]), json!({}))
+                .is_err_and(|e| e.contains(&format!("lookup plugin ({name}) not found")))
+        };
+        for name in super::LOOKUPS {
+            assert!(!missing(name), "{name}");
+        }
+        assert!(missing("nosuch"));
     }
 
     #[test]

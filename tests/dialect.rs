@@ -1,0 +1,256 @@
+//! Ansible dialect that real roles use, checked against ansible-core 2.19: what it accepts runs,
+//! and what it refuses is refused with the same location.
+
+use crate::support::Project;
+
+#[test]
+fn kv_arguments_keep_jinja_expressions_whole() {
+    let p = Project::new();
+    let dir = p.join("out");
+    let p = p
+        .file("inv.yml", &crate::support::local_inventory(&["localhost"]))
+        .file(
+            "site.yml",
+            &format!(
+                "- hosts: app\n  gather_facts: false\n  vars:\n    d: {dir}\n    a: hi\n  tasks:\n    - file: path={{{{ d }}}}/x state=directory\n    - command: ls -a chdir={{{{ d }}}}/x\n      register: listed\n    - shell: echo {{{{ a }}}}  b creates={{{{ d }}}}/never\n      register: echoed\n    - debug: msg={{{{ item }}}}\n      loop: [one, two]\n    - debug: msg=\"{{{{ listed.stdout_lines | join(',') }}}} {{{{ echoed.stdout }}}}\"\n",
+                dir = dir.display()
+            ),
+        );
+    let out = p.site(&[]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    // ansible-core 2.19 prints the same and counts ok=5 changed=3.
+    assert!(out.stdout.contains("\"msg\": \"two\""), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("\"msg\": \".,.. hi b\""),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.recap("localhost"),
+        "ok=5 changed=3 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert!(dir.join("x").is_dir());
+}
+
+#[test]
+fn validate_compiles_the_template_files_a_task_names() {
+    let p = Project::local(
+        &["localhost"],
+        "- hosts: app\n  gather_facts: false\n  tasks:\n    - template: src=open_if.j2 dest=/tmp/x\n    - template:\n        src: nothere.j2\n        dest: /tmp/y\n    - debug:\n        msg: \"{{ lookup('template', 'filter.j2') }}\"\n    - template: {src: filter.j2, dest: /tmp/z}\n",
+    )
+    .file("templates/open_if.j2", "a\n{% if x %}\nb\n")
+    .file("templates/filter.j2", "one\nvalue={{ x | nosuchfilter }}\n");
+    let out = p.run(&["validate", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(out.code, 4, "{}{}", out.stdout, out.stderr);
+    let err = out.stderr;
+    assert!(
+        err.contains(
+            "error: template syntax error: unexpected end of input, expected end of block\n  --> templates/open_if.j2:3:1\n"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("error: template file `nothere.j2` not found\n  --> site.yml:6:14\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains("= help: looked for templates/nothere.j2, nothere.j2, files/nothere.j2\n"),
+        "{err}"
+    );
+    // Each file is reported once, though two tasks use it.
+    assert_eq!(
+        err.matches("error: template syntax error: unknown filter `nosuchfilter`\n  --> templates/filter.j2:2:14\n").count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains("3 problems found"), "{err}");
+}
+
+#[test]
+fn a_notify_naming_no_handler_points_at_its_list_item() {
+    // ansible-core 2.19 fails the task: "The requested handler 'restart db' was not found".
+    let p = Project::local(
+        &["localhost"],
+        "- hosts: app\n  gather_facts: false\n  tasks:\n    - command: 'true'\n      notify:\n        - restart app\n        - restart db\n  handlers:\n    - name: restart app\n      debug: {msg: x}\n",
+    );
+    let out = p.run(&["validate", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(out.code, 4, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("error: `notify` names no handler: `restart db`\n  --> site.yml:7:11\n"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn module_aliases_and_package_pass_through_arguments_are_accepted() {
+    let p = Project::local(
+        &["localhost"],
+        "- hosts: app\n  gather_facts: false\n  tasks:\n    - apt:\n        pkg: bash\n        state: present\n    - apt: pkg=coreutils\n    - package:\n        name: bash\n        state: present\n        enablerepo: epel\n        allow_downgrade: true\n      when: false\n",
+    );
+    let out = p.run(&["validate", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    if !std::path::Path::new("/usr/bin/dpkg-query").exists() {
+        return crate::support::skip("local", "no dpkg on this machine to check `apt` against");
+    }
+    // ansible-core 2.19 --check: ok=2 changed=0 skipped=1.
+    let run = p.site(&["--check"]);
+    assert_eq!(
+        run.recap("localhost"),
+        "ok=2 changed=0 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0",
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+}
+
+#[test]
+fn an_unknown_module_gets_no_far_fetched_suggestion() {
+    let p = Project::local(
+        &["localhost"],
+        "- hosts: app\n  tasks:\n    - pip: {name: flask}\n    - comand: ls\n",
+    );
+    let out = p.run(&["validate", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(out.code, 4, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains(
+            "error: unknown module or task keyword `pip`\n  --> site.yml:3:7\n  |\n3 |     - pip: {name: flask}\n  |       ^\n\n"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("= help: did you mean `command`?"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Includes named from host values, and problems in files only a host that includes them loads.
+fn dynamic_includes() -> Project {
+    Project::new()
+        .file(
+            "inv.yml",
+            "all:\n  hosts:\n    localhost:\n      ansible_connection: local\n      family: Debian\n",
+        )
+        .file(
+            "site.yml",
+            "- hosts: all\n  gather_facts: false\n  tasks:\n    - include_tasks: \"tasks/setup-{{ family }}.yml\"\n    - include_tasks: tasks/broken.yml\n      when: family == 'RedHat'\n    - include_tasks: tasks/broken.yml\n    - debug: {msg: not reached}\n",
+        )
+        .file("tasks/setup-Debian.yml", "- debug: {msg: \"on {{ family }}\"}\n")
+        .file("tasks/setup-RedHat.yml", "- nosuchmodule: {name: x}\n")
+        .file("tasks/broken.yml", "- debug: {msg: before}\n- nosuchmodule: {name: x}\n")
+}
+
+#[test]
+fn problems_in_dynamically_included_files_are_warnings_until_a_host_includes_them() {
+    let p = dynamic_includes();
+    let out = p.run(&["validate", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    for file in ["tasks/setup-RedHat.yml:1:3", "tasks/broken.yml:2:3"] {
+        let warning =
+            format!("warning: unknown module or task keyword `nosuchmodule`\n  --> {file}\n");
+        assert_eq!(out.stderr.matches(&warning).count(), 1, "{}", out.stderr);
+    }
+    let strict = p.run(&["validate", "--strict", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(strict.code, 4, "{}", strict.stderr);
+    assert!(
+        strict.stderr.contains(
+            "error: unknown module or task keyword `nosuchmodule`\n  --> tasks/broken.yml:2:3\n"
+        ),
+        "{}",
+        strict.stderr
+    );
+    assert!(
+        strict.stderr.contains("error: 2 problems found"),
+        "{}",
+        strict.stderr
+    );
+    // ansible-core 2.19 includes setup-Debian.yml, skips the RedHat branch and stops at the
+    // broken file a host reaches (it aborts the whole run; deployer fails that host).
+    let run = p.site(&[]);
+    assert!(
+        run.stdout
+            .contains("included: tasks/setup-Debian.yml for localhost"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("\"msg\": \"on Debian\""),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "\"msg\":\"tasks/broken.yml:2:3: unknown module or task keyword `nosuchmodule`\""
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("not reached"), "{}", run.stdout);
+    assert_eq!(
+        run.recap("localhost"),
+        "ok=2 changed=0 unreachable=0 failed=1 skipped=1 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn a_host_value_include_name_with_no_matching_file_warns_and_fails_the_host() {
+    let p = Project::new()
+        .file(
+            "inv.yml",
+            "all:\n  hosts:\n    localhost:\n      ansible_connection: local\n      family: Alpine\n",
+        )
+        .file(
+            "site.yml",
+            "- hosts: all\n  gather_facts: false\n  tasks:\n    - include_tasks: \"setup-{{ family }}.yml\"\n",
+        );
+    let out = p.run(&["validate", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("warning: no file matches the include name `setup-{{ family }}.yml` ('family' is undefined)\n  --> site.yml:4:22\n"),
+        "{}",
+        out.stderr
+    );
+    let run = p.site(&[]);
+    assert!(
+        run.stdout
+            .contains("could not find or access `setup-Alpine.yml`"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.recap("localhost"),
+        "ok=0 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn with_loops_are_lookups_and_an_unknown_one_is_named() {
+    // ansible-core 2.19: "'with_nosuch' is not a valid attribute for a Task" at 5:7.
+    let p = Project::local(
+        &["localhost"],
+        "- hosts: app\n  gather_facts: false\n  tasks:\n    - debug: {msg: \"{{ item }}\"}\n      with_nosuch: [1]\n    - debug: {msg: \"{{ item.0.name }} {{ item.1 }}\"}\n      with_subelements:\n        - [{name: a, keys: [k1, k2]}]\n        - keys\n    - debug: {msg: \"{{ item }}\"}\n      with_sequenc: start=1 end=2\n",
+    );
+    let out = p.run(&["validate", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(out.code, 4, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("error: unknown lookup `nosuch` in `with_nosuch`\n  --> site.yml:5:7\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("error: unknown lookup `sequenc` in `with_sequenc`\n  --> site.yml:11:7\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("= help: did you mean `with_sequence`?"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("2 problems found"), "{}", out.stderr);
+}
