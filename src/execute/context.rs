@@ -25,7 +25,8 @@ pub struct PlayContext<'a> {
 impl Run<'_> {
     /// The variables of `task` on `host`, lowest precedence first:
     /// role defaults < inventory < play vars/vars_files < role vars < block/task vars <
-    /// the loop variables of the includes around (`bound`) < facts, `set_fact` and registered <
+    /// the loop variables of the includes around (`bound`) < `include_vars` < facts, `set_fact`
+    /// and registered <
     /// role/include params < extra vars < magic variables.
     pub fn task_vars(
         &self,
@@ -46,6 +47,7 @@ impl Run<'_> {
             vars.author(&task.scope.task_vars);
         }
         vars.data(bound.clone());
+        vars.author(&host.included.lock().expect("included lock"));
         vars.data(host.facts.lock().expect("facts lock").clone());
         if let Some(task) = task {
             vars.author(&task.scope.params);
@@ -146,6 +148,7 @@ impl Run<'_> {
             let mut layers = Layers::new();
             layers.author(&state.inventory_vars);
             layers.author(&play.play.vars);
+            layers.author(&state.included.lock().expect("included lock"));
             layers.data(state.facts.lock().expect("facts lock").clone());
             layers.data([("inventory_hostname".into(), Value::String(name.clone()))]);
             let mut vars = layers.finish();

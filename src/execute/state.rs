@@ -18,6 +18,8 @@ pub struct HostState {
     pub name: String,
     /// Inventory variables (already merged by precedence).
     pub inventory_vars: Map<String, Value>,
+    /// Variables loaded by `include_vars` (below `facts` in precedence, as in Ansible).
+    pub included: Mutex<Map<String, Value>>,
     /// Facts, `set_fact` values and registered results: Ansible's host-level run-time variables.
     pub facts: Mutex<Map<String, Value>>,
     /// The recap counts.
@@ -55,6 +57,7 @@ impl HostState {
                 cell: OnceCell::new(),
             },
             inventory_vars,
+            included: Mutex::new(Map::new()),
             facts: Mutex::new(Map::new()),
             stats: Mutex::new(HostStats::default()),
             notified: Mutex::new(BTreeSet::new()),
@@ -65,6 +68,20 @@ impl HostState {
     /// Changes the counts.
     pub fn count(&self, change: impl FnOnce(&mut HostStats)) {
         change(&mut self.stats.lock().expect("stats lock"));
+    }
+
+    /// Keeps what `task` set on this host: its variables (those of `include_vars` below facts and
+    /// registered results, as in Ansible) and its registered result.
+    pub fn remember(&self, task: &Task, facts: &Map<String, Value>, registered: &Value) {
+        if task.module.spec().name == "include_vars" {
+            let mut included = self.included.lock().expect("included lock");
+            included.extend(facts.clone());
+        } else {
+            self.set_facts(facts.clone());
+        }
+        if let Some(name) = &task.register {
+            self.set_facts([(name.clone(), registered.clone())]);
+        }
     }
 
     /// Sets run-time variables (facts, registered results).

@@ -86,10 +86,7 @@ impl Run<'_> {
         rescuable: bool,
         took: Duration,
     ) {
-        host.set_facts(outcome.facts.clone());
-        if let Some(name) = &task.register {
-            host.set_facts([(name.clone(), outcome.registered.clone())]);
-        }
+        host.remember(task, &outcome.facts, &outcome.registered);
         if rescuable && outcome.status == Status::Failed {
             host.set_facts(failure_facts(task, &outcome.registered));
         }

@@ -85,10 +85,7 @@ enum RunOnce {
 /// Takes on the outcome of a `run_once` step another host ran: its facts and registered result,
 /// and its failure (like Ansible, a failed `run_once` step fails every host of the batch).
 fn adopt(host: &HostState, task: &Task, first: &super::task::TaskOutcome) -> Flow {
-    host.set_facts(first.facts.clone());
-    if let Some(name) = &task.register {
-        host.set_facts([(name.clone(), first.registered.clone())]);
-    }
+    host.remember(task, &first.facts, &first.registered);
     if first.status == Status::Failed {
         Flow::Failed
     } else {

@@ -11,16 +11,19 @@ mod blockinfile;
 mod command;
 mod copy;
 mod debug;
+mod dnf;
 mod edit;
 pub mod facts;
 mod fail;
 mod fetch;
 mod file;
 mod get_url;
+mod getent;
 mod group;
 mod health_check;
 mod http;
 mod include;
+mod include_vars;
 mod lineinfile;
 mod meta;
 pub mod mode;
@@ -30,14 +33,17 @@ mod ping;
 mod probe;
 mod raw;
 mod release;
+mod replace;
 mod script;
 mod service;
 mod set_fact;
+pub mod setup;
 mod shell;
 mod slurp;
 pub mod spec;
 mod stat;
 mod systemd;
+mod tempfile;
 mod template;
 pub mod transfer;
 mod tree;
@@ -235,12 +241,15 @@ static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
         Arc::new(command::Command),
         Arc::new(copy::Copy),
         Arc::new(debug::Debug),
+        Arc::new(dnf::Dnf),
         Arc::new(fail::Fail),
         Arc::new(fetch::Fetch),
         Arc::new(file::File),
         Arc::new(get_url::GetUrl),
+        Arc::new(getent::Getent),
         Arc::new(group::Group),
         Arc::new(health_check::HealthCheck),
+        Arc::new(include_vars::IncludeVars),
         Arc::new(lineinfile::LineInFile),
         Arc::new(meta::Meta),
         Arc::new(package::Package),
@@ -248,14 +257,17 @@ static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
         Arc::new(ping::Ping),
         Arc::new(raw::Raw),
         Arc::new(release::Release),
+        Arc::new(replace::Replace),
         Arc::new(script::Script),
         Arc::new(service::Service),
         Arc::new(set_fact::SetFact),
+        Arc::new(setup::Setup),
         Arc::new(shell::Shell),
         Arc::new(slurp::Slurp),
         Arc::new(stat::Stat),
         Arc::new(systemd::Systemd),
         Arc::new(template::Template),
+        Arc::new(tempfile::TempFile),
         Arc::new(unarchive::Unarchive),
         Arc::new(uri::Uri),
         Arc::new(user::User),

@@ -93,6 +93,11 @@ fn expect_dict(value: Data) -> Result<Map<String, Data>, Error> {
     }
 }
 
+/// Ansible's `combine_vars(low, high, merge=True)`: a recursive merge in which lists are replaced.
+pub fn merge_hash(low: Map<String, Data>, high: Map<String, Data>) -> Map<String, Data> {
+    merge(low, high, true, ListMerge::Replace)
+}
+
 /// Ansible's `merge_hash(low, high)`; keys keep their first position.
 fn merge(
     mut low: Map<String, Data>,

@@ -5,6 +5,7 @@
 mod chain;
 mod collections;
 mod crypt;
+pub use collections::merge_hash;
 mod encoding;
 mod filters;
 mod lazy;
