@@ -11,8 +11,8 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
-    /// A file holding the vault password (else DEPLOYER_VAULT_PASSWORD, else a prompt on a
-    /// terminal).
+    /// A file holding the vault password (else ansible.cfg's, else DEPLOYER_VAULT_PASSWORD, else
+    /// a prompt on a terminal).
     #[arg(long, global = true, value_name = "FILE")]
     pub vault_password_file: Option<PathBuf>,
 }
@@ -40,6 +40,25 @@ pub enum Command {
     Log(LogArgs),
     /// Encrypt, decrypt or edit vault files (Ansible Vault 1.1 format).
     Vault(VaultArgs),
+    /// Print a shell completion script (e.g. `deployer completions bash > /etc/bash_completion.d/deployer`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the man page (roff; `deployer man > deployer.1`).
+    Man,
+}
+
+/// Shells with completion scripts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    /// bash.
+    Bash,
+    /// zsh.
+    Zsh,
+    /// fish.
+    Fish,
 }
 
 /// A playbook and the inventory it runs against.
@@ -47,9 +66,9 @@ pub enum Command {
 pub struct TargetArgs {
     /// The playbook file.
     pub playbook: PathBuf,
-    /// The inventory: a file or folder, or a name under `inventories/`.
+    /// The inventory: a file or folder, or a name under `inventories/` (default: ansible.cfg's).
     #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
-    pub inventory: String,
+    pub inventory: Option<String>,
     /// Extra variables: `k=v`, YAML/JSON, or `@file` (repeatable; they beat every other level).
     #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
     pub extra_vars: Vec<String>,
@@ -109,9 +128,9 @@ pub struct RunArgs {
     /// Show diffs of changed files.
     #[arg(short = 'D', long)]
     pub diff: bool,
-    /// How many hosts run a task at the same time.
-    #[arg(short = 'f', long, default_value_t = 25)]
-    pub forks: usize,
+    /// How many hosts run a task at the same time (default: ansible.cfg's, else 25).
+    #[arg(short = 'f', long)]
+    pub forks: Option<usize>,
     /// More output (-v results, -vv commands and their output, -vvv SSH details, -vvvv all).
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -211,9 +230,9 @@ pub struct ConnectionArgs {
     /// Do not verify host keys at all. Insecure: anyone on the path can impersonate the hosts.
     #[arg(long)]
     pub insecure_ignore_host_keys: bool,
-    /// Seconds to wait for a connection.
-    #[arg(long, default_value_t = 10)]
-    pub timeout: u64,
+    /// Seconds to wait for a connection (default: ansible.cfg's, else 10).
+    #[arg(long)]
+    pub timeout: Option<u64>,
     /// Seconds of silence before a connection is pinged; one that answers none of 3 pings in a
     /// row is dropped and its hosts are unreachable.
     #[arg(long, value_name = "SECONDS", default_value_t = 15,
@@ -238,9 +257,9 @@ pub struct PlanArgs {
 /// `deployer inventory`.
 #[derive(Debug, Args)]
 pub struct InventoryArgs {
-    /// The inventory: a file or folder, or a name under `inventories/`.
+    /// The inventory: a file or folder, or a name under `inventories/` (default: ansible.cfg's).
     #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
-    pub inventory: String,
+    pub inventory: Option<String>,
     /// Print every host and group with variables as JSON (like `ansible-inventory --list`).
     #[arg(long, conflicts_with = "graph")]
     pub list: bool,
@@ -252,9 +271,9 @@ pub struct InventoryArgs {
 /// An inventory, a host pattern and connection settings: what commands on hosts need.
 #[derive(Debug, Args)]
 pub struct HostsArgs {
-    /// The inventory: a file or folder, or a name under `inventories/`.
+    /// The inventory: a file or folder, or a name under `inventories/` (default: ansible.cfg's).
     #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
-    pub inventory: String,
+    pub inventory: Option<String>,
     /// Only hosts matching this pattern.
     #[arg(
         short = 'l',

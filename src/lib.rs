@@ -6,6 +6,7 @@
 //! command line calls: load, validate, plan and run.
 
 pub mod compile;
+pub mod config;
 pub mod diagnostic;
 pub mod error;
 pub mod execute;

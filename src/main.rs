@@ -2,6 +2,7 @@
 //! the outcome to an exit code.
 
 mod cli;
+mod generate;
 
 use std::io::{BufWriter, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ use cli::{
     SelectArgs, TargetArgs, ValidateArgs, VaultAction,
 };
 use deployer::diagnostic::{Diagnostic, Diagnostics, Severity};
+use deployer::config::settings;
 use deployer::error::{EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK};
 use deployer::execute::{BecomePassword, RunOptions, StopSignal};
 use deployer::fleet_ops::{Operation, Target, run_operation};
@@ -41,6 +43,13 @@ const VAULT_PASSWORD_ENV: &str = "DEPLOYER_VAULT_PASSWORD";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    match deployer::config::Settings::load() {
+        Ok(settings) => deployer::config::install(settings),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(deployer::error::EXIT_BAD_INPUT as u8);
+        }
+    }
     let screen = Screen::detect();
     let (verbosity, progress) = match &cli.command {
         Command::Run(args) => (
@@ -59,7 +68,9 @@ fn main() -> ExitCode {
     };
     let confirm =
         matches!(&cli.command, Command::Vault(v) if matches!(v.action, VaultAction::Encrypt(_)));
-    let vault = vault(cli.vault_password_file.as_deref(), confirm);
+    let password_file =
+        (cli.vault_password_file.as_deref()).or(settings().vault_password_file.as_deref());
+    let vault = vault(password_file, confirm);
     let code = match vault
         .and_then(|vault| runtime.block_on(dispatch(cli.command, vault, screen, progress)))
     {
@@ -153,6 +164,14 @@ async fn dispatch(
         Command::Unlock(args) => fleet_operation(&args, &vault, None, Operation::Unlock).await,
         Command::Log(args) => log(&args),
         Command::Vault(args) => vault_command(args.action, &vault),
+        Command::Completions { shell } => {
+            generate::completions(shell, &mut std::io::stdout());
+            Ok(EXIT_OK)
+        }
+        Command::Man => {
+            generate::man_page(&mut std::io::stdout())?;
+            Ok(EXIT_OK)
+        }
     }
 }
 
@@ -181,13 +200,18 @@ fn vault(password_file: Option<&Path>, confirm: bool) -> anyhow::Result<Arc<Vaul
     Ok(vault.shared())
 }
 
-fn inputs(target: &TargetArgs, vault: Arc<Vault>) -> Inputs {
-    Inputs {
+fn inputs(target: &TargetArgs, vault: Arc<Vault>) -> anyhow::Result<Inputs> {
+    Ok(Inputs {
         playbook: target.playbook.clone(),
-        inventory: deployer::resolve_inventory(&target.inventory),
+        inventory: inventory_path(target.inventory.as_deref())?,
         extra_vars: target.extra_vars.clone(),
         vault,
-    }
+    })
+}
+
+/// The inventory `-i` names, else ansible.cfg's.
+fn inventory_path(given: Option<&str>) -> anyhow::Result<PathBuf> {
+    Ok(settings().inventory(given).map_err(Error::Usage)?)
 }
 
 fn connect_options(args: &ConnectionArgs) -> ConnectOptions {
@@ -196,10 +220,13 @@ fn connect_options(args: &ConnectionArgs) -> ConnectOptions {
             "WARNING: --insecure-ignore-host-keys: host keys are NOT verified; anyone on the network path can impersonate your hosts"
         );
     }
+    let config = settings();
+    let timeout = args.timeout.or(config.timeout).unwrap_or(10);
     ConnectOptions {
-        accept_new_host_keys: args.accept_new_host_keys,
+        // host_key_checking = False records new keys, as StrictHostKeyChecking=no does.
+        accept_new_host_keys: args.accept_new_host_keys || config.host_key_checking == Some(false),
         insecure_ignore_host_keys: args.insecure_ignore_host_keys,
-        connect_timeout: Duration::from_secs(args.timeout),
+        connect_timeout: Duration::from_secs(timeout),
         keepalive_interval: Duration::from_secs(args.keepalive),
         ..ConnectOptions::default()
     }
@@ -224,7 +251,10 @@ async fn run(
     progress: Option<MultiProgress>,
 ) -> anyhow::Result<i32> {
     let templater = Templater::new();
-    let loaded = deployer::load(&inputs(&args.target, vault), &templater)?;
+    if args.verbose > 0 {
+        report_config(settings());
+    }
+    let loaded = deployer::load(&inputs(&args.target, vault)?, &templater)?;
     let secrets = Arc::clone(&loaded.secrets);
     let warn: Warn = Arc::new(move |message: &str| {
         eprintln!("[WARNING]: {}", secrets.redact(message));
@@ -242,7 +272,7 @@ async fn run(
     let options = RunOptions {
         check: args.check,
         diff: args.diff,
-        forks: args.forks,
+        forks: args.forks.or(settings().forks).unwrap_or(25),
         limit,
         tags: args.select.tags.clone(),
         skip_tags: args.select.skip_tags.clone(),
@@ -309,6 +339,19 @@ async fn run(
     )
     .await?;
     Ok(deployer::exit_code(&recap))
+}
+
+/// At `-v`: the config file read, and the settings in it that deployer ignores.
+fn report_config(config: &deployer::config::Settings) {
+    if let Some(file) = &config.file {
+        eprintln!("Using {} as config file", file.display());
+    }
+    if !config.ignored.is_empty() {
+        eprintln!(
+            "ignored ansible.cfg settings: {}",
+            config.ignored.join(", ")
+        );
+    }
 }
 
 /// `--retry-failed`: the limit naming the hosts the latest run in `runs_dir` left failed or
@@ -396,7 +439,7 @@ fn stop_on_ctrl_c(stop: StopSignal) -> anyhow::Result<()> {
 
 fn validate(args: &ValidateArgs, vault: Arc<Vault>) -> anyhow::Result<i32> {
     let target = &args.target;
-    let loaded = deployer::load(&inputs(target, vault), &Templater::new())?;
+    let loaded = deployer::load(&inputs(target, vault)?, &Templater::new())?;
     if args.strict
         && loaded
             .warnings
@@ -425,7 +468,7 @@ fn validate(args: &ValidateArgs, vault: Arc<Vault>) -> anyhow::Result<i32> {
 }
 
 fn plan(args: &PlanArgs, vault: Arc<Vault>) -> anyhow::Result<i32> {
-    let loaded = deployer::load(&inputs(&args.target, vault), &Templater::new())?;
+    let loaded = deployer::load(&inputs(&args.target, vault)?, &Templater::new())?;
     deployer::check_limit(&loaded.inventory, args.select.limit.as_deref())?;
     let limit = Limit::new(&loaded.inventory, args.select.limit.as_deref());
     let plan = deployer::plan::build(
@@ -446,7 +489,7 @@ fn plan(args: &PlanArgs, vault: Arc<Vault>) -> anyhow::Result<i32> {
 
 /// `deployer inventory`: values decrypted from vault files are shown masked.
 fn inventory(args: &cli::InventoryArgs, vault: &Vault) -> anyhow::Result<i32> {
-    let path = deployer::resolve_inventory(&args.inventory);
+    let path = inventory_path(args.inventory.as_deref())?;
     let inventory =
         deployer::inventory::Inventory::load_with_vault(&path, vault).map_err(Error::Input)?;
     match &args.graph {
@@ -473,7 +516,7 @@ async fn fleet_operation(
     deploy_to: Option<&str>,
     operation: Operation,
 ) -> anyhow::Result<i32> {
-    let inventory = deployer::resolve_inventory(&hosts.inventory);
+    let inventory = inventory_path(hosts.inventory.as_deref())?;
     let target = Target {
         inventory: &inventory,
         vault,
@@ -496,7 +539,7 @@ async fn fleet_operation(
 }
 
 async fn ping(args: PingArgs, vault: &Vault) -> anyhow::Result<i32> {
-    let inventory = deployer::resolve_inventory(&args.inventory);
+    let inventory = inventory_path(args.inventory.as_deref())?;
     let connect = connect_options(&args.connection);
     let results = deployer::ping(&inventory, vault, &args.limit, connect).await?;
     let width = results.iter().map(|r| r.host.len()).max().unwrap_or(0);

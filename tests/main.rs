@@ -1,10 +1,14 @@
 //! Integration tests: every test drives the real `deployer` binary.
 
+mod ansible_cfg;
+mod aws_ec2;
 mod bad_input;
 mod compile_errors;
+mod completions;
 mod deploys;
 mod dialect;
 mod differential;
+mod dynamic_inventory;
 mod faults;
 mod fleet;
 mod hostile_hosts;

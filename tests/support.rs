@@ -139,13 +139,14 @@ impl Project {
     }
 
     /// `deployer ARGS` inside the project, with these environment variables and none of the
-    /// caller's that change the output (`NO_COLOR`, GitHub Actions', `DEPLOYER_*`).
+    /// caller's that change the output (`NO_COLOR`, GitHub Actions', `DEPLOYER_*`, `ANSIBLE_*`).
     pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_deployer"));
         command.args(args).current_dir(self.dir.path());
         for (name, _) in std::env::vars_os() {
             let name = name.to_string_lossy();
             if name.starts_with("DEPLOYER_")
+                || name.starts_with("ANSIBLE_")
                 || name.starts_with("GITHUB_")
                 || ["NO_COLOR", "RUST_LOG"].contains(&name.as_ref())
             {

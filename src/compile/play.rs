@@ -150,7 +150,11 @@ impl Compiler<'_> {
             .get("name")
             .and_then(|n| n.scalar_text())
             .unwrap_or_else(|| hosts.clone());
-        let mut inherited = self.inherit(node, &Inherited::default())?;
+        let config = Inherited {
+            become_spec: crate::config::settings().become_spec(),
+            ..Inherited::default()
+        };
+        let mut inherited = self.inherit(node, &config)?;
         let mut search_paths = vec![dir.to_path_buf(), dir.join("files"), dir.join("templates")];
         search_paths.dedup();
         inherited.search_paths = Arc::new(search_paths);

@@ -235,6 +235,9 @@ impl Compiler<'_> {
         if direct.is_absolute() && direct.is_dir() {
             return Some(direct.to_path_buf());
         }
+        if let Some(dir) = crate::config::settings().collection_role(name) {
+            return Some(dir);
+        }
         role_dirs(&self.play_dir)
             .into_iter()
             .map(|d| d.join(name))
@@ -244,13 +247,12 @@ impl Compiler<'_> {
     }
 }
 
-/// Where roles are looked for, in order: next to the playbook, `ANSIBLE_ROLES_PATH`, the current
-/// folder's `roles/`, and a `roles/` beside the playbook's folder (the project layout).
+/// Where roles are looked for, in order: next to the playbook, `roles_path` (ansible.cfg or
+/// `ANSIBLE_ROLES_PATH`), the current folder's `roles/`, and a `roles/` beside the playbook's
+/// folder (the project layout).
 fn role_dirs(play_dir: &Path) -> Vec<PathBuf> {
     let mut dirs = vec![play_dir.join("roles")];
-    if let Ok(paths) = std::env::var("ANSIBLE_ROLES_PATH") {
-        dirs.extend(std::env::split_paths(&paths));
-    }
+    dirs.extend(crate::config::settings().roles_path.iter().cloned());
     dirs.push(PathBuf::from("roles"));
     if let Some(parent) = play_dir.parent() {
         dirs.push(parent.join("roles"));

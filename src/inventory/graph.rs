@@ -202,6 +202,40 @@ impl Graph {
         hosts
     }
 
+    /// The host's groups other than `all`, lowest precedence first: by depth, then
+    /// `ansible_group_priority`, then name.
+    pub fn ranked_groups(&self, host: &str) -> Vec<&str> {
+        let mut groups: Vec<&str> = (self.host_groups(host).into_iter())
+            .filter(|g| *g != ALL)
+            .collect();
+        groups.sort_by_key(|name| {
+            let group = &self.groups[*name];
+            (group.depth, group.priority, *name)
+        });
+        groups
+    }
+
+    /// The `group_names` magic variable: the host's groups but `all`, sorted.
+    pub fn group_names(&self, host: &str) -> Vec<String> {
+        let mut names: Vec<String> = (self.host_groups(host).into_iter())
+            .filter(|g| *g != ALL)
+            .map(str::to_owned)
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// A host's variables from the inventory sources alone (no vars files): `all`'s, its other
+    /// groups' in precedence order, then its own.
+    pub fn source_vars(&self, host: &str) -> Vars {
+        let mut vars = self.groups[ALL].vars.clone();
+        for group in self.ranked_groups(host) {
+            vars.extend(self.groups[group].vars.clone());
+        }
+        vars.extend(self.hosts[host].vars.clone());
+        vars
+    }
+
     /// The parents of a group, their parents and so on, each once (the group itself excluded).
     fn ancestors(&self, group: &str) -> Vec<&str> {
         let mut walk = self.walk(group, |g| &g.parents);

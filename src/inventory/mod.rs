@@ -1,19 +1,24 @@
 //! Inventories: which hosts exist, how they are grouped, and the variables the inventory gives
-//! them, read from Ansible's YAML and INI dialects and from `group_vars/` and `host_vars/`.
+//! them, read from Ansible's YAML and INI dialects, executable inventories, Terraform states and
+//! `constructed` options, and from `group_vars/` and `host_vars/`.
 //!
 //! Answers the questions the compiler asks: which hosts a pattern selects ([`Inventory::select`],
 //! [`Inventory::limit`]), what a host's inventory variables are after Ansible's precedence
 //! ([`Inventory::host_vars`]), and the `group_names` and `groups` magic variables. Does not
-//! template values, nor run dynamic inventory scripts or plugins; vault-encrypted vars files are
+//! template values (only `constructed` expressions are evaluated); vault-encrypted vars files are
 //! decrypted through a [`Vault`].
 
+mod aws_ec2;
+mod constructed;
 mod graph;
 mod host_range;
 mod ini;
 mod literal;
 mod pattern;
 mod render;
+mod script;
 mod sources;
+mod terraform;
 mod vars_dirs;
 mod yaml;
 
@@ -112,7 +117,7 @@ impl Inventory {
             }
             None => return Vars::new(),
         };
-        let groups = self.ranked_groups(host);
+        let groups = self.graph.ranked_groups(host);
         let mut vars = self.graph.groups[ALL].vars.clone();
         let mut merge = |more: Option<&Vars>| vars.extend(more.cloned().unwrap_or_default());
         for group in &groups {
@@ -139,12 +144,7 @@ impl Inventory {
     /// The `group_names` magic variable: the host's groups, direct or inherited, sorted, without
     /// `all` (`ungrouped` included when the host is in it, as in Ansible).
     pub fn groups_of(&self, host: &str) -> Vec<String> {
-        let mut names: Vec<String> = (self.graph.host_groups(host).into_iter())
-            .filter(|g| *g != ALL)
-            .map(str::to_owned)
-            .collect();
-        names.sort();
-        names
+        self.graph.group_names(host)
     }
 
     /// The `groups` magic variable: every group (`all` and `ungrouped` first) to its hosts,
@@ -153,19 +153,6 @@ impl Inventory {
         (self.graph.groups.keys())
             .map(|name| (name.clone(), Value::from(self.graph.group_hosts(name))))
             .collect()
-    }
-
-    /// The host's groups other than `all`, lowest precedence first: by depth, then
-    /// `ansible_group_priority`, then name.
-    fn ranked_groups(&self, host: &str) -> Vec<&str> {
-        let mut groups: Vec<&str> = (self.graph.host_groups(host).into_iter())
-            .filter(|g| *g != ALL)
-            .collect();
-        groups.sort_by_key(|name| {
-            let group = &self.graph.groups[*name];
-            (group.depth, group.priority, *name)
-        });
-        groups
     }
 
     /// Reads `dir/group_vars/` and `dir/host_vars/` for every known group and host.

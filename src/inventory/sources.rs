@@ -4,15 +4,18 @@
 //!
 //! A file is YAML when its extension says so (`.yml`, `.yaml`, `.json`), INI when it says `.ini`,
 //! and otherwise when its first meaningful line looks like YAML (`---`, `{`, or a `key:` line).
-//! Dynamic inventory scripts and TOML inventories are refused with a located error.
+//! An executable program (`#!` or a binary) is run as a dynamic inventory ([`script`]); a YAML
+//! file with `plugin:` configures an inventory plugin (`constructed`, `amazon.aws.aws_ec2`); a Terraform state is read
+//! for its instances ([`terraform`]). TOML inventories are refused with a located error.
 
 use std::path::Path;
 use std::sync::Arc;
 
+use super::constructed::Constructed;
 use super::graph::Graph;
-use super::{ini, yaml};
+use super::{aws_ec2, ini, script, terraform, yaml};
 use crate::diagnostic::Diagnostic;
-use crate::parse::{Source, Span, parse_yaml};
+use crate::parse::{Node, Source, Span, parse_yaml};
 
 /// Largest inventory file read; bigger ones are refused before parsing.
 const MAX_INVENTORY_BYTES: u64 = 64 * 1024 * 1024;
@@ -63,6 +66,9 @@ fn read_dir(dir: &Path, graph: &mut Graph, errors: &mut Vec<Diagnostic>) {
 }
 
 fn read_file(path: &Path, graph: &mut Graph, errors: &mut Vec<Diagnostic>) {
+    if script::is_executable(path) && is_program(path) {
+        return script::read(path, graph, errors);
+    }
     let source = match Source::read(path, MAX_INVENTORY_BYTES) {
         Ok(source) => Arc::new(source),
         Err(error) => return errors.push(error),
@@ -71,10 +77,51 @@ fn read_file(path: &Path, graph: &mut Graph, errors: &mut Vec<Diagnostic>) {
     match detect(path, &source) {
         Ok(Format::Ini) => ini::parse(&source, graph, errors),
         Ok(Format::Yaml) => match parse_yaml(&source) {
-            Ok(root) => yaml::parse(&root, graph, errors),
+            Ok(root) => read_yaml(&root, graph, errors),
             Err(error) => errors.push(error),
         },
         Err(error) => errors.push(error),
+    }
+}
+
+/// Whether a file starts like a program: `#!` or an ELF header (an executable YAML or INI file
+/// is still read as one).
+fn is_program(path: &Path) -> bool {
+    use std::io::Read;
+    let mut start = [0u8; 4];
+    let read = std::fs::File::open(path).and_then(|mut f| f.read(&mut start));
+    read.is_ok_and(|n| start[..n].starts_with(b"#!") || start[..n].starts_with(b"\x7fELF"))
+}
+
+/// A YAML (or JSON) document: an inventory plugin's options, a Terraform state, or an inventory.
+fn read_yaml(root: &Node, graph: &mut Graph, errors: &mut Vec<Diagnostic>) {
+    let Some(plugin) = root.get("plugin") else {
+        let json = root.to_json();
+        if terraform::is_state(&json) {
+            if let Err(message) = terraform::read(&json, graph) {
+                errors.push(Diagnostic::error(root.span.clone(), message));
+            }
+        } else {
+            yaml::parse(root, graph, errors);
+        }
+        return;
+    };
+    let options = root.to_json();
+    let result = match plugin.scalar_text().as_deref() {
+        Some("constructed" | "ansible.builtin.constructed") => {
+            serde_json::from_value::<Constructed>(options)
+                .map_err(|e| format!("constructed: {e}"))
+                .and_then(|constructed| constructed.apply(graph))
+        }
+        Some("amazon.aws.aws_ec2" | "aws_ec2") => aws_ec2::read(options, graph),
+        _ => Err(
+            "this inventory plugin is not supported (deployer knows `constructed` and \
+             `amazon.aws.aws_ec2`)"
+                .into(),
+        ),
+    };
+    if let Err(message) = result {
+        errors.push(Diagnostic::error(plugin.span.clone(), message));
     }
 }
 
@@ -83,12 +130,12 @@ fn detect(path: &Path, source: &Arc<Source>) -> Result<Format, Diagnostic> {
     let start = Span::start_of(source);
     if source.text.starts_with("#!") {
         return Err(
-            Diagnostic::error(start, "dynamic inventory scripts are not supported")
-                .with_help("write the hosts into a YAML or INI inventory file"),
+            Diagnostic::error(start, "this inventory script is not executable")
+                .with_help("make it executable (chmod +x) to run it as a dynamic inventory"),
         );
     }
     match path.extension().and_then(|e| e.to_str()) {
-        Some("yml" | "yaml" | "json") => return Ok(Format::Yaml),
+        Some("yml" | "yaml" | "json" | "tfstate") => return Ok(Format::Yaml),
         Some("ini") => return Ok(Format::Ini),
         Some("toml") => {
             return Err(
@@ -137,7 +184,7 @@ mod tests {
     fn scripts_and_toml_are_refused() {
         let script = Arc::new(Source::inline("ec2.py", "#!/usr/bin/env python\n"));
         let err = detect(Path::new("ec2.py"), &script).unwrap_err();
-        assert!(err.message.contains("scripts"), "{}", err.message);
+        assert!(err.message.contains("not executable"), "{}", err.message);
         let toml = Arc::new(Source::inline("hosts.toml", "[web]\n"));
         let err = detect(Path::new("hosts.toml"), &toml).unwrap_err();
         assert!(err.message.contains("TOML"), "{}", err.message);

@@ -26,11 +26,6 @@ pub(super) fn parse(root: &Node, graph: &mut Graph, errors: &mut Vec<Diagnostic>
         errors.push(Diagnostic::error(root.span.clone(), message).with_help(EXAMPLE));
         return;
     };
-    if let Some(plugin) = root.get("plugin") {
-        let message = "inventory plugin configurations are not supported";
-        errors.push(Diagnostic::error(plugin.span.clone(), message).with_help(EXAMPLE));
-        return;
-    }
     let mut reader = Reader { graph, errors };
     for (name, body) in groups {
         reader.group(name, body);
@@ -181,7 +176,7 @@ mod tests {
         ("web:\n  hosts:\n    10:\n", 3, 5, "a host name must be a string"),
         ("web: [a]\n", 1, 6, "group `web` must be a mapping"),
         ("1: {}\n", 1, 1, "a group name must be a string"),
-        ("plugin: aws_ec2\n", 1, 9, "plugin"),
+        ("plugin: azure.azcollection.azure_rm\n", 1, 9, "plugin"),
         ("", 1, 1, "the inventory file is empty"),
         ("[web]\n", 1, 1, "a YAML inventory is a mapping of groups, not a list"),
         ("a:\n  children:\n    b:\n      children:\n        a:\n", 3, 5, "loop"),

@@ -66,6 +66,9 @@ pub struct SshEnvironment {
     pub home: PathBuf,
     /// The login name used when nothing else names one.
     pub local_user: String,
+    /// ansible.cfg's `ssh_args`, `remote_user` and `private_key_file`, as ssh options: below the
+    /// inventory's, above ssh config's.
+    pub configured: SshArgs,
 }
 
 impl SshEnvironment {
@@ -83,6 +86,7 @@ impl SshEnvironment {
             ssh_dir,
             home,
             local_user,
+            configured: configured_args(crate::config::settings())?,
         })
     }
 
@@ -94,6 +98,18 @@ impl SshEnvironment {
             Err(_) => path.to_path_buf(),
         }
     }
+}
+
+/// ansible.cfg's connection settings as ssh options.
+fn configured_args(settings: &crate::config::Settings) -> Result<SshArgs, String> {
+    let mut args = match &settings.ssh_args {
+        Some(text) => SshArgs::parse(text).map_err(|e| format!("ansible.cfg ssh_args: {e}"))?,
+        None => SshArgs::default(),
+    };
+    args.user = settings.remote_user.clone().or(args.user);
+    args.identity_files
+        .splice(0..0, settings.private_key_file.iter().cloned());
+    Ok(args)
 }
 
 /// Reads an ssh config file; a missing file is no config.
@@ -127,7 +143,8 @@ pub fn resolve(
     let alias = string_var(vars, &["ansible_host", "ansible_ssh_host"])?;
     let alias = alias.as_deref().unwrap_or(name);
     let mut args = inventory_args(vars)?;
-    let own_config = match &args.config_file {
+    let config_file = (args.config_file.as_ref()).or(env.configured.config_file.as_ref());
+    let own_config = match config_file {
         Some(path) => Some(
             read_config(&env.expand(path), &env.home)?
                 .ok_or_else(|| format!("ssh config file {} not found", path.display()))?,
@@ -136,13 +153,16 @@ pub fn resolve(
     };
     let ssh_config = own_config.as_ref().or(env.config.as_ref());
     let params = ssh_config.map(|config| config.query(alias));
-    let from_config = params
-        .as_ref()
-        .map(config_args)
-        .transpose()?
-        .unwrap_or_default();
-    let jumps = jump_specs(vars.get("bastion"), &args, &from_config)?;
-    args.merge(from_config);
+    let mut below = env.configured.clone();
+    below.merge(
+        params
+            .as_ref()
+            .map(config_args)
+            .transpose()?
+            .unwrap_or_default(),
+    );
+    let jumps = jump_specs(vars.get("bastion"), &args, &below)?;
+    args.merge(below);
     let port = match string_var(vars, &["ansible_port", "ansible_ssh_port"])? {
         Some(port) => Some(parse_port(&port).map_err(|e| format!("ansible_port: {e}"))?),
         None => args.port,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value, json};
 
-use super::args::HostKeyChecking;
+use super::args::{HostKeyChecking, SshArgs};
 use super::target::{Endpoint, SshEnvironment, parse_config, resolve};
 
 const CONFIG: &str = "\
@@ -35,6 +35,7 @@ fn env() -> SshEnvironment {
         ssh_dir: home.join(".ssh"),
         home,
         local_user: "me".into(),
+        configured: SshArgs::default(),
     }
 }
 
@@ -240,4 +241,28 @@ fn no_config_means_defaults() {
     let target = resolve("h", &Map::new(), &env).unwrap();
     assert_eq!(target.endpoint, endpoint("me", "h", 22, &[]));
     assert_eq!(target.route().count(), 1);
+}
+
+#[test]
+fn ansible_cfg_settings_come_between_the_inventory_and_ssh_config() {
+    let env = SshEnvironment {
+        configured: SshArgs {
+            user: Some("cfguser".into()),
+            identity_files: vec![PathBuf::from("/k/cfg")],
+            ..SshArgs::default()
+        },
+        ..env()
+    };
+    let target = resolve("web", &Map::new(), &env).unwrap();
+    let keys = ["/k/cfg", "/home/me/.ssh/web_key"];
+    assert_eq!(
+        target.endpoint,
+        endpoint("cfguser", "web.internal", 2201, &keys)
+    );
+    let own = vars(json!({"ansible_user": "own", "ansible_ssh_private_key_file": "/k/own"}));
+    let target = resolve("other", &own, &env).unwrap();
+    assert_eq!(
+        target.endpoint,
+        endpoint("own", "other", 22, &["/k/own", "/k/cfg"])
+    );
 }
