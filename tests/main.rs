@@ -18,6 +18,7 @@ mod modules_fleet;
 mod output;
 mod over_ssh;
 mod realworld;
+mod realworld_fleet;
 mod releases;
 mod runlog;
 mod secrets;
