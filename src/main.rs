@@ -19,8 +19,8 @@ use cli::{
     Cli, Command, ConnectionArgs, Format, HostsArgs, LogArgs, PingArgs, PlanArgs, RunArgs,
     SelectArgs, TargetArgs, ValidateArgs, VaultAction,
 };
-use deployer::diagnostic::{Diagnostic, Diagnostics, Severity};
 use deployer::config::settings;
+use deployer::diagnostic::{Diagnostic, Diagnostics, Severity};
 use deployer::error::{EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK};
 use deployer::execute::{BecomePassword, RunOptions, StopSignal};
 use deployer::fleet_ops::{Operation, Target, run_operation};
