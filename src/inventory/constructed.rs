@@ -163,8 +163,10 @@ fn host_context(graph: &Graph, host: &str) -> Value {
 pub(super) fn inert(value: &mut Value) {
     match value {
         Value::String(text) if ["{{", "{%", "{#"].iter().any(|m| text.contains(m)) => {
+            // A string constant inside `{% %}` has its escapes decoded (inside `{{ }}` they are
+            // kept as written, as in Ansible), so the JSON literal gives back the text exactly.
             let literal = Value::String(std::mem::take(text)).to_string();
-            *text = format!("{{{{ {literal} }}}}");
+            *text = format!("{{% set inert = {literal} %}}{{{{ inert }}}}");
         }
         Value::Array(items) => items.iter_mut().for_each(inert),
         Value::Object(map) => map.values_mut().for_each(inert),
