@@ -180,6 +180,27 @@ fn a_good_deploy_switches_every_host() {
             listed.stdout
         );
     }
+
+    // The example workflow's smoke test: passes on the served version, fails on another.
+    let smoke = Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks/smoke.yml");
+    let smoke = smoke.display().to_string();
+    let runs = app.project.join("runs").display().to_string();
+    let smoke_with = |version: &str| {
+        let expected = format!("expected_version={version}");
+        let args = ["run", &smoke, "-i", "inv.yml", "-e", &expected];
+        app.project
+            .run(&[&args[..], &["--runs-dir", &runs]].concat())
+    };
+    let passed = smoke_with("1.1.0");
+    assert_eq!(passed.code, 0, "{}{}", passed.stdout, passed.stderr);
+    assert!(passed.recap("app1").contains("ok=1 "), "{}", passed.stdout);
+    let failed = smoke_with("9.9.9");
+    assert_eq!(failed.code, 2, "{}", failed.stdout);
+    assert!(
+        failed.recap("app1").contains("failed=1 "),
+        "{}",
+        failed.stdout
+    );
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Integration tests: every test drives the real `deployer` binary.
 
+mod action;
 mod ansible_cfg;
 mod aws_ec2;
 mod bad_input;
