@@ -52,6 +52,12 @@ impl Diagnostic {
         }
     }
 
+    /// This error deferred to run time (see [`Severity::Deferred`]).
+    pub fn deferred(mut self) -> Self {
+        self.severity = Severity::Deferred;
+        self
+    }
+
     /// This deferred error as an error, for `validate --strict`.
     pub fn strict(mut self) -> Self {
         if self.severity == Severity::Deferred {

@@ -66,8 +66,8 @@ corpus!(
     replace,
     serial_run_once,
     setup,
-    template,
     tempfile,
+    template,
     unarchive_remote,
     when_register,
 );

@@ -433,15 +433,16 @@ fn unarchive_unpacks_a_local_tarball_once() {
 fn unarchive_unpacks_zips_and_archives_already_on_the_host_once() {
     Case {
         name: "unarchive_more",
-        setup: "cd \"$ROOT\" && mkdir zip remote src && echo remote > src/r.txt && \
+        setup: "cd \"$ROOT\" && mkdir zip remote legacy src && echo remote > src/r.txt && \
                 tar czf remote.tgz -C src r.txt && chown -R deploy: .",
         tasks: r#"    - unarchive: {src: files/bundle.zip, dest: "{{ root }}/zip"}
     - unarchive: {src: "{{ root }}/remote.tgz", dest: "{{ root }}/remote", remote_src: true, creates: "{{ root }}/remote/r.txt"}
+    - unarchive: {src: "{{ root }}/remote.tgz", dest: "{{ root }}/legacy", copy: false}
 "#,
-        check_changed: 2,
-        changed: 2,
-        state: "cd \"$ROOT\" && cat zip/bundle/a.txt remote/r.txt",
-        expect: "alpha\nremote\n",
+        check_changed: 3,
+        changed: 3,
+        state: "cd \"$ROOT\" && cat zip/bundle/a.txt remote/r.txt legacy/r.txt",
+        expect: "alpha\nremote\nremote\n",
         ..CASE
     }
     .exercise(|p| {
@@ -725,6 +726,30 @@ fn apt_latest_upgrades_to_the_published_version() {
         state: deb_state!("deployer-probe-latest"),
         expect: "ii 1.1\n1.1\n",
         teardown: concat!(deb_repo!(), "unpublish deployer-probe-latest"),
+        ..CASE
+    }
+    .exercise(|p| p);
+}
+
+#[test]
+fn apt_upgrade_upgrades_installed_packages_once() {
+    let _apt = apt_lock();
+    Case {
+        name: "apt_upgrade",
+        all_hosts: false,
+        setup: concat!(
+            deb_repo!(),
+            "deb deployer-probe-upgrade 1.0; deb deployer-probe-upgrade 1.1; \
+             install deployer-probe-upgrade 1.0; publish deployer-probe-upgrade 1.1; update"
+        ),
+        tasks: r#"    - apt: {upgrade: dist}
+      become: true
+"#,
+        check_changed: 1,
+        changed: 1,
+        state: deb_state!("deployer-probe-upgrade"),
+        expect: "ii 1.1\n1.1\n",
+        teardown: concat!(deb_repo!(), "unpublish deployer-probe-upgrade"),
         ..CASE
     }
     .exercise(|p| p);

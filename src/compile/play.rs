@@ -252,15 +252,12 @@ impl Compiler<'_> {
         }
     }
 
-    /// Every `notify` must name a handler or a `listen` topic.
+    /// A `notify` that names no handler nor `listen` topic is a deferred error: like Ansible,
+    /// the run fails only when a task that changed something notifies it (a role may notify a
+    /// handler that only another platform's files define); `validate --strict` refuses it.
     fn bind_notifications(&mut self, handlers: &[Arc<Task>]) {
         for (name, span) in std::mem::take(&mut self.notified) {
-            let known = handlers.iter().any(|h| {
-                h.name.as_deref() == Some(name.as_str())
-                    || h.title() == name
-                    || h.listen.contains(&name)
-            });
-            if !known {
+            if !handlers.iter().any(|h| h.answers(&name)) {
                 let mut names: Vec<String> =
                     handlers.iter().filter_map(|h| h.name.clone()).collect();
                 names.extend(handlers.iter().flat_map(|h| h.listen.clone()));
@@ -271,7 +268,8 @@ impl Compiler<'_> {
                 };
                 self.error(
                     Diagnostic::error(span, format!("`notify` names no handler: `{name}`"))
-                        .with_help(help),
+                        .with_help(help)
+                        .deferred(),
                 );
             }
         }

@@ -309,6 +309,14 @@ impl Task {
             None => name,
         }
     }
+
+    /// Whether this handler answers a `notify` of `name`: by its name, its title or a topic it
+    /// listens to.
+    pub fn answers(&self, name: &str) -> bool {
+        self.name.as_deref() == Some(name)
+            || self.title() == name
+            || self.listen.iter().any(|topic| topic == name)
+    }
 }
 
 /// Variable layers that come from where a task was written: its role, its blocks, itself.

@@ -501,7 +501,13 @@ impl Compiler<'_> {
                         .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some(a)))
                 })
                 .map_or(key.span.clone(), |(k, _)| k.span.clone());
-            self.error(Diagnostic::error(span, problem.message));
+            // Ansible checks module arguments only when a host runs the task, so a role may
+            // carry a task for another platform's version of a module: warn now, fail then.
+            self.error(
+                Diagnostic::error(span, problem.message)
+                    .with_help("the task fails when a host runs it, as in Ansible")
+                    .deferred(),
+            );
         }
         Some(ModuleCall {
             module,

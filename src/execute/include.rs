@@ -75,18 +75,25 @@ impl Run<'_> {
     ) -> Option<Included<'i>> {
         let step = &include.include.step;
         let started = Instant::now();
-        let prepared = self
-            .resolved_vars(play, host, step, bound)
-            .and_then(|vars| {
-                let items = step.looping.as_ref().map(|_| self.loop_items(step, &vars));
-                Ok((vars, items.transpose()?))
-            });
-        let (mut vars, items) = match prepared {
-            Ok(found) => found,
+        let failed = |message: String| self.outcome(step, ModuleResult::failed(message), 1, false);
+        let mut vars = match self.resolved_vars(play, host, step, bound) {
+            Ok(vars) => vars,
             Err(message) => {
-                let outcome = self.outcome(step, ModuleResult::failed(message), 1, false);
+                let outcome = failed(message);
                 self.record(play, host, step, &outcome, rescuable, started.elapsed());
                 return None;
+            }
+        };
+        let items = step.looping.as_ref().map(|_| self.loop_items(step, &vars));
+        let items = match items.transpose() {
+            Ok(items) => items,
+            // As for a task: a loop that cannot be rendered fails only when `when` holds.
+            Err(message) => {
+                let outcome = self
+                    .unless_when_holds(step, &Value::Object(vars))
+                    .unwrap_or_else(|| failed(message));
+                self.record(play, host, step, &outcome, rescuable, started.elapsed());
+                return (outcome.status != Status::Failed).then(Vec::new);
             }
         };
         let (Some(looping), Some(items)) = (&step.looping, items) else {

@@ -54,10 +54,24 @@ impl Run<'_> {
                 return outcome;
             }
         };
-        let outcome = match &task.looping {
+        let mut outcome = match &task.looping {
             None => self.run_single(host, task, &vars).await,
             Some(_) => self.run_loop(host, task, vars).await,
         };
+        if outcome.status == Status::Changed
+            && let Some(name) = task
+                .notify
+                .iter()
+                .find(|n| !play.play.handlers.iter().any(|h| h.answers(n)))
+        {
+            outcome = failed_outcome(
+                task,
+                format!(
+                    "The requested handler '{name}' was not found in either the main handlers \
+                     list nor in the listening handlers list"
+                ),
+            );
+        }
         self.record(play, host, task, &outcome, rescuable, started.elapsed());
         outcome
     }
@@ -155,7 +169,14 @@ impl Run<'_> {
         let looping = task.looping.as_ref().expect("a loop");
         let items = match self.loop_items(task, &vars) {
             Ok(items) => items,
-            Err(message) => return failed_outcome(task, message),
+            // Like Ansible, a loop that cannot be rendered (`loop: "{{ users }}"` with `users`
+            // undefined) fails the task only when its `when` holds without the item.
+            Err(message) => {
+                let context = Value::Object(vars);
+                return self
+                    .unless_when_holds(task, &context)
+                    .unwrap_or_else(|| failed_outcome(task, message));
+            }
         };
         if items.is_empty() {
             return empty_loop_outcome();
@@ -228,6 +249,25 @@ impl Run<'_> {
         }
     }
 
+    /// The outcome of `task` when one of its `when` conditions is false (skipped) or cannot be
+    /// evaluated (failed); `None` when they all hold.
+    pub(super) fn unless_when_holds(&self, task: &Task, context: &Value) -> Option<TaskOutcome> {
+        for condition in &task.when {
+            match self
+                .templater
+                .eval_condition(strip_braces(condition), context)
+            {
+                Ok(true) => {}
+                Ok(false) => return Some(skipped_outcome(condition)),
+                Err(e) => {
+                    let message = format!("the condition `{condition}` failed: {e}");
+                    return Some(failed_outcome(task, at_task(task, message)));
+                }
+            }
+        }
+        None
+    }
+
     /// The loop's items, rendered and shaped per the loop kind.
     pub(super) fn loop_items(
         &self,
@@ -266,20 +306,8 @@ impl Run<'_> {
         vars: &Map<String, Value>,
     ) -> TaskOutcome {
         let context = Value::Object(vars.clone());
-        for condition in &task.when {
-            match self
-                .templater
-                .eval_condition(strip_braces(condition), &context)
-            {
-                Ok(true) => {}
-                Ok(false) => return skipped_outcome(condition),
-                Err(e) => {
-                    return failed_outcome(
-                        task,
-                        at_task(task, format!("the condition `{condition}` failed: {e}")),
-                    );
-                }
-            }
+        if let Some(outcome) = self.unless_when_holds(task, &context) {
+            return outcome;
         }
         let mut attempts = 0;
         loop {
@@ -448,7 +476,11 @@ impl Run<'_> {
         };
         let mut rendered = rendered;
         strip_omitted(&mut rendered);
-        let args = task.module.spec().normalise(&rendered)?;
+        let spec = task.module.spec();
+        if let Some(problem) = spec.validate(&rendered).into_iter().next() {
+            return Ok(ModuleResult::failed(at_task(task, problem.message)));
+        }
+        let args = spec.normalise(&rendered)?;
         let delegate = match &task.delegate_to {
             Some(target) => match self.templater.render_str(target, context) {
                 Ok(name) => Some(name),
@@ -546,10 +578,7 @@ fn notify(play: &PlayContext<'_>, host: &HostState, task: &Task) {
     let mut pending = host.notified.lock().expect("notified lock");
     for name in &task.notify {
         for (index, handler) in play.play.handlers.iter().enumerate() {
-            let answers = handler.name.as_deref() == Some(name.as_str())
-                || handler.title() == *name
-                || handler.listen.contains(name);
-            if answers {
+            if handler.answers(name) {
                 pending.insert(index);
             }
         }

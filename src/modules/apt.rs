@@ -3,8 +3,10 @@
 //!
 //! One probe reads the cache age, `dpkg-query -W` for every named package, and `apt-cache policy`
 //! when `state: latest` needs candidates; `apt-get` runs only for packages that differ. `deb`
-//! installs a `.deb` file on the host unless dpkg already has its package at its version. It does
-//! not support `upgrade`, `build-dep`, `fixed`, or wildcard package names.
+//! installs a `.deb` file on the host unless dpkg already has its package at its version.
+//! `upgrade` runs `apt-get upgrade --with-new-pkgs` (`yes`, `safe`) or `dist-upgrade` (`dist`,
+//! `full`), as Ansible does on hosts without aptitude; `clean` and `autoclean` empty the package
+//! cache. It does not support `build-dep`, `fixed`, or wildcard package names.
 
 use std::collections::HashMap;
 
@@ -35,9 +37,12 @@ static SPEC: ModuleSpec = ModuleSpec {
             "allow-downgrades",
         ]),
         ArgSpec::new("dpkg_options", ArgType::Str),
+        ArgSpec::new("upgrade", ArgType::Str),
+        ArgSpec::new("clean", ArgType::Bool),
+        ArgSpec::new("autoclean", ArgType::Bool),
     ],
     free_form: false,
-    one_of: &["name", "deb", "update_cache", "autoremove"],
+    one_of: &["name", "deb", "update_cache", "autoremove", "upgrade"],
     open: false,
 };
 
@@ -220,6 +225,18 @@ pub(super) fn summary_changed(stdout: &str) -> Option<bool> {
     Some((1..=3).any(|i| &caps[i] != "0"))
 }
 
+/// The `apt-get` verb for `upgrade`: `None` for `no`, an error for an unknown mode.
+pub(super) fn upgrade_verb(mode: &str) -> Result<Option<&'static str>, String> {
+    match mode {
+        "no" | "false" | "False" => Ok(None),
+        "yes" | "true" | "True" | "safe" => Ok(Some("upgrade --with-new-pkgs")),
+        "dist" | "full" => Ok(Some("dist-upgrade")),
+        other => Err(format!(
+            "value of upgrade must be one of: dist, full, no, safe, yes, got: {other}"
+        )),
+    }
+}
+
 /// The `apt-get` command line every install and removal starts with; `-s` simulates.
 fn apt_get(args: &Map<String, Value>, simulate: bool) -> String {
     let mode = if simulate { "-s" } else { "-y" };
@@ -266,6 +283,9 @@ fn apply_script(
     let base = apt_get(args, simulate);
     let words = |list: &[String]| list.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ");
     let mut script = String::new();
+    if arg_bool(args, "clean", false) && !simulate {
+        script.push_str("apt-get clean || exit 1\n");
+    }
     if !install.is_empty() {
         script.push_str(&format!("{base} install -- {} || exit 1\n", words(install)));
     }
@@ -277,13 +297,13 @@ fn apply_script(
         };
         script.push_str(&format!("{base} {verb} -- {} || exit 1\n", words(remove)));
     }
-    if script.is_empty() {
+    if install.is_empty() && remove.is_empty() {
         let purge = if arg_bool(args, "purge", false) {
             " --purge"
         } else {
             ""
         };
-        script = format!("{base}{purge} autoremove\n");
+        script.push_str(&format!("{base}{purge} autoremove\n"));
     }
     script
 }
@@ -306,6 +326,15 @@ impl Module for Apt {
             },
             _ => Goal::Present,
         };
+        let upgrade = match upgrade_verb(arg_str(args, "upgrade").unwrap_or("no")) {
+            Ok(verb) => verb,
+            Err(msg) => return Ok(ModuleResult::failed(msg)),
+        };
+        if upgrade.is_some() && (args.contains_key("name") || args.contains_key("deb")) {
+            return Ok(ModuleResult::failed(
+                "parameters are mutually exclusive: deb|package|upgrade",
+            ));
+        }
         let deb = arg_str(args, "deb");
         let wanted = match deb {
             Some(path) => deb_package(args, goal, path, ctx).await?.map(|w| vec![w]),
@@ -320,6 +349,9 @@ impl Module for Apt {
         let (output, mut result) = refresh(args, ctx, &probe).await?;
         if result.failed {
             return Ok(result);
+        }
+        if let Some(housekeeping) = Housekeeping::of(args, upgrade, ctx.check_mode) {
+            return housekeeping.run(ctx, result).await;
         }
         let autoremove = arg_bool(args, "autoremove", false);
         if wanted.is_empty() && !autoremove {
@@ -344,6 +376,57 @@ impl Module for Apt {
         let out = ctx.run(script).await?;
         let stdout = out.stdout_text();
         result.changed = !wanted.is_empty() || summary_changed(&stdout).unwrap_or(true);
+        if out.exit_code != 0 {
+            result.failed = true;
+            result.msg = Some(format!("apt-get failed: {}", out.stderr_text().trim()));
+        }
+        Ok(result
+            .with("stdout", stdout)
+            .with("stderr", out.stderr_text()))
+    }
+}
+
+/// What a task that only keeps house asks: `clean`, `upgrade` or `autoclean` without packages.
+struct Housekeeping {
+    /// The script to run.
+    script: String,
+    /// Whether it cleans the cache (which, as in Ansible, always counts as a change).
+    cleans: bool,
+}
+
+impl Housekeeping {
+    /// `None` when the task names packages or asks none of them.
+    fn of(args: &Map<String, Value>, upgrade: Option<&str>, simulate: bool) -> Option<Self> {
+        if args.contains_key("name") || args.contains_key("deb") {
+            return None;
+        }
+        let cleans = arg_bool(args, "clean", false);
+        let mut script = String::new();
+        if cleans && !simulate {
+            script.push_str("apt-get clean || exit 1\n");
+        }
+        if let Some(verb) = upgrade {
+            script.push_str(&format!("{} {verb}\n", apt_get(args, simulate)));
+        } else if arg_bool(args, "autoclean", false) {
+            script.push_str(&format!("{} autoclean\n", apt_get(args, simulate)));
+        }
+        (cleans || !script.is_empty()).then_some(Housekeeping { script, cleans })
+    }
+
+    /// Runs it: changed when `apt-get` upgraded or deleted anything, or the cache was cleaned.
+    async fn run(
+        self,
+        ctx: &ModuleContext<'_>,
+        mut result: ModuleResult,
+    ) -> Result<ModuleResult, ModuleError> {
+        result.changed |= self.cleans;
+        if self.script.is_empty() {
+            return Ok(result);
+        }
+        let out = ctx.run(self.script).await?;
+        let stdout = out.stdout_text();
+        result.changed |= summary_changed(&stdout).unwrap_or(false)
+            || stdout.lines().any(|l| l.starts_with("Del "));
         if out.exit_code != 0 {
             result.failed = true;
             result.msg = Some(format!("apt-get failed: {}", out.stderr_text().trim()));

@@ -26,6 +26,8 @@ static SPEC: ModuleSpec = ModuleSpec {
         ArgSpec::new("src", ArgType::Str).required(),
         ArgSpec::new("dest", ArgType::Str).required(),
         ArgSpec::new("remote_src", ArgType::Bool),
+        // Deprecated in Ansible, still accepted: `copy: false` is `remote_src: true`.
+        ArgSpec::new("copy", ArgType::Bool),
         ArgSpec::new("creates", ArgType::Str),
         ArgSpec::new("extra_opts", ArgType::List),
     ],
@@ -83,7 +85,12 @@ async fn unarchive(
 ) -> Result<ModuleResult, FileError> {
     let src = arg_str(args, "src").unwrap_or_default();
     let dest = arg_str(args, "dest").unwrap_or_default();
-    let remote = arg_bool(args, "remote_src", false);
+    if args.contains_key("copy") && args.contains_key("remote_src") {
+        return Err(FileError::failed(
+            "parameters are mutually exclusive: ('copy', 'remote_src')",
+        ));
+    }
+    let remote = arg_bool(args, "remote_src", !arg_bool(args, "copy", true));
     let marker = join(dest, &format!(".deployer-unarchive.{}", basename(src)));
     let mut probes = vec![Probe::stat_only(dest), Probe::new(&marker)];
     if remote {

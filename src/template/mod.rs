@@ -239,11 +239,25 @@ impl Templater {
         })
     }
 
-    /// Evaluates a `when:`-style condition.
-    /// An undefined result is an error, as in Ansible.
+    /// Evaluates a `when:`-style condition. As in ansible-core 2.19, an undefined result is an
+    /// error, and so is a result that is not a boolean (`when: users_group` with a string or
+    /// `null`): write `users_group | length > 0` or `users_group is truthy`.
     pub fn eval_condition(&self, expr: &str, vars: &Value) -> Result<bool, TemplateError> {
         let expr = lone_expression(expr.trim()).unwrap_or(expr);
-        Ok(self.eval_defined(expr, vars, false)?.is_true())
+        let value = self.eval_defined(expr, vars, false)?;
+        if value.kind() == minijinja::value::ValueKind::Bool {
+            return Ok(value.is_true());
+        }
+        let truth = if value.is_true() { "True" } else { "False" };
+        Err(TemplateError {
+            message: format!(
+                "Conditional result ({truth}) was derived from value of type '{}'. \
+                 Conditionals must have a boolean result.",
+                python_type(&value)
+            ),
+            line: None,
+            column: None,
+        })
     }
 
     /// Evaluates a bare expression to a value.
@@ -410,6 +424,21 @@ fn undefined(expr: &str) -> TemplateError {
 
 /// The expression inside a string that is exactly one `{{ ... }}`, with nothing around it (text
 /// around it, even a line break, makes the result a string, as in Ansible).
+/// The name Python (and so Ansible's messages) gives the type of `value`.
+fn python_type(value: &minijinja::Value) -> &'static str {
+    use minijinja::value::ValueKind;
+    match value.kind() {
+        ValueKind::None | ValueKind::Undefined => "NoneType",
+        ValueKind::Bool => "bool",
+        ValueKind::Number if value.is_integer() => "int",
+        ValueKind::Number => "float",
+        ValueKind::String => "str",
+        ValueKind::Seq | ValueKind::Iterable => "list",
+        ValueKind::Map => "dict",
+        _ => "object",
+    }
+}
+
 fn lone_expression(s: &str) -> Option<&str> {
     let inner = s.strip_prefix("{{")?.strip_suffix("}}")?;
     (!inner.contains("{{") && !inner.contains("}}")).then_some(inner.trim())
@@ -419,6 +448,22 @@ fn lone_expression(s: &str) -> Option<&str> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_condition_must_give_a_boolean_like_ansible_2_19() {
+        let t = Templater::new();
+        let vars = json!({"group": null, "name": "web", "list": [1]});
+        assert!(t.eval_condition("name == 'web'", &vars).unwrap());
+        assert!(!t.eval_condition("{{ list | length > 1 }}", &vars).unwrap());
+        let broken = |expr: &str| t.eval_condition(expr, &vars).unwrap_err().message;
+        assert_eq!(
+            broken("group is defined and group"),
+            "Conditional result (False) was derived from value of type 'NoneType'. \
+             Conditionals must have a boolean result."
+        );
+        assert!(broken("name").contains("(True) was derived from value of type 'str'"));
+        assert!(broken("list").contains("type 'list'"));
+    }
 
     #[test]
     fn trailing_newlines_are_kept_like_ansible() {

@@ -338,3 +338,18 @@ async fn deb_misuse_fails_before_installing() {
         assert!(host.scripts().iter().all(|s| !s.contains("apt-get")));
     }
 }
+
+#[test]
+fn upgrade_modes_map_to_apt_get_verbs_as_without_aptitude() {
+    assert_eq!(upgrade_verb("no"), Ok(None));
+    assert_eq!(upgrade_verb("yes"), Ok(Some("upgrade --with-new-pkgs")));
+    assert_eq!(upgrade_verb("true"), Ok(Some("upgrade --with-new-pkgs")));
+    assert_eq!(upgrade_verb("safe"), Ok(Some("upgrade --with-new-pkgs")));
+    assert_eq!(upgrade_verb("dist"), Ok(Some("dist-upgrade")));
+    assert_eq!(upgrade_verb("full"), Ok(Some("dist-upgrade")));
+    assert!(
+        upgrade_verb("all")
+            .unwrap_err()
+            .contains("one of: dist, full")
+    );
+}
