@@ -15,6 +15,36 @@ pub struct Cli {
     /// a prompt on a terminal).
     #[arg(long, global = true, value_name = "FILE")]
     pub vault_password_file: Option<PathBuf>,
+    /// Connection and privilege options named as `ansible-playbook` names them.
+    #[command(flatten)]
+    pub login: LoginArgs,
+}
+
+/// `ansible-playbook`'s connection and privilege escalation options. Like Ansible's command line,
+/// they beat ansible.cfg and lose to the inventory's and the playbook's own settings
+/// (`ansible_user`, `ansible_connection`, a play's `become`).
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Log in as this user (`remote_user`).
+    #[arg(short = 'u', long = "user", global = true, value_name = "USER")]
+    pub user: Option<String>,
+    /// The connection type for hosts that set none: `ssh` or `local`.
+    #[arg(short = 'c', long = "connection", global = true, value_name = "TYPE")]
+    pub connection: Option<String>,
+    /// The private key file for SSH logins.
+    #[arg(
+        long = "private-key",
+        visible_alias = "key-file",
+        global = true,
+        value_name = "FILE"
+    )]
+    pub private_key: Option<PathBuf>,
+    /// Run tasks with `become` (as root, or `--become-user`).
+    #[arg(short = 'b', long = "become", global = true)]
+    pub become_: bool,
+    /// The user `become` switches to.
+    #[arg(long = "become-user", global = true, value_name = "USER")]
+    pub become_user: Option<String>,
 }
 
 /// The subcommands.

@@ -16,10 +16,10 @@ use indicatif::MultiProgress;
 use tracing_indicatif::writer::{IndicatifWriter, Stderr, Stdout};
 
 use cli::{
-    Cli, Command, ConnectionArgs, Format, HostsArgs, LogArgs, PingArgs, PlanArgs, RunArgs,
-    SelectArgs, TargetArgs, ValidateArgs, VaultAction,
+    Cli, Command, ConnectionArgs, Format, HostsArgs, LogArgs, LoginArgs, PingArgs, PlanArgs,
+    RunArgs, SelectArgs, TargetArgs, ValidateArgs, VaultAction,
 };
-use deployer::config::settings;
+use deployer::config::{Settings, settings};
 use deployer::diagnostic::{Diagnostic, Diagnostics, Severity};
 use deployer::error::{EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK};
 use deployer::execute::{BecomePassword, RunOptions, StopSignal};
@@ -44,7 +44,7 @@ const VAULT_PASSWORD_ENV: &str = "DEPLOYER_VAULT_PASSWORD";
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match deployer::config::Settings::load() {
-        Ok(settings) => deployer::config::install(settings),
+        Ok(settings) => deployer::config::install(with_login(settings, &cli.login)),
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(deployer::error::EXIT_BAD_INPUT as u8);
@@ -118,6 +118,18 @@ impl Screen {
 /// Logs to stderr (through the progress line when there is one): warnings, and with `-vv` the
 /// commands tasks run, `-vvv` SSH details, `-vvvv` everything. `DEPLOYER_LOG`
 /// (tracing's filter syntax, e.g. `deployer::transport=debug`) overrides.
+/// `settings` with the command line's login options put over ansible.cfg's.
+fn with_login(mut settings: Settings, login: &LoginArgs) -> Settings {
+    settings.remote_user = login.user.clone().or(settings.remote_user);
+    settings.connection = login.connection.clone().or(settings.connection);
+    settings.private_key_file = login.private_key.clone().or(settings.private_key_file);
+    if login.become_ {
+        settings.become_ = Some(true);
+    }
+    settings.become_user = login.become_user.clone().or(settings.become_user);
+    settings
+}
+
 fn init_tracing(verbosity: u8, progress: Option<MultiProgress>, colour: bool) {
     let default = match verbosity {
         0 | 1 => "warn",

@@ -555,3 +555,44 @@ fn in_a_serial_batch_the_other_hosts_result_for_a_failed_task_is_printed_and_cou
         "ok=2 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
 }
+
+#[test]
+fn ansible_playbook_options_name_hosts_connection_and_become() {
+    // `ansible-playbook -i 'web1,localhost,' -c local -b --become-user app`: a host list for an
+    // inventory, a connection for hosts that set none, and `become` for every play.
+    let out_dir = tempfile::tempdir().unwrap();
+    let p = Project::new().file(
+        "site.yml",
+        &format!(
+            "- hosts: all\n  gather_facts: false\n  tasks:\n    - copy: {{content: \"{{{{ inventory_hostname }}}}\\n\", dest: \"{}/{{{{ inventory_hostname }}}}\"}}\n",
+            out_dir.path().display()
+        ),
+    );
+    let list = ["-i", "web1,localhost,", "-c", "local"];
+    let run = p.run(&[&["run", "site.yml"][..], &list].concat());
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    for host in ["web1", "localhost"] {
+        assert_eq!(
+            run.recap(host),
+            "ok=1 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+        );
+        let written = std::fs::read_to_string(out_dir.path().join(host)).unwrap();
+        assert_eq!(written, format!("{host}\n"));
+    }
+    let plan = p.run(
+        &[
+            &["plan", "site.yml"][..],
+            &list,
+            &["-b", "--become-user", "app"],
+        ]
+        .concat(),
+    );
+    assert_eq!(plan.code, 0, "{}{}", plan.stdout, plan.stderr);
+    assert!(plan.stdout.contains("become=app"), "{}", plan.stdout);
+    let missing = p.run(&["run", "site.yml", "-i", "web1,"]);
+    assert_eq!(
+        missing.code, 3,
+        "web1 is reached over ssh without -c local: {}",
+        missing.stdout
+    );
+}

@@ -62,6 +62,8 @@ pub struct Settings {
     pub timeout: Option<u64>,
     /// `[privilege_escalation] become` / `ANSIBLE_BECOME`.
     pub become_: Option<bool>,
+    /// `[defaults] transport` / `ANSIBLE_TRANSPORT`: the connection of hosts that name none.
+    pub connection: Option<String>,
     /// `[privilege_escalation] become_user` / `ANSIBLE_BECOME_USER`.
     pub become_user: Option<String>,
     /// `[privilege_escalation] become_method` / `ANSIBLE_BECOME_METHOD` (only `sudo`).
@@ -140,6 +142,7 @@ const SPECS: &[Spec] = &[
         Kind::Path,
     ),
     spec("defaults", "forks", &["ANSIBLE_FORKS"], Kind::Int),
+    spec("defaults", "transport", &["ANSIBLE_TRANSPORT"], Kind::Text),
     spec(
         "defaults",
         "host_key_checking",
@@ -284,6 +287,7 @@ impl Settings {
             "remote_user" => self.remote_user = text(value),
             "private_key_file" => self.private_key_file = paths(value).pop(),
             "forks" => self.forks = int(value).map(|n| n as usize),
+            "transport" => self.connection = text(value),
             "host_key_checking" => self.host_key_checking = flag(value),
             "vault_password_file" => self.vault_password_file = paths(value).pop(),
             "timeout" => self.timeout = int(value),

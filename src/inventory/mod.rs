@@ -67,12 +67,14 @@ impl Inventory {
             graph,
             vars_dirs: Vec::new(),
         };
-        let vars_root = if path.is_dir() {
-            path
-        } else {
-            path.parent().unwrap_or(Path::new(""))
-        };
-        inventory.read_vars_dir(vars_root, vault, &mut errors);
+        if !sources::is_host_list(path) {
+            let vars_root = if path.is_dir() {
+                path
+            } else {
+                path.parent().unwrap_or(Path::new(""))
+            };
+            inventory.read_vars_dir(vars_root, vault, &mut errors);
+        }
         into_result(errors).map(|()| inventory)
     }
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use super::constructed::Constructed;
 use super::graph::Graph;
-use super::{aws_ec2, ini, script, terraform, yaml};
+use super::{aws_ec2, host_range, ini, script, terraform, yaml};
 use crate::diagnostic::Diagnostic;
 use crate::parse::{Node, Source, Span, parse_yaml};
 
@@ -33,12 +33,31 @@ enum Format {
     Ini,
 }
 
-/// Reads the inventory file or directory at `path` into `graph`.
+/// Whether `path` is a host list rather than a file: like Ansible's `host_list` source, a name
+/// with a comma that is not an existing path (`-i web1,web2:2222,` or `-i localhost,`).
+pub(super) fn is_host_list(path: &Path) -> bool {
+    !path.exists() && path.to_string_lossy().contains(',')
+}
+
+/// Reads the inventory file, directory or host list at `path` into `graph`.
 pub(super) fn read(path: &Path, graph: &mut Graph, errors: &mut Vec<Diagnostic>) {
-    if path.is_dir() {
+    if is_host_list(path) {
+        read_host_list(&path.to_string_lossy(), graph, errors);
+    } else if path.is_dir() {
         read_dir(path, graph, errors);
     } else {
         read_file(path, graph, errors);
+    }
+}
+
+/// Puts each host of a comma-separated list (`name[:port]`, ranges expanded) in `ungrouped`.
+fn read_host_list(list: &str, graph: &mut Graph, errors: &mut Vec<Diagnostic>) {
+    let source = Arc::new(Source::inline("<host list>", list));
+    for written in list.split(',').map(str::trim).filter(|h| !h.is_empty()) {
+        match host_range::expand(written) {
+            Ok(spec) => graph.add_hosts(&spec, "ungrouped", &Default::default()),
+            Err(message) => errors.push(Diagnostic::error(Span::start_of(&source), message)),
+        }
     }
 }
 

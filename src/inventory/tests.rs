@@ -113,6 +113,19 @@ fn yaml_and_ini_forms_give_the_same_inventory() {
 }
 
 #[test]
+fn a_host_list_with_commas_is_an_inventory_like_ansibles_host_list() {
+    let inventory = Inventory::load(Path::new("web[1:2], db:2200 ,")).unwrap();
+    let hosts: Vec<&str> = inventory.hosts().collect();
+    assert_eq!(hosts, ["web1", "web2", "db"]);
+    assert_eq!(
+        Value::Object(inventory.host_vars("db")),
+        json!({"ansible_port": 2200})
+    );
+    assert_eq!(inventory.select("ungrouped").unwrap().len(), 3);
+    assert!(Inventory::load(Path::new("web:99999,")).is_err());
+}
+
+#[test]
 fn ranges_ports_and_typed_values() {
     let inventory = sample();
     let hosts: Vec<&str> = inventory.hosts().collect();

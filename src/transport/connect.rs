@@ -70,9 +70,11 @@ impl Connector {
         host: &str,
         vars: &Map<String, Value>,
     ) -> Result<Arc<dyn Transport>, TransportError> {
+        let configured = crate::config::settings().connection.as_deref();
         let kind = vars
             .get("ansible_connection")
             .and_then(Value::as_str)
+            .or(configured)
             .unwrap_or("ssh");
         match kind {
             "local" => Ok(Arc::new(LocalTransport)),
