@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::Compiler;
 use super::kv::split_kv;
 use super::program::{BecomeSpec, Block, Loop, LoopKind, Scope, Task, TaskNode, Vars};
 use super::values::{boolean, number, string_list, suggest, text, vars};
+use super::{Compiler, strip_braces};
 use crate::diagnostic::Diagnostic;
+use crate::modules::not_built_in::{self, NotBuiltIn};
 use crate::modules::{self, Module};
 use crate::parse::{Node, NodeValue};
 use crate::template::LOOKUPS;
@@ -402,9 +403,20 @@ impl Compiler<'_> {
                     }
                 }
                 "until" => {
-                    let condition = text("until", value)?;
-                    self.check_condition(&condition, value);
-                    task.until = Some(condition);
+                    // A list of conditions, as for `when`, holds when all of them do.
+                    let conditions = string_list("until", value, false)?;
+                    for c in &conditions {
+                        self.check_condition(c, value);
+                    }
+                    task.until = match conditions.as_slice() {
+                        [one] => Some(one.clone()),
+                        all => Some(
+                            (all.iter())
+                                .map(|c| format!("({})", strip_braces(c)))
+                                .collect::<Vec<_>>()
+                                .join(" and "),
+                        ),
+                    };
                 }
                 "retries" => task.retries = number("retries", value)? as u32,
                 "delay" => task.delay = number("delay", value)?,
@@ -458,7 +470,7 @@ impl Compiler<'_> {
             return None;
         };
         let name = key.scalar_text().unwrap_or_default();
-        let Some(module) = modules::lookup(&name) else {
+        let Some(module) = modules::lookup(&name).or_else(|| self.not_built_in(&name, key)) else {
             let mut d = Diagnostic::error(
                 key.span.clone(),
                 format!("unknown module or task keyword `{name}`"),
@@ -516,6 +528,18 @@ impl Compiler<'_> {
         })
     }
 
+    /// A module Ansible has and deployer has not built in: a deferred error (ansible-core accepts
+    /// the task; it fails on a host that runs it).
+    fn not_built_in(&mut self, name: &str, key: &Node) -> Option<Arc<dyn Module>> {
+        let full_name = not_built_in::ansible_module(name)?;
+        self.error(
+            Diagnostic::error(key.span.clone(), not_built_in::describe(name, &full_name))
+                .with_help("the task fails if a host runs it")
+                .deferred(),
+        );
+        Some(Arc::new(NotBuiltIn::new(name, full_name)))
+    }
+
     /// A module's arguments from a mapping, or from a `k=v` / free-form string.
     fn module_args(
         &self,
@@ -544,8 +568,10 @@ impl Compiler<'_> {
             )),
             _ => {
                 let line = value.scalar_text().unwrap_or_default();
-                split_kv(&line, spec.free_form, |k| spec.arg(k).is_some())
-                    .map_err(|message| Diagnostic::error(value.span.clone(), message))
+                split_kv(&line, spec.free_form, |k| {
+                    spec.open || spec.arg(k).is_some()
+                })
+                .map_err(|message| Diagnostic::error(value.span.clone(), message))
             }
         }
     }

@@ -27,6 +27,7 @@ mod include_vars;
 mod lineinfile;
 mod meta;
 pub mod mode;
+pub mod not_built_in;
 mod package;
 mod pause;
 mod ping;

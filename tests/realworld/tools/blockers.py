@@ -2,7 +2,8 @@
 """Ranks what keeps deployer from accepting the real-world cases that ansible-core accepts: runs
 `deployer validate` on each such case, sorts every error into a blocker (a missing module, a
 missing module argument, a dialect gap), and prints a Markdown table: the blocker, how many cases
-it blocks, and how many it alone blocks (fixing it accepts them, other things equal).
+it blocks, and how many it alone blocks (fixing it accepts them, other things equal); then the
+Ansible modules the accepted cases name that deployer has not built in (warnings), most used first.
 
 Usage: tools/blockers.py [path to the deployer binary, default target/debug/deployer]
 """
@@ -13,6 +14,7 @@ CORPUS = os.path.dirname(HERE)
 DEPLOYER = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else
                            os.path.join(CORPUS, "..", "..", "target", "debug", "deployer"))
 FQCN = re.compile(r"^(ansible\.builtin|ansible\.legacy)\.")
+NOT_BUILT_IN = re.compile(r"^warning: module `([^`]+)`(?: \(([^)]+)\))? is not built into deployer", re.M)
 
 
 def blocker(message):
@@ -47,6 +49,7 @@ def main():
         if not line.startswith("#") and len(cols) == 5:
             accepted[cols[0]] = cols[1] == "accepted"
     blocks = collections.defaultdict(set)
+    lacking = collections.defaultdict(set)
     rejected = 0
     for case in sorted(c for c, ok in accepted.items() if ok):
         run = subprocess.run([DEPLOYER, "validate", "play.yml", "-i", "inventory.yml"],
@@ -58,6 +61,8 @@ def main():
             rejected += 1
             for b in found or {"(no error line)"}:
                 blocks[b].add((case, len(found)))
+        for m in NOT_BUILT_IN.finditer(run.stderr):
+            lacking[m.group(2) or m.group(1)].add(case)
     total = sum(accepted.values())
     print(f"deployer accepts {total - rejected} of the {total} cases ansible-core accepts.\n")
     kinds = collections.defaultdict(set)
@@ -72,6 +77,11 @@ def main():
     for rank, (name, cases) in enumerate(ranked, 1):
         alone = sum(1 for _, n in cases if n == 1)
         print(f"| {rank} | {name} | {kind(name)} | {len(cases)} | {alone} |")
+    print(f"\nModules not built into deployer (a warning; the task fails if a host runs it), by the"
+          f" accepted cases that name them ({len(lacking)} modules):\n")
+    print("| module | cases |\n|---|---:|")
+    for name, cases in sorted(lacking.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        print(f"| `{name}` | {len(cases)} |")
 
 
 if __name__ == "__main__":
