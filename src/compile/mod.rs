@@ -157,6 +157,7 @@ impl Compiler<'_> {
             sources.extend(l.label.iter().cloned());
         }
         sources.extend(task.delegate_to.iter().cloned());
+        sources.extend(task.templated.iter().map(|(_, t)| t.clone()));
         task.environment
             .values()
             .for_each(|v| collect_strings(v, &mut sources));

@@ -222,6 +222,47 @@ pub enum LoopKind {
     Lookup(String),
 }
 
+/// A task keyword taking a boolean that may be given as a template (`ignore_errors: "{{
+/// ansible_check_mode }}"`), which Ansible renders per host when the task runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flag {
+    /// `become`.
+    Become,
+    /// `ignore_errors`.
+    IgnoreErrors,
+    /// `no_log`.
+    NoLog,
+    /// `check_mode`.
+    CheckMode,
+    /// `diff`.
+    Diff,
+}
+
+impl Flag {
+    /// The flag a keyword sets, when it is one that may be a template.
+    pub fn of_keyword(keyword: &str) -> Option<Flag> {
+        match keyword {
+            "become" => Some(Flag::Become),
+            "ignore_errors" => Some(Flag::IgnoreErrors),
+            "no_log" => Some(Flag::NoLog),
+            "check_mode" => Some(Flag::CheckMode),
+            "diff" => Some(Flag::Diff),
+            _ => None,
+        }
+    }
+
+    /// The keyword as written.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Flag::Become => "become",
+            Flag::IgnoreErrors => "ignore_errors",
+            Flag::NoLog => "no_log",
+            Flag::CheckMode => "check_mode",
+            Flag::Diff => "diff",
+        }
+    }
+}
+
 /// Privilege escalation wanted by a task.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BecomeSpec {
@@ -290,6 +331,9 @@ pub struct Task {
     pub diff: Option<bool>,
     /// Abort the play for every host when this task fails.
     pub any_errors_fatal: bool,
+    /// Flags given as templates, rendered per host before the task runs (they beat the values
+    /// above, which hold until then).
+    pub templated: Vec<(Flag, String)>,
     /// Where relative files and templates are looked up, in order.
     pub search_paths: Arc<Vec<PathBuf>>,
     /// The variables its templates and conditions read (so the executor resolves only those, and
@@ -308,6 +352,38 @@ impl Task {
             Some(role) => format!("{role} : {name}"),
             None => name,
         }
+    }
+
+    /// This task for a host whose variables are `vars`: its templated flags rendered and set
+    /// (Ansible's boolean spellings), or what went wrong.
+    pub fn for_host(
+        &self,
+        templater: &crate::template::Templater,
+        vars: &serde_json::Map<String, Value>,
+    ) -> Result<std::borrow::Cow<'_, Task>, String> {
+        if self.templated.is_empty() {
+            return Ok(std::borrow::Cow::Borrowed(self));
+        }
+        let vars = Value::Object(vars.clone());
+        let mut task = self.clone();
+        for (flag, template) in std::mem::take(&mut task.templated) {
+            let keyword = flag.keyword();
+            let rendered = templater
+                .render_str(&template, &vars)
+                .map_err(|e| format!("`{keyword}: {template}` cannot be rendered: {e}"))?;
+            let value = crate::modules::spec::parse_bool(&Value::String(rendered.clone()))
+                .ok_or_else(|| {
+                    format!("`{keyword}: {template}` gave `{rendered}`, which is not a boolean")
+                })?;
+            match flag {
+                Flag::Become => task.become_spec.enabled = value,
+                Flag::IgnoreErrors => task.ignore_errors = value,
+                Flag::NoLog => task.no_log = value,
+                Flag::CheckMode => task.check_mode = Some(value),
+                Flag::Diff => task.diff = Some(value),
+            }
+        }
+        Ok(std::borrow::Cow::Owned(task))
     }
 
     /// Whether this handler answers a `notify` of `name`: by its name, its title or a topic it

@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::includes::is_template;
 use super::kv::split_kv;
-use super::program::{BecomeSpec, Block, Loop, LoopKind, Scope, Task, TaskNode, Vars};
+use super::program::{BecomeSpec, Block, Flag, Loop, LoopKind, Scope, Task, TaskNode, Vars};
 use super::values::{boolean, number, string_list, suggest, text, vars};
 use super::{Compiler, strip_braces};
 use crate::diagnostic::Diagnostic;
@@ -114,6 +115,8 @@ pub struct Inherited {
     pub diff: Option<bool>,
     /// `any_errors_fatal` in force.
     pub any_errors_fatal: bool,
+    /// Flags in force given as templates.
+    pub templated: Vec<(Flag, String)>,
     /// `run_once` in force.
     pub run_once: bool,
     /// `delegate_to` in force.
@@ -226,7 +229,16 @@ impl Compiler<'_> {
         let mut inner = outer.clone();
         let result: Result<(), Diagnostic> = (|| {
             for (key, value) in node.as_map().unwrap_or_default() {
-                match key.as_str().unwrap_or_default() {
+                let keyword = key.as_str().unwrap_or_default();
+                if let Some(flag) = Flag::of_keyword(keyword) {
+                    // A literal replaces a template an outer block gave, and the other way round.
+                    inner.templated.retain(|(f, _)| *f != flag);
+                    if let Some(template) = value.as_str().filter(|t| is_template(t)) {
+                        inner.templated.push((flag, template.to_string()));
+                        continue;
+                    }
+                }
+                match keyword {
                     "when" => {
                         let conditions = string_list("when", value, false)?;
                         for c in &conditions {
@@ -342,6 +354,7 @@ impl Compiler<'_> {
             check_mode: common.check_mode,
             diff: common.diff,
             any_errors_fatal: common.any_errors_fatal,
+            templated: std::mem::take(&mut common.templated),
             search_paths: Arc::clone(&common.search_paths),
             reads: Default::default(),
         };

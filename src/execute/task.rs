@@ -46,14 +46,23 @@ impl Run<'_> {
         rescuable: bool,
     ) -> TaskOutcome {
         let started = Instant::now();
-        let vars = match self.resolved_vars(play, host, task, bound) {
-            Ok(vars) => vars,
+        let resolved = self
+            .resolved_vars(play, host, task, bound)
+            .and_then(|vars| {
+                let task = task
+                    .for_host(self.templater, &vars)
+                    .map_err(|m| at_task(task, m))?;
+                Ok((vars, task))
+            });
+        let (vars, task) = match resolved {
+            Ok(resolved) => resolved,
             Err(message) => {
                 let outcome = failed_outcome(task, message);
                 self.record(play, host, task, &outcome, rescuable, started.elapsed());
                 return outcome;
             }
         };
+        let task = task.as_ref();
         let mut outcome = match &task.looping {
             None => self.run_single(host, task, &vars).await,
             Some(_) => self.run_loop(host, task, vars).await,

@@ -138,6 +138,9 @@ fn task_view(task: &Task) -> StepView {
     if task.no_log {
         flags.push("no_log".into());
     }
+    for (flag, template) in &task.templated {
+        flags.push(format!("{}={template}", flag.keyword()));
+    }
     if let Some(until) = &task.until {
         flags.push(format!(
             "until={until} retries={} delay={}",
