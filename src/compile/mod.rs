@@ -158,6 +158,7 @@ impl Compiler<'_> {
         }
         sources.extend(task.delegate_to.iter().cloned());
         sources.extend(task.templated.iter().map(|(_, t)| t.clone()));
+        sources.extend(task.environment_template.iter().cloned());
         task.environment
             .values()
             .for_each(|v| collect_strings(v, &mut sources));

@@ -325,6 +325,9 @@ pub struct Task {
     pub become_spec: BecomeSpec,
     /// Environment variables for remote commands (templated values).
     pub environment: Vars,
+    /// Environment given as a template (`environment: "{{ proxy_env }}"`), a mapping once
+    /// rendered per host; its values beat `environment`'s.
+    pub environment_template: Option<String>,
     /// Force check mode on or off for this task.
     pub check_mode: Option<bool>,
     /// Force diff output on or off for this task.
@@ -361,11 +364,22 @@ impl Task {
         templater: &crate::template::Templater,
         vars: &serde_json::Map<String, Value>,
     ) -> Result<std::borrow::Cow<'_, Task>, String> {
-        if self.templated.is_empty() {
+        if self.templated.is_empty() && self.environment_template.is_none() {
             return Ok(std::borrow::Cow::Borrowed(self));
         }
         let vars = Value::Object(vars.clone());
         let mut task = self.clone();
+        if let Some(template) = task.environment_template.take() {
+            let rendered = templater
+                .render_value(&Value::String(template.clone()), &vars)
+                .map_err(|e| format!("`environment: {template}` cannot be rendered: {e}"))?;
+            let Value::Object(more) = rendered else {
+                return Err(format!(
+                    "`environment: {template}` gave {rendered}, which is not a mapping"
+                ));
+            };
+            task.environment.extend(more);
+        }
         for (flag, template) in std::mem::take(&mut task.templated) {
             let keyword = flag.keyword();
             let rendered = templater

@@ -103,6 +103,8 @@ pub struct Inherited {
     pub become_spec: BecomeSpec,
     /// Environment in force.
     pub environment: Vars,
+    /// Environment given as a template, rendered per host (its values beat `environment`'s).
+    pub environment_template: Option<String>,
     /// `ignore_errors` in force.
     pub ignore_errors: bool,
     /// `ignore_unreachable` in force.
@@ -260,7 +262,11 @@ impl Compiler<'_> {
                             ));
                         }
                     }
-                    "environment" => inner.environment.extend(vars("environment", value)?),
+                    "environment" => match value.as_str().filter(|t| is_template(t)) {
+                        // `environment: "{{ proxy_env }}"`: a mapping known when the task runs.
+                        Some(template) => inner.environment_template = Some(template.to_string()),
+                        None => inner.environment.extend(environment(value)?),
+                    },
                     "ignore_errors" => inner.ignore_errors = boolean("ignore_errors", value)?,
                     "ignore_unreachable" => {
                         inner.ignore_unreachable = boolean("ignore_unreachable", value)?
@@ -351,6 +357,7 @@ impl Compiler<'_> {
             scope: Arc::clone(&common.scope),
             become_spec: common.become_spec.clone(),
             environment: common.environment.clone(),
+            environment_template: common.environment_template.clone(),
             check_mode: common.check_mode,
             diff: common.diff,
             any_errors_fatal: common.any_errors_fatal,
@@ -648,4 +655,15 @@ fn loop_control(node: &Node, looping: &mut Loop) -> Result<(), Diagnostic> {
         }
     }
     Ok(())
+}
+
+/// `environment`: a mapping, or a list of mappings merged in order (as Ansible takes it).
+fn environment(node: &Node) -> Result<Vars, Diagnostic> {
+    match &node.value {
+        NodeValue::Seq(items) => items.iter().try_fold(Vars::new(), |mut all, item| {
+            all.extend(vars("environment", item)?);
+            Ok(all)
+        }),
+        _ => vars("environment", node),
+    }
 }

@@ -557,11 +557,8 @@ impl Run<'_> {
                     message: e.to_string(),
                 }
             })?;
-            let text = match rendered {
-                Value::String(s) => s,
-                other => other.to_string(),
-            };
-            env.push((name.clone(), text));
+            // As Ansible passes it: Python's `str()` of the value (`True`, `1`, `['a']`).
+            env.push((name.clone(), crate::template::python_str(&rendered)));
         }
         Ok(env)
     }
