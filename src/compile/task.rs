@@ -305,8 +305,12 @@ impl Compiler<'_> {
             module,
             key: module_key,
             args,
+            local,
         } = self.module_of(node)?;
         let mut task = self.task_running(node, inherited, handler, module, Value::Object(args))?;
+        if local {
+            task.delegate_to = Some("localhost".into());
+        }
         let args_node = node.get(&module_key).unwrap_or(node);
         self.check_templates(&task.args, args_node);
         self.check_template_files(&task, args_node);
@@ -489,7 +493,20 @@ impl Compiler<'_> {
             );
             return None;
         };
-        let name = key.scalar_text().unwrap_or_default();
+        let local = key.as_str() == Some("local_action");
+        let (name, value) = if local {
+            let Some(found) = local_action(value) else {
+                self.error(Diagnostic::error(
+                    value.span.clone(),
+                    "`local_action` names no module: write `local_action: MODULE ARGS`",
+                ));
+                return None;
+            };
+            found
+        } else {
+            (key.scalar_text().unwrap_or_default(), (*value).clone())
+        };
+        let value = &value;
         let Some(module) = modules::lookup(&name).or_else(|| self.not_built_in(&name, key)) else {
             let mut d = Diagnostic::error(
                 key.span.clone(),
@@ -543,8 +560,9 @@ impl Compiler<'_> {
         }
         Some(ModuleCall {
             module,
-            key: name,
+            key: key.scalar_text().unwrap_or_default(),
             args,
+            local,
         })
     }
 
@@ -597,11 +615,43 @@ impl Compiler<'_> {
     }
 }
 
-/// The module a task runs, the key it was written under, and its arguments.
+/// The module a task runs, the key it was written under, its arguments, and whether it was
+/// written as `local_action` (which runs it on the controller).
 struct ModuleCall {
     module: Arc<dyn Module>,
     key: String,
     args: Map<String, Value>,
+    local: bool,
+}
+
+/// The module name and arguments of `local_action: MODULE ARGS` or `local_action: {module:
+/// MODULE, ARG: ...}`.
+fn local_action(value: &Node) -> Option<(String, Node)> {
+    match &value.value {
+        NodeValue::Map(entries) => {
+            let module = value.get("module")?.scalar_text()?;
+            let rest = entries
+                .iter()
+                .filter(|(k, _)| k.as_str() != Some("module"))
+                .cloned()
+                .collect();
+            let args = Node {
+                value: NodeValue::Map(rest),
+                span: value.span.clone(),
+            };
+            Some((module, args))
+        }
+        _ => {
+            let text = value.scalar_text()?;
+            let text = text.trim_start();
+            let (module, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+            let args = Node {
+                value: NodeValue::String(rest.trim().to_string()),
+                span: value.span.clone(),
+            };
+            Some((module.to_string(), args))
+        }
+    }
 }
 
 /// Whether a task key is a loop: `loop`, or `with_<lookup>` for any lookup.
