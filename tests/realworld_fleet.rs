@@ -4,7 +4,9 @@
 //! `/srv` and `/usr/local` stayed untouched) must be the same, except for the cases listed in
 //! `tests/realworld/fleet_known.tsv` with both outcomes and the reason: there, today's outcomes
 //! must still be the listed ones, so a change in either direction is noticed.
-//! `DEPLOYER_REALWORLD_BLESS=1` rewrites that list from today's outcomes.
+//! `DEPLOYER_REALWORLD_BLESS=1` rewrites that list from today's outcomes. Other fleet tests change
+//! the same folders (users, units, releases), so the comparison is `#[ignore]`d from the parallel
+//! suite and scripts/test runs it alone.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -177,6 +179,8 @@ fn fleet_cases_are_in_the_corpus() {
 }
 
 #[test]
+#[ignore = "needs hosts no other test changes meanwhile (their /etc and /srv are compared): \
+            scripts/test runs it alone, `realworld_fleet:: -- --ignored`"]
 fn fleet_cases_match_ansible_or_the_known_differences() {
     let Some(ansible) = ansible_playbook() else {
         return;
