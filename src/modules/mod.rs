@@ -17,6 +17,7 @@ pub mod facts;
 mod fail;
 mod fetch;
 mod file;
+mod find;
 mod get_url;
 mod getent;
 mod group;
@@ -246,6 +247,7 @@ static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
         Arc::new(fail::Fail),
         Arc::new(fetch::Fetch),
         Arc::new(file::File),
+        Arc::new(find::Find),
         Arc::new(get_url::GetUrl),
         Arc::new(getent::Getent),
         Arc::new(group::Group),

@@ -1,0 +1,49 @@
+//! The modules added natively for issue 13 over SSH on the Docker fleet: each case's `--check`
+//! run leaves the hosts untouched, its first run reaches the end state and its second changes
+//! nothing (see [`crate::modules_fleet`]'s `Case`). Case names start with `natives-`, so their
+//! folders and any names they create on the shared hosts are their own.
+
+use crate::modules_fleet::{CASE, Case};
+
+#[test]
+fn find_reports_matching_files_and_changes_nothing() {
+    let runs = Case {
+        name: "natives-find",
+        setup: "cd \"$ROOT\" && mkdir -p logs/old 'with space' && echo 'ERROR x' > logs/a.log && \
+                echo fine > logs/b.log && echo 'ERROR y' > logs/old/c.log && \
+                echo 'ERROR z' > 'with space/d.log' && touch logs/.hidden.log && chown -R deploy: .",
+        tasks: r#"    - name: logs
+      find: {paths: ["{{ root }}/logs", "{{ root }}/with space"], patterns: "*.log", recurse: true, contains: "ERROR"}
+      register: found
+    - name: dirs
+      find: {paths: "{{ root }}", file_type: directory}
+"#,
+        state: "ls -A \"$ROOT/logs\"",
+        expect: ".hidden.log\na.log\nb.log\nold\n",
+        ..CASE
+    }
+    .exercise(|p| p);
+    let Some(runs) = runs else { return };
+    let logs = runs.first.result("app1", "logs");
+    let mut paths: Vec<&str> = logs["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    paths.sort();
+    let root = "/tmp/modules-fleet/natives-find";
+    assert_eq!(
+        paths,
+        [
+            format!("{root}/logs/a.log"),
+            format!("{root}/logs/old/c.log"),
+            format!("{root}/with space/d.log"),
+        ]
+    );
+    assert_eq!(logs["matched"], 3);
+    assert_eq!(logs["examined"], 6);
+    assert_eq!(logs["files"][0]["pw_name"], "deploy");
+    let dirs = runs.first.result("app1", "dirs");
+    assert_eq!(dirs["matched"], 2, "{dirs}");
+}
