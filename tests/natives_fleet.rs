@@ -47,3 +47,32 @@ fn find_reports_matching_files_and_changes_nothing() {
     let dirs = runs.first.result("app1", "dirs");
     assert_eq!(dirs["matched"], 2, "{dirs}");
 }
+
+#[test]
+fn package_facts_lists_installed_packages() {
+    let runs = Case {
+        name: "natives-package-facts",
+        all_hosts: false,
+        tasks: r#"    - name: facts
+      package_facts: {manager: auto}
+    - name: use
+      assert:
+        that:
+          - "'bash' in ansible_facts.packages"
+          - "packages.bash[0].source == 'apt'"
+          - "'no-such-package-natives' not in packages"
+"#,
+        ..CASE
+    }
+    .exercise(|p| p);
+    let Some(runs) = runs else { return };
+    let facts = runs.first.result("app1", "facts");
+    let bash = &facts["ansible_facts"]["packages"]["bash"][0];
+    assert_eq!(bash["name"], "bash");
+    for field in ["version", "arch", "category"] {
+        assert!(
+            bash[field].as_str().is_some_and(|v| !v.is_empty()),
+            "{bash}"
+        );
+    }
+}

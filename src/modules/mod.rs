@@ -30,6 +30,7 @@ mod meta;
 pub mod mode;
 pub mod not_built_in;
 mod package;
+mod package_facts;
 mod pause;
 mod ping;
 mod probe;
@@ -256,6 +257,7 @@ static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
         Arc::new(lineinfile::LineInFile),
         Arc::new(meta::Meta),
         Arc::new(package::Package),
+        Arc::new(package_facts::PackageFacts),
         Arc::new(pause::Pause),
         Arc::new(ping::Ping),
         Arc::new(raw::Raw),
