@@ -76,3 +76,21 @@ fn package_facts_lists_installed_packages() {
         );
     }
 }
+
+#[test]
+fn service_facts_reports_running_services() {
+    let runs = Case {
+        name: "natives-service-facts",
+        all_hosts: false,
+        tasks: r#"    - name: facts
+      service_facts:
+    - assert:
+        that: ["ansible_facts.services['ssh'].state == 'running'", "services | length > 1"]
+"#,
+        ..CASE
+    }
+    .exercise(|p| p);
+    let Some(runs) = runs else { return };
+    let services = &runs.first.result("app1", "facts")["ansible_facts"]["services"];
+    assert_eq!(services["ssh"]["source"], "sysv", "{services}");
+}

@@ -39,6 +39,7 @@ mod release;
 mod replace;
 mod script;
 mod service;
+mod service_facts;
 mod set_fact;
 pub mod setup;
 mod shell;
@@ -265,6 +266,7 @@ static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
         Arc::new(replace::Replace),
         Arc::new(script::Script),
         Arc::new(service::Service),
+        Arc::new(service_facts::ServiceFacts),
         Arc::new(set_fact::SetFact),
         Arc::new(setup::Setup),
         Arc::new(shell::Shell),
