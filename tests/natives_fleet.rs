@@ -94,3 +94,24 @@ fn service_facts_reports_running_services() {
     let services = &runs.first.result("app1", "facts")["ansible_facts"]["services"];
     assert_eq!(services["ssh"]["source"], "sysv", "{services}");
 }
+
+#[test]
+fn cron_manages_a_named_job_and_a_variable_in_a_cron_file() {
+    Case {
+        name: "natives-cron",
+        tasks: r#"    - cron: {name: "natives-cron job", job: "/bin/true > /dev/null", minute: "*/5", user: root, cron_file: natives-cron}
+      become: true
+    - cron: {name: MAILTO, env: true, job: "", user: root, cron_file: natives-cron}
+      become: true
+    - cron: {name: "natives-cron gone", state: absent, cron_file: natives-cron}
+      become: true
+"#,
+        check_changed: 2,
+        changed: 2,
+        state: "stat -c '%a %U' /etc/cron.d/natives-cron; cat /etc/cron.d/natives-cron",
+        expect: "644 root\nMAILTO=\"\"\n#Ansible: natives-cron job\n*/5 * * * * root /bin/true > /dev/null\n",
+        teardown: "rm -f /etc/cron.d/natives-cron",
+        ..CASE
+    }
+    .exercise(|p| p);
+}

@@ -10,6 +10,7 @@ pub mod attrs;
 mod blockinfile;
 mod command;
 mod copy;
+mod cron;
 mod debug;
 mod dnf;
 mod edit;
@@ -244,6 +245,7 @@ static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
         Arc::new(blockinfile::BlockInFile),
         Arc::new(command::Command),
         Arc::new(copy::Copy),
+        Arc::new(cron::Cron),
         Arc::new(debug::Debug),
         Arc::new(dnf::Dnf),
         Arc::new(fail::Fail),
