@@ -115,3 +115,37 @@ fn cron_manages_a_named_job_and_a_variable_in_a_cron_file() {
     }
     .exercise(|p| p);
 }
+
+#[test]
+fn apt_repository_adds_a_source_file_once_and_removes_sources() {
+    // A real (empty, local) repository, so that other cases' `apt-get update` still succeeds
+    // while the source exists.
+    let runs = Case {
+        name: "natives-apt-repository",
+        all_hosts: false,
+        setup: "mkdir -p \"$ROOT/repo\" && : > \"$ROOT/repo/Packages\"",
+        tasks: r#"    - name: add
+      apt_repository:
+        repo: "deb [trusted=yes] file:/tmp/modules-fleet/natives-apt-repository/repo ./"
+        filename: natives-apt-repository
+        mode: "0640"
+      become: true
+    - apt_repository: {repo: "deb http://natives.invalid/debian bookworm main", state: absent, update_cache: false}
+      become: true
+"#,
+        check_changed: 1,
+        changed: 1,
+        state: "f=/etc/apt/sources.list.d/natives-apt-repository.list; stat -c '%a' $f; cat $f",
+        expect: "640\ndeb [trusted=yes] file:/tmp/modules-fleet/natives-apt-repository/repo ./\n",
+        teardown: "rm -f /etc/apt/sources.list.d/natives-apt-repository.list",
+        ..CASE
+    }
+    .exercise(|p| p);
+    let Some(runs) = runs else { return };
+    let added = runs.first.result("app1", "add");
+    assert_eq!(
+        added["sources_added"],
+        serde_json::json!(["/etc/apt/sources.list.d/natives-apt-repository.list"])
+    );
+    assert_eq!(added["state"], "present");
+}

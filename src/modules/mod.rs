@@ -5,6 +5,7 @@
 //! [`ModuleContext`], never a transport directly, and never print.
 
 mod apt;
+mod apt_repository;
 mod assert;
 pub mod attrs;
 mod blockinfile;
@@ -241,6 +242,7 @@ pub trait Module: Send + Sync {
 static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
     vec![
         Arc::new(apt::Apt),
+        Arc::new(apt_repository::AptRepository),
         Arc::new(assert::Assert),
         Arc::new(blockinfile::BlockInFile),
         Arc::new(command::Command),
