@@ -149,3 +149,21 @@ fn apt_repository_adds_a_source_file_once_and_removes_sources() {
     );
     assert_eq!(added["state"], "present");
 }
+
+#[test]
+fn sysctl_sets_and_removes_entries_in_a_sysctl_file() {
+    Case {
+        name: "natives-sysctl",
+        setup: "printf '# tuned\\nvm.swappiness = 60\\nkernel.old=1\\n' > \"$ROOT/99.conf\" && chown deploy: \"$ROOT/99.conf\"",
+        tasks: r#"    - ansible.posix.sysctl: {name: vm.swappiness, value: "10", sysctl_file: "{{ root }}/99.conf", reload: false}
+    - sysctl: {name: net.core.somaxconn, value: "1024", sysctl_file: "{{ root }}/99.conf", reload: false}
+    - sysctl: {name: kernel.old, state: absent, sysctl_file: "{{ root }}/99.conf", reload: false}
+"#,
+        check_changed: 3,
+        changed: 3,
+        state: "cat \"$ROOT/99.conf\"",
+        expect: "# tuned\nvm.swappiness=10\nnet.core.somaxconn=1024\n",
+        ..CASE
+    }
+    .exercise(|p| p);
+}

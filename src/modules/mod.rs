@@ -48,6 +48,7 @@ mod shell;
 mod slurp;
 pub mod spec;
 mod stat;
+mod sysctl;
 mod systemd;
 mod tempfile;
 mod template;
@@ -276,6 +277,7 @@ static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
         Arc::new(shell::Shell),
         Arc::new(slurp::Slurp),
         Arc::new(stat::Stat),
+        Arc::new(sysctl::Sysctl),
         Arc::new(systemd::Systemd),
         Arc::new(template::Template),
         Arc::new(tempfile::TempFile),
