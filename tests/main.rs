@@ -16,6 +16,7 @@ mod hostile_hosts;
 mod hostile_values;
 mod local_runs;
 mod modules_fleet;
+mod natives_fleet;
 mod output;
 mod over_ssh;
 mod realworld;

@@ -13,34 +13,34 @@ use crate::fleet::{Fleet, fleet, systemd_fleet};
 use crate::support::{Output, Project};
 
 /// One module's scenario.
-struct Case {
+pub(crate) struct Case {
     /// The case's name, which is also its folder under `/tmp/modules-fleet`.
-    name: &'static str,
+    pub(crate) name: &'static str,
     /// Run on all app hosts, or only on `app1`.
-    all_hosts: bool,
+    pub(crate) all_hosts: bool,
     /// Shell run as root on each host before the runs, with `ROOT` set to the case's folder
     /// (which exists, empty, owned by the login user).
-    setup: &'static str,
+    pub(crate) setup: &'static str,
     /// The play's task list (YAML, indented by four spaces); `{{ root }}` is the case's folder.
-    tasks: &'static str,
+    pub(crate) tasks: &'static str,
     /// Files of the project (path, text), next to the playbook.
-    files: &'static [(&'static str, &'static str)],
+    pub(crate) files: &'static [(&'static str, &'static str)],
     /// Changed tasks per host reported by `--check` on the fresh hosts.
-    check_changed: u64,
+    pub(crate) check_changed: u64,
     /// Changed tasks per host on the first run.
-    changed: u64,
+    pub(crate) changed: u64,
     /// Changed tasks per host on the second run (only `touch` is never idempotent).
-    changed_again: u64,
+    pub(crate) changed_again: u64,
     /// Shell run as root on each host (with `ROOT` set) that prints the state the case is about.
-    state: &'static str,
+    pub(crate) state: &'static str,
     /// What `state` prints after the first run; `{host}` and `{root}` are replaced.
-    expect: &'static str,
+    pub(crate) expect: &'static str,
     /// Shell run as root on each host once the runs are over (stops what `setup` started).
-    teardown: &'static str,
+    pub(crate) teardown: &'static str,
 }
 
 /// Defaults for the fields most cases leave alone.
-const CASE: Case = Case {
+pub(crate) const CASE: Case = Case {
     name: "",
     all_hosts: true,
     setup: "",
@@ -55,9 +55,9 @@ const CASE: Case = Case {
 };
 
 /// What the three runs of a case printed, for extra assertions.
-struct Runs {
-    project: Project,
-    first: Output,
+pub(crate) struct Runs {
+    pub(crate) project: Project,
+    pub(crate) first: Output,
 }
 
 impl Case {
@@ -140,7 +140,7 @@ impl Case {
     }
 
     /// Check run, first run, second run; `None` without a fleet.
-    fn exercise(&self, project: impl FnOnce(Project) -> Project) -> Option<Runs> {
+    pub(crate) fn exercise(&self, project: impl FnOnce(Project) -> Project) -> Option<Runs> {
         let fleet = fleet()?;
         let root = self.root();
         let _teardown = Teardown { case: self, fleet };

@@ -14,7 +14,7 @@ mod graph;
 mod host_range;
 mod ini;
 mod literal;
-mod pattern;
+pub(crate) mod pattern;
 mod render;
 mod script;
 mod sources;

@@ -252,7 +252,7 @@ fn compile(expr: &str) -> Result<Regex, PatternError> {
 }
 
 /// Python's `fnmatch.translate`: `*`, `?`, `[seq]`, `[!seq]`; an unclosed `[` is literal.
-fn glob_to_regex(glob: &str) -> String {
+pub fn glob_to_regex(glob: &str) -> String {
     let chars: Vec<char> = glob.chars().collect();
     let mut regex = String::new();
     let mut i = 0;

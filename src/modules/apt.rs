@@ -266,7 +266,7 @@ fn apt_get(args: &Map<String, Value>, simulate: bool) -> String {
 }
 
 /// The script that refreshes the package lists and records when.
-fn update_script() -> String {
+pub(super) fn update_script() -> String {
     format!(
         "DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null || exit 1\n\
          mkdir -p /var/lib/apt/periodic && touch {STAMP}\n"

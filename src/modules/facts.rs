@@ -102,7 +102,7 @@ impl Checksum {
         })
     }
 
-    fn command(self) -> &'static str {
+    pub fn command(self) -> &'static str {
         match self {
             Checksum::None => "",
             Checksum::Md5 => "md5sum",

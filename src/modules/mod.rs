@@ -5,11 +5,13 @@
 //! [`ModuleContext`], never a transport directly, and never print.
 
 mod apt;
+mod apt_repository;
 mod assert;
 pub mod attrs;
 mod blockinfile;
 mod command;
 mod copy;
+mod cron;
 mod debug;
 mod dnf;
 mod edit;
@@ -17,6 +19,7 @@ pub mod facts;
 mod fail;
 mod fetch;
 mod file;
+mod find;
 mod get_url;
 mod getent;
 mod group;
@@ -29,6 +32,7 @@ mod meta;
 pub mod mode;
 pub mod not_built_in;
 mod package;
+mod package_facts;
 mod pause;
 mod ping;
 mod probe;
@@ -37,12 +41,14 @@ mod release;
 mod replace;
 mod script;
 mod service;
+mod service_facts;
 mod set_fact;
 pub mod setup;
 mod shell;
 mod slurp;
 pub mod spec;
 mod stat;
+mod sysctl;
 mod systemd;
 mod tempfile;
 mod template;
@@ -237,15 +243,18 @@ pub trait Module: Send + Sync {
 static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
     vec![
         Arc::new(apt::Apt),
+        Arc::new(apt_repository::AptRepository),
         Arc::new(assert::Assert),
         Arc::new(blockinfile::BlockInFile),
         Arc::new(command::Command),
         Arc::new(copy::Copy),
+        Arc::new(cron::Cron),
         Arc::new(debug::Debug),
         Arc::new(dnf::Dnf),
         Arc::new(fail::Fail),
         Arc::new(fetch::Fetch),
         Arc::new(file::File),
+        Arc::new(find::Find),
         Arc::new(get_url::GetUrl),
         Arc::new(getent::Getent),
         Arc::new(group::Group),
@@ -254,6 +263,7 @@ static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
         Arc::new(lineinfile::LineInFile),
         Arc::new(meta::Meta),
         Arc::new(package::Package),
+        Arc::new(package_facts::PackageFacts),
         Arc::new(pause::Pause),
         Arc::new(ping::Ping),
         Arc::new(raw::Raw),
@@ -261,11 +271,13 @@ static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
         Arc::new(replace::Replace),
         Arc::new(script::Script),
         Arc::new(service::Service),
+        Arc::new(service_facts::ServiceFacts),
         Arc::new(set_fact::SetFact),
         Arc::new(setup::Setup),
         Arc::new(shell::Shell),
         Arc::new(slurp::Slurp),
         Arc::new(stat::Stat),
+        Arc::new(sysctl::Sysctl),
         Arc::new(systemd::Systemd),
         Arc::new(template::Template),
         Arc::new(tempfile::TempFile),

@@ -83,16 +83,22 @@ impl Module for Setup {
         if !patterns.is_empty() {
             facts.retain(|name, _| set.is_match(name));
         }
-        let known = ctx
-            .vars
-            .get("ansible_facts")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
-        Ok(ModuleResult {
-            facts: with_namespace(&facts, &known),
-            ..ModuleResult::ok()
-        })
+        Ok(facts_result(ctx, &facts))
+    }
+}
+
+/// A result that sets `facts` as variables and under `ansible_facts`, keeping the facts already
+/// known there (what a module returning `ansible_facts` does in Ansible).
+pub fn facts_result(ctx: &ModuleContext<'_>, facts: &Map<String, Value>) -> ModuleResult {
+    let known = ctx
+        .vars
+        .get("ansible_facts")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    ModuleResult {
+        facts: with_namespace(facts, &known),
+        ..ModuleResult::ok()
     }
 }
 

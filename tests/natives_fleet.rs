@@ -1,0 +1,169 @@
+//! The modules added natively for issue 13 over SSH on the Docker fleet: each case's `--check`
+//! run leaves the hosts untouched, its first run reaches the end state and its second changes
+//! nothing (see [`crate::modules_fleet`]'s `Case`). Case names start with `natives-`, so their
+//! folders and any names they create on the shared hosts are their own.
+
+use crate::modules_fleet::{CASE, Case};
+
+#[test]
+fn find_reports_matching_files_and_changes_nothing() {
+    let runs = Case {
+        name: "natives-find",
+        setup: "cd \"$ROOT\" && mkdir -p logs/old 'with space' && echo 'ERROR x' > logs/a.log && \
+                echo fine > logs/b.log && echo 'ERROR y' > logs/old/c.log && \
+                echo 'ERROR z' > 'with space/d.log' && touch logs/.hidden.log && chown -R deploy: .",
+        tasks: r#"    - name: logs
+      find: {paths: ["{{ root }}/logs", "{{ root }}/with space"], patterns: "*.log", recurse: true, contains: "ERROR"}
+      register: found
+    - name: dirs
+      find: {paths: "{{ root }}", file_type: directory}
+"#,
+        state: "ls -A \"$ROOT/logs\"",
+        expect: ".hidden.log\na.log\nb.log\nold\n",
+        ..CASE
+    }
+    .exercise(|p| p);
+    let Some(runs) = runs else { return };
+    let logs = runs.first.result("app1", "logs");
+    let mut paths: Vec<&str> = logs["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    paths.sort();
+    let root = "/tmp/modules-fleet/natives-find";
+    assert_eq!(
+        paths,
+        [
+            format!("{root}/logs/a.log"),
+            format!("{root}/logs/old/c.log"),
+            format!("{root}/with space/d.log"),
+        ]
+    );
+    assert_eq!(logs["matched"], 3);
+    assert_eq!(logs["examined"], 6);
+    assert_eq!(logs["files"][0]["pw_name"], "deploy");
+    let dirs = runs.first.result("app1", "dirs");
+    assert_eq!(dirs["matched"], 2, "{dirs}");
+}
+
+#[test]
+fn package_facts_lists_installed_packages() {
+    let runs = Case {
+        name: "natives-package-facts",
+        all_hosts: false,
+        tasks: r#"    - name: facts
+      package_facts: {manager: auto}
+    - name: use
+      assert:
+        that:
+          - "'bash' in ansible_facts.packages"
+          - "packages.bash[0].source == 'apt'"
+          - "'no-such-package-natives' not in packages"
+"#,
+        ..CASE
+    }
+    .exercise(|p| p);
+    let Some(runs) = runs else { return };
+    let facts = runs.first.result("app1", "facts");
+    let bash = &facts["ansible_facts"]["packages"]["bash"][0];
+    assert_eq!(bash["name"], "bash");
+    for field in ["version", "arch", "category"] {
+        assert!(
+            bash[field].as_str().is_some_and(|v| !v.is_empty()),
+            "{bash}"
+        );
+    }
+}
+
+#[test]
+fn service_facts_reports_running_services() {
+    let runs = Case {
+        name: "natives-service-facts",
+        all_hosts: false,
+        tasks: r#"    - name: facts
+      service_facts:
+    - assert:
+        that: ["ansible_facts.services['ssh'].state == 'running'", "services | length > 1"]
+"#,
+        ..CASE
+    }
+    .exercise(|p| p);
+    let Some(runs) = runs else { return };
+    let services = &runs.first.result("app1", "facts")["ansible_facts"]["services"];
+    assert_eq!(services["ssh"]["source"], "sysv", "{services}");
+}
+
+#[test]
+fn cron_manages_a_named_job_and_a_variable_in_a_cron_file() {
+    Case {
+        name: "natives-cron",
+        tasks: r#"    - cron: {name: "natives-cron job", job: "/bin/true > /dev/null", minute: "*/5", user: root, cron_file: natives-cron}
+      become: true
+    - cron: {name: MAILTO, env: true, job: "", user: root, cron_file: natives-cron}
+      become: true
+    - cron: {name: "natives-cron gone", state: absent, cron_file: natives-cron}
+      become: true
+"#,
+        check_changed: 2,
+        changed: 2,
+        state: "stat -c '%a %U' /etc/cron.d/natives-cron; cat /etc/cron.d/natives-cron",
+        expect: "644 root\nMAILTO=\"\"\n#Ansible: natives-cron job\n*/5 * * * * root /bin/true > /dev/null\n",
+        teardown: "rm -f /etc/cron.d/natives-cron",
+        ..CASE
+    }
+    .exercise(|p| p);
+}
+
+#[test]
+fn apt_repository_adds_a_source_file_once_and_removes_sources() {
+    // A real (empty, local) repository, so that other cases' `apt-get update` still succeeds
+    // while the source exists.
+    let runs = Case {
+        name: "natives-apt-repository",
+        all_hosts: false,
+        setup: "mkdir -p \"$ROOT/repo\" && : > \"$ROOT/repo/Packages\"",
+        tasks: r#"    - name: add
+      apt_repository:
+        repo: "deb [trusted=yes] file:/tmp/modules-fleet/natives-apt-repository/repo ./"
+        filename: natives-apt-repository
+        mode: "0640"
+      become: true
+    - apt_repository: {repo: "deb http://natives.invalid/debian bookworm main", state: absent, update_cache: false}
+      become: true
+"#,
+        check_changed: 1,
+        changed: 1,
+        state: "f=/etc/apt/sources.list.d/natives-apt-repository.list; stat -c '%a' $f; cat $f",
+        expect: "640\ndeb [trusted=yes] file:/tmp/modules-fleet/natives-apt-repository/repo ./\n",
+        teardown: "rm -f /etc/apt/sources.list.d/natives-apt-repository.list",
+        ..CASE
+    }
+    .exercise(|p| p);
+    let Some(runs) = runs else { return };
+    let added = runs.first.result("app1", "add");
+    assert_eq!(
+        added["sources_added"],
+        serde_json::json!(["/etc/apt/sources.list.d/natives-apt-repository.list"])
+    );
+    assert_eq!(added["state"], "present");
+}
+
+#[test]
+fn sysctl_sets_and_removes_entries_in_a_sysctl_file() {
+    Case {
+        name: "natives-sysctl",
+        setup: "printf '# tuned\\nvm.swappiness = 60\\nkernel.old=1\\n' > \"$ROOT/99.conf\" && chown deploy: \"$ROOT/99.conf\"",
+        tasks: r#"    - ansible.posix.sysctl: {name: vm.swappiness, value: "10", sysctl_file: "{{ root }}/99.conf", reload: false}
+    - sysctl: {name: net.core.somaxconn, value: "1024", sysctl_file: "{{ root }}/99.conf", reload: false}
+    - sysctl: {name: kernel.old, state: absent, sysctl_file: "{{ root }}/99.conf", reload: false}
+"#,
+        check_changed: 3,
+        changed: 3,
+        state: "cat \"$ROOT/99.conf\"",
+        expect: "# tuned\nvm.swappiness=10\nnet.core.somaxconn=1024\n",
+        ..CASE
+    }
+    .exercise(|p| p);
+}
