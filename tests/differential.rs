@@ -60,6 +60,7 @@ corpus!(
     handlers,
     include_vars,
     includes,
+    keywords,
     lineinfile,
     lookups,
     loops,

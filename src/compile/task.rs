@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::keyword;
 use super::kv::split_kv;
-use super::program::{BecomeSpec, Block, Loop, LoopKind, Scope, Task, TaskNode, Vars};
+use super::program::{BecomeSpec, Block, Keyword, Loop, LoopKind, Scope, Task, TaskNode, Vars};
 use super::values::{boolean, number, string_list, suggest, text, vars};
 use super::{Compiler, strip_braces};
 use crate::diagnostic::Diagnostic;
@@ -103,23 +104,23 @@ pub struct Inherited {
     /// Environment in force.
     pub environment: Vars,
     /// `ignore_errors` in force.
-    pub ignore_errors: bool,
+    pub ignore_errors: Keyword<bool>,
     /// `ignore_unreachable` in force.
-    pub ignore_unreachable: bool,
+    pub ignore_unreachable: Keyword<bool>,
     /// `no_log` in force.
-    pub no_log: bool,
+    pub no_log: Keyword<bool>,
     /// `check_mode` in force.
-    pub check_mode: Option<bool>,
+    pub check_mode: Option<Keyword<bool>>,
     /// `diff` in force.
-    pub diff: Option<bool>,
+    pub diff: Option<Keyword<bool>>,
     /// `any_errors_fatal` in force.
-    pub any_errors_fatal: bool,
+    pub any_errors_fatal: Keyword<bool>,
     /// `run_once` in force.
-    pub run_once: bool,
+    pub run_once: Keyword<bool>,
     /// `delegate_to` in force.
     pub delegate_to: Option<String>,
     /// `timeout` in force (from the play, a role, a block or the task).
-    pub timeout: Option<std::time::Duration>,
+    pub timeout: Keyword<Option<std::time::Duration>>,
     /// Variable layers in force.
     pub scope: Arc<Scope>,
     /// The role being compiled, if any.
@@ -235,8 +236,11 @@ impl Compiler<'_> {
                         inner.when.extend(conditions);
                     }
                     "tags" => inner.tags.extend(string_list("tags", value, true)?),
-                    "become" => inner.become_spec.enabled = boolean("become", value)?,
-                    "become_user" => inner.become_spec.user = Some(text("become_user", value)?),
+                    "become" => inner.become_spec.enabled = self.flag("become", value)?,
+                    "become_user" => {
+                        self.check_templates(&value.to_json(), value);
+                        inner.become_spec.user = Some(text("become_user", value)?)
+                    }
                     "become_method" => {
                         let method = text("become_method", value)?;
                         if method != "sudo" {
@@ -249,19 +253,19 @@ impl Compiler<'_> {
                         }
                     }
                     "environment" => inner.environment.extend(vars("environment", value)?),
-                    "ignore_errors" => inner.ignore_errors = boolean("ignore_errors", value)?,
+                    "ignore_errors" => inner.ignore_errors = self.flag("ignore_errors", value)?,
                     "ignore_unreachable" => {
-                        inner.ignore_unreachable = boolean("ignore_unreachable", value)?
+                        inner.ignore_unreachable = self.flag("ignore_unreachable", value)?
                     }
-                    "no_log" => inner.no_log = boolean("no_log", value)?,
-                    "check_mode" => inner.check_mode = Some(boolean("check_mode", value)?),
-                    "diff" => inner.diff = Some(boolean("diff", value)?),
+                    "no_log" => inner.no_log = self.flag("no_log", value)?,
+                    "check_mode" => inner.check_mode = Some(self.flag("check_mode", value)?),
+                    "diff" => inner.diff = Some(self.flag("diff", value)?),
                     "any_errors_fatal" => {
-                        inner.any_errors_fatal = boolean("any_errors_fatal", value)?
+                        inner.any_errors_fatal = self.flag("any_errors_fatal", value)?
                     }
-                    "run_once" => inner.run_once = boolean("run_once", value)?,
+                    "run_once" => inner.run_once = self.flag("run_once", value)?,
                     "delegate_to" => inner.delegate_to = Some(text("delegate_to", value)?),
-                    "timeout" => inner.timeout = timeout(value)?,
+                    "timeout" => inner.timeout = self.keyword(value, timeout)?,
                     "vars" => {
                         let mut scope = (*inner.scope).clone();
                         scope.task_vars.extend(vars("vars", value)?);
@@ -326,22 +330,22 @@ impl Compiler<'_> {
             listen: Vec::new(),
             changed_when: None,
             failed_when: None,
-            ignore_errors: common.ignore_errors,
-            ignore_unreachable: common.ignore_unreachable,
+            ignore_errors: common.ignore_errors.clone(),
+            ignore_unreachable: common.ignore_unreachable.clone(),
             until: None,
-            retries: 3,
-            delay: 5.0,
-            timeout: common.timeout,
-            run_once: common.run_once,
+            retries: Keyword::Literal(3),
+            delay: Keyword::Literal(5.0),
+            timeout: common.timeout.clone(),
+            run_once: common.run_once.clone(),
             delegate_to: common.delegate_to.clone(),
             tags: common.tags.clone(),
-            no_log: common.no_log,
+            no_log: common.no_log.clone(),
             scope: Arc::clone(&common.scope),
             become_spec: common.become_spec.clone(),
             environment: common.environment.clone(),
-            check_mode: common.check_mode,
-            diff: common.diff,
-            any_errors_fatal: common.any_errors_fatal,
+            check_mode: common.check_mode.clone(),
+            diff: common.diff.clone(),
+            any_errors_fatal: common.any_errors_fatal.clone(),
             search_paths: Arc::clone(&common.search_paths),
             reads: Default::default(),
         };
@@ -418,8 +422,10 @@ impl Compiler<'_> {
                         ),
                     };
                 }
-                "retries" => task.retries = number("retries", value)? as u32,
-                "delay" => task.delay = number("delay", value)?,
+                "retries" => {
+                    task.retries = self.keyword(value, |n| Ok(number("retries", n)? as u32))?
+                }
+                "delay" => task.delay = self.keyword(value, |n| number("delay", n))?,
                 _ => {}
             }
         }
@@ -430,9 +436,28 @@ impl Compiler<'_> {
             loop_control(control, task.looping.as_mut().unwrap_or(&mut unused))?;
         }
         if task.until.is_some() && node.get("retries").is_none() {
-            task.retries = 3;
+            task.retries = Keyword::Literal(3);
         }
         Ok(())
+    }
+
+    /// A keyword that may be a template, its literal read by `literal`; a template's syntax is
+    /// checked.
+    fn keyword<T>(
+        &mut self,
+        node: &Node,
+        literal: impl FnOnce(&Node) -> Result<T, Diagnostic>,
+    ) -> Result<Keyword<T>, Diagnostic> {
+        let parsed = keyword::parse(node, literal)?;
+        if let Some(template) = parsed.template() {
+            self.check_templates(&Value::String(template.to_string()), node);
+        }
+        Ok(parsed)
+    }
+
+    /// A boolean keyword that may be a template.
+    fn flag(&mut self, name: &str, node: &Node) -> Result<Keyword<bool>, Diagnostic> {
+        self.keyword(node, |n| boolean(name, n))
     }
 
     fn identifier(&self, keyword: &str, node: &Node) -> Result<String, Diagnostic> {

@@ -40,7 +40,10 @@ impl Run<'_> {
         let Some(leads) = self.enter(play, index, step, &position).await else {
             return Flow::EndPlay;
         };
-        if step.run_once && !self.claim(play, include, &position, leads).await {
+        let run_once = (self.step_keywords(&play.ctx, host, step, &frame.bound))
+            .run_once
+            .or(false);
+        if run_once && !self.claim(play, include, &position, leads).await {
             return Flow::Continue;
         }
         let Some(included) = self

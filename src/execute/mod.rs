@@ -5,6 +5,7 @@
 mod context;
 mod facts;
 mod include;
+mod keywords;
 mod lock;
 pub use lock::{BASTION_LOCK, DEFAULT_LOCK_PATH, HOST_LOCK, LockKind, force_release};
 mod lockstep;

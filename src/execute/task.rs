@@ -46,14 +46,23 @@ impl Run<'_> {
         rescuable: bool,
     ) -> TaskOutcome {
         let started = Instant::now();
-        let vars = match self.resolved_vars(play, host, task, bound) {
-            Ok(vars) => vars,
+        let resolved = self
+            .resolved_vars(play, host, task, bound)
+            .and_then(|vars| {
+                let task = self
+                    .with_keywords(task, &vars)
+                    .map_err(|e| at_task(task, e))?;
+                Ok((task, vars))
+            });
+        let (task, vars) = match resolved {
+            Ok(resolved) => resolved,
             Err(message) => {
                 let outcome = failed_outcome(task, message);
                 self.record(play, host, task, &outcome, rescuable, started.elapsed());
                 return outcome;
             }
         };
+        let task = task.as_ref();
         let mut outcome = match &task.looping {
             None => self.run_single(host, task, &vars).await,
             Some(_) => self.run_loop(host, task, vars).await,
@@ -128,7 +137,7 @@ impl Run<'_> {
         result: &Value,
         took: Duration,
     ) {
-        let (result, item) = if task.no_log {
+        let (result, item) = if task.no_log.or(true) {
             let changed = result.get("changed").cloned().unwrap_or(Value::Bool(false));
             (
                 serde_json::json!({"censored": CENSORED, "changed": changed}),
@@ -230,7 +239,7 @@ impl Run<'_> {
         if all_skipped {
             registered.insert("skipped".into(), Value::Bool(true));
         }
-        let status = if failed && task.ignore_errors {
+        let status = if failed && task.ignore_errors.or(false) {
             Status::Ignored
         } else if failed {
             Status::Failed
@@ -312,7 +321,7 @@ impl Run<'_> {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let result = match task.timeout {
+            let result = match task.timeout.or(None) {
                 None => self.run_module(host, task, &context).await,
                 Some(limit) => tokio::time::timeout(limit, self.run_module(host, task, &context))
                     .await
@@ -345,10 +354,10 @@ impl Run<'_> {
             let holds = self
                 .condition_on_result(task, &context, &result, until)
                 .unwrap_or(false);
-            if holds || attempts > task.retries as usize {
+            if holds || attempts > task.retries.or(0) as usize {
                 return self.outcome(task, result, attempts, !holds);
             }
-            tokio::time::sleep(Duration::from_secs_f64(task.delay)).await;
+            tokio::time::sleep(Duration::from_secs_f64(task.delay.or(0.0))).await;
         }
     }
 
@@ -366,7 +375,7 @@ impl Run<'_> {
                 result.msg.get_or_insert_with(|| "retries exhausted".into());
             }
         }
-        let status = if result.failed && task.ignore_errors {
+        let status = if result.failed && task.ignore_errors.or(false) {
             Status::Ignored
         } else if result.failed {
             Status::Failed
@@ -502,7 +511,7 @@ impl Run<'_> {
             }
         };
         let traced;
-        let via: &dyn Transport = if task.no_log {
+        let via: &dyn Transport = if task.no_log.or(true) {
             via
         } else {
             traced = Traced {
@@ -511,7 +520,7 @@ impl Run<'_> {
             };
             &traced
         };
-        let check_mode = task.check_mode.unwrap_or(self.options.check);
+        let check_mode = task.check_mode_or(self.options.check);
         let environment = self.render_environment(task, context)?;
         let ctx = ModuleContext {
             host: &host.name,
@@ -519,7 +528,7 @@ impl Run<'_> {
             become_user: become_for(task, context, &self.options.become_password),
             env: environment,
             check_mode,
-            diff: task.diff.unwrap_or(self.options.diff),
+            diff: task.diff_or(self.options.diff),
             vars: context,
             templater: self.templater,
             search_paths: &task.search_paths,
@@ -589,7 +598,7 @@ fn notify(play: &PlayContext<'_>, host: &HostState, task: &Task) {
 /// else the controller's (`DEPLOYER_BECOME_PASSWORD`). Like Ansible, none when the login user
 /// (`ansible_user`) already is the become user.
 fn become_for(task: &Task, context: &Value, fallback: &BecomePassword) -> Option<Become> {
-    if !task.become_spec.enabled {
+    if !task.become_spec.enabled.or(false) {
         return None;
     }
     let user = task.become_spec.user.as_deref().unwrap_or("root");
@@ -661,7 +670,7 @@ fn failure_facts(task: &Task, result: &Value) -> [(String, Value); 2] {
         "action": task.module.spec().name,
         "args": task.args,
     });
-    let result = match task.no_log {
+    let result = match task.no_log.or(true) {
         true => serde_json::json!({"censored": CENSORED, "failed": true}),
         false => result.clone(),
     };
@@ -675,7 +684,7 @@ fn failure_facts(task: &Task, result: &Value) -> [(String, Value); 2] {
 /// rendered); `ignore_errors` lets it through, as Ansible does.
 fn failed_outcome(task: &Task, message: String) -> TaskOutcome {
     TaskOutcome {
-        status: if task.ignore_errors {
+        status: if task.ignore_errors.or(false) {
             Status::Ignored
         } else {
             Status::Failed

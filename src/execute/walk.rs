@@ -108,7 +108,7 @@ impl PlayRun<'_> {
 
     /// What a failed step means for the host: the run stops when the failure is fatal.
     pub fn failed(&self, task: &Task) -> Flow {
-        if task.any_errors_fatal || self.ctx.play.any_errors_fatal {
+        if task.any_errors_fatal.or(false) || self.ctx.play.any_errors_fatal.or(false) {
             self.stop_run();
         }
         Flow::Failed
@@ -237,12 +237,9 @@ impl Run<'_> {
         let Some(leads) = self.enter(play, index, step.task, &step.position).await else {
             return Flow::EndPlay;
         };
-        let Step {
-            task,
-            ref position,
-            bound,
-        } = step;
-        let outcome = if task.run_once {
+        let task = &self.step_keywords(&play.ctx, host, step.task, step.bound);
+        let (position, bound) = (&step.position, step.bound);
+        let outcome = if task.run_once.or(false) {
             match self.run_once(play, host, &step, rescuable, leads).await {
                 RunOnce::Ran(outcome) => outcome,
                 RunOnce::Shared(first) => return adopt(host, task, &first),
@@ -259,7 +256,7 @@ impl Run<'_> {
         self.track_release(host, task, &outcome);
         match (outcome.status, outcome.control) {
             (Status::Failed, _) => play.failed(task),
-            (Status::Unreachable, _) if task.ignore_unreachable => Flow::Continue,
+            (Status::Unreachable, _) if task.ignore_unreachable.or(false) => Flow::Continue,
             (Status::Unreachable, _) => Flow::Unreachable,
             (_, Some(Control::FlushHandlers)) => self.flush(play, index, host, position).await,
             (_, Some(Control::EndHost)) => Flow::EndHost,
