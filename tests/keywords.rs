@@ -169,3 +169,21 @@ fn plan_shows_the_templates() {
         assert!(out.stdout.contains(flag), "{}", out.stdout);
     }
 }
+
+#[test]
+fn a_templated_run_once_is_decided_on_the_first_host_of_the_batch() {
+    let p = Project::local(
+        &["h1", "h2", "h3"],
+        "- hosts: app\n  gather_facts: false\n  tasks:\n    - copy: {content: x, dest: \"{{ playbook_dir }}/a-{{ inventory_hostname }}\"}\n      run_once: \"{{ inventory_hostname == 'h2' }}\"\n    - copy: {content: x, dest: \"{{ playbook_dir }}/b-{{ inventory_hostname }}\"}\n      run_once: \"{{ inventory_hostname == 'h1' }}\"\n",
+    );
+    let out = p.site(&[]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let written = |prefix: &str| {
+        ["h1", "h2", "h3"]
+            .into_iter()
+            .filter(|h| p.join(&format!("{prefix}-{h}")).exists())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(written("a"), ["h1", "h2", "h3"]);
+    assert_eq!(written("b"), ["h1"]);
+}

@@ -48,8 +48,9 @@ impl Run<'_> {
     }
 
     /// `task` as `host` meets it in the walk: its templated keywords rendered with the host's
-    /// variables. When they cannot be, the task as written (running it then fails the host, with
-    /// the reason).
+    /// variables, `run_once` with those of the batch's first host (as Ansible decides it once
+    /// per batch). When they cannot be, the task as written (running it then fails the host,
+    /// with the reason).
     pub fn step_keywords(
         &self,
         play: &PlayContext<'_>,
@@ -60,9 +61,25 @@ impl Run<'_> {
         if task.keyword_templates().next().is_none() {
             return Arc::clone(task);
         }
-        let resolved = self
-            .resolved_vars(play, host, task, bound)
-            .and_then(|vars| self.with_keywords(task, &vars).map(Cow::into_owned));
-        resolved.map_or_else(|_| Arc::clone(task), Arc::new)
+        let resolve = |host: &HostState| {
+            self.resolved_vars(play, host, task, bound)
+                .and_then(|vars| self.with_keywords(task, &vars).map(Cow::into_owned))
+        };
+        let Ok(mut resolved) = resolve(host) else {
+            return Arc::clone(task);
+        };
+        if task.run_once.template().is_some()
+            && let Some(first) = self.first_of_batch(play)
+            && first.name != host.name
+        {
+            resolved.run_once = resolve(&first).map_or(Keyword::Literal(false), |t| t.run_once);
+        }
+        Arc::new(resolved)
+    }
+
+    /// The first host of the batch still in the play.
+    fn first_of_batch(&self, play: &PlayContext<'_>) -> Option<Arc<HostState>> {
+        let name = play.batch.iter().find(|h| !self.is_down(h))?;
+        self.hosts.lock().expect("hosts lock").get(name).cloned()
     }
 }
