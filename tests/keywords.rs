@@ -187,3 +187,22 @@ fn a_templated_run_once_is_decided_on_the_first_host_of_the_batch() {
     assert_eq!(written("a"), ["h1", "h2", "h3"]);
     assert_eq!(written("b"), ["h1"]);
 }
+
+#[test]
+fn an_include_step_renders_its_keywords_too() {
+    let p = Project::local(
+        &["h1", "h2"],
+        "- hosts: app\n  gather_facts: false\n  vars: {once: true}\n  tasks:\n    - include_tasks: \"{{ item }}.yml\"\n      loop: [a]\n      run_once: \"{{ once }}\"\n    - debug: {msg: after}\n",
+    )
+    .file("a.yml", "- debug: {msg: in-a}\n");
+    let out = p.site(&[]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.recap("h1"),
+        format!("ok=3 changed=0 {RECAP_ZERO} ignored=0")
+    );
+    assert_eq!(
+        out.recap("h2"),
+        format!("ok=1 changed=0 {RECAP_ZERO} ignored=0")
+    );
+}
