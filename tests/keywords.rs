@@ -206,3 +206,16 @@ fn an_include_step_renders_its_keywords_too() {
         format!("ok=1 changed=0 {RECAP_ZERO} ignored=0")
     );
 }
+
+#[test]
+fn environment_given_as_a_template_is_rendered_per_host() {
+    let p = Project::local(
+        &["localhost"],
+        "- hosts: app\n  gather_facts: false\n  vars:\n    proxy_env: {HTTP_PROXY: \"http://proxy:{{ 3128 }}\", LEVEL: task}\n  environment: {LEVEL: play, OUTER: outer}\n  tasks:\n    - shell: echo \"$HTTP_PROXY $LEVEL $OUTER\" > env.txt\n      args: {chdir: \"{{ playbook_dir }}\"}\n      environment: \"{{ proxy_env | default({}) }}\"\n    - shell: echo \"[$HTTP_PROXY]\" > none.txt\n      args: {chdir: \"{{ playbook_dir }}\"}\n      environment: \"{{ missing_env | default({}) }}\"\n",
+    );
+    let out = p.site(&[]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let read = |name: &str| std::fs::read_to_string(p.join(name)).unwrap();
+    assert_eq!(read("env.txt"), "http://proxy:3128 task outer\n");
+    assert_eq!(read("none.txt"), "[]\n");
+}

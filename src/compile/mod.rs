@@ -161,7 +161,7 @@ impl Compiler<'_> {
         sources.extend(task.delegate_to.iter().cloned());
         sources.extend(task.keyword_templates().map(str::to_string));
         task.environment
-            .values()
+            .iter()
             .for_each(|v| collect_strings(v, &mut sources));
         sources
             .iter()

@@ -285,7 +285,7 @@ pub struct Task {
     /// `become` and `become_user`.
     pub become_spec: BecomeSpec,
     /// Environment variables for remote commands (templated values).
-    pub environment: Vars,
+    pub environment: Vec<Value>,
     /// Force check mode on or off for this task.
     pub check_mode: Option<Keyword<bool>>,
     /// Force diff output on or off for this task.

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::keyword;
 use super::kv::split_kv;
-use super::program::{BecomeSpec, Block, Keyword, Loop, LoopKind, Scope, Task, TaskNode, Vars};
+use super::program::{BecomeSpec, Block, Keyword, Loop, LoopKind, Scope, Task, TaskNode};
 use super::values::{boolean, number, string_list, suggest, text, vars};
 use super::{Compiler, strip_braces};
 use crate::diagnostic::Diagnostic;
@@ -101,8 +101,8 @@ pub struct Inherited {
     pub tags: Vec<String>,
     /// `become` settings in force.
     pub become_spec: BecomeSpec,
-    /// Environment in force.
-    pub environment: Vars,
+    /// Environment in force: mappings or templates of one, outermost first.
+    pub environment: Vec<Value>,
     /// `ignore_errors` in force.
     pub ignore_errors: Keyword<bool>,
     /// `ignore_unreachable` in force.
@@ -252,7 +252,7 @@ impl Compiler<'_> {
                             ));
                         }
                     }
-                    "environment" => inner.environment.extend(vars("environment", value)?),
+                    "environment" => inner.environment.push(self.environment(value)?),
                     "ignore_errors" => inner.ignore_errors = self.flag("ignore_errors", value)?,
                     "ignore_unreachable" => {
                         inner.ignore_unreachable = self.flag("ignore_unreachable", value)?
@@ -453,6 +453,17 @@ impl Compiler<'_> {
             self.check_templates(&Value::String(template.to_string()), node);
         }
         Ok(parsed)
+    }
+
+    /// An `environment`: a mapping (its values may be templates), or a template of one rendered
+    /// per host when the task runs.
+    fn environment(&mut self, node: &Node) -> Result<Value, Diagnostic> {
+        let value = match node.as_str() {
+            Some(text) if keyword::is_template(text) => Value::String(text.to_string()),
+            _ => Value::Object(vars("environment", node)?),
+        };
+        self.check_templates(&value, node);
+        Ok(value)
     }
 
     /// A boolean keyword that may be a template.

@@ -541,27 +541,28 @@ impl Run<'_> {
         task: &Task,
         context: &Value,
     ) -> Result<Vec<(String, String)>, ModuleError> {
-        let mut env = Vec::new();
-        for (name, value) in &task.environment {
-            if !crate::transport::is_env_name(name) {
-                return Err(crate::modules::ArgError {
-                    arg: Some(name.clone()),
-                    message: "not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)"
-                        .into(),
-                }
-                .into());
-            }
-            let rendered = self.templater.render_value(value, context).map_err(|e| {
+        let mut env: Vec<(String, String)> = Vec::new();
+        for layer in &task.environment {
+            let rendered = self.templater.render_value(layer, context).map_err(|e| {
                 crate::modules::ArgError {
-                    arg: Some(name.clone()),
-                    message: e.to_string(),
+                    arg: None,
+                    message: format!("cannot render `environment`: {e}"),
                 }
             })?;
-            let text = match rendered {
-                Value::String(s) => s,
-                other => other.to_string(),
+            let Value::Object(layer) = rendered else {
+                return Err(crate::modules::ArgError {
+                    arg: None,
+                    message: format!(
+                        "`environment` must be a mapping, not {}",
+                        crate::modules::spec::kind(&rendered)
+                    ),
+                }
+                .into());
             };
-            env.push((name.clone(), text));
+            for (name, text) in environment_variables(layer)? {
+                env.retain(|(n, _)| *n != name);
+                env.push((name, text));
+            }
         }
         Ok(env)
     }
@@ -580,6 +581,26 @@ impl Run<'_> {
         }
         Ok(self.connector.connect(name, &vars).await?)
     }
+}
+
+/// A rendered `environment` mapping as variables, their names checked, their values as text.
+fn environment_variables(layer: Map<String, Value>) -> Result<Vec<(String, String)>, ModuleError> {
+    let mut env = Vec::new();
+    for (name, value) in layer {
+        if !crate::transport::is_env_name(&name) {
+            return Err(crate::modules::ArgError {
+                arg: Some(name),
+                message: "not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)".into(),
+            }
+            .into());
+        }
+        let text = match value {
+            Value::String(s) => s,
+            other => other.to_string(),
+        };
+        env.push((name, text));
+    }
+    Ok(env)
 }
 
 /// Marks the handlers `task` notifies as pending on `host`.
