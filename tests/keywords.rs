@@ -219,3 +219,23 @@ fn environment_given_as_a_template_is_rendered_per_host() {
     assert_eq!(read("env.txt"), "http://proxy:3128 task outer\n");
     assert_eq!(read("none.txt"), "[]\n");
 }
+
+#[test]
+fn a_loop_renders_its_keywords_for_each_item() {
+    let p = Project::local(
+        &["localhost"],
+        "- hosts: app\n  gather_facts: false\n  tasks:\n    - debug: {msg: \"{{ item.name }}\"}\n      loop: [{name: hidden-a, secret: true}, {name: shown-b, secret: false}]\n      no_log: \"{{ item.secret }}\"\n    - command: \"{{ item }}\"\n      loop: ['false', 'true']\n      ignore_errors: \"{{ item == 'false' }}\"\n      register: r\n    - assert: {that: [r.failed]}\n",
+    );
+    let out = p.site(&[]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(!out.stdout.contains("hidden-a"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("\"msg\": \"shown-b\""),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.recap("localhost"),
+        format!("ok=3 changed=1 {RECAP_ZERO} ignored=1")
+    );
+}

@@ -1,6 +1,7 @@
 //! Running one task on one host: conditions, loops, templated arguments, the module itself,
 //! `until` retries, `changed_when`/`failed_when`, `register`, notifications and counts.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -48,11 +49,12 @@ impl Run<'_> {
         let started = Instant::now();
         let resolved = self
             .resolved_vars(play, host, task, bound)
-            .and_then(|vars| {
-                let task = self
-                    .with_keywords(task, &vars)
-                    .map_err(|e| at_task(task, e))?;
-                Ok((task, vars))
+            .and_then(|vars| match self.with_keywords(task, &vars) {
+                Ok(task) => Ok((task, vars)),
+                // A loop renders its keywords again for each item (they may read `item`), as
+                // Ansible does.
+                Err(_) if task.looping.is_some() => Ok((Cow::Borrowed(task), vars)),
+                Err(e) => Err(at_task(task, e)),
             });
         let (task, vars) = match resolved {
             Ok(resolved) => resolved,
@@ -192,6 +194,7 @@ impl Run<'_> {
         }
         let mut results = Vec::new();
         let (mut changed, mut failed, mut all_skipped) = (false, false, true);
+        let mut failures_ignored = true;
         let mut facts = Map::new();
         for (index, item) in items.iter().cloned().enumerate() {
             if index > 0 && looping.pause > 0.0 {
@@ -199,12 +202,22 @@ impl Run<'_> {
             }
             insert_data(&mut vars, looping.bind(index, &items));
             let started = Instant::now();
-            let outcome = self.run_single(host, task, &vars).await;
+            let (item_task, outcome) = match self.with_keywords(task, &vars) {
+                Ok(item_task) => {
+                    let outcome = self.run_single(host, &item_task, &vars).await;
+                    (item_task, outcome)
+                }
+                Err(message) => (
+                    Cow::Borrowed(task),
+                    failed_outcome(task, at_task(task, message)),
+                ),
+            };
             if outcome.status == Status::Unreachable {
                 return outcome;
             }
-            changed |= outcome.status == Status::Changed;
-            failed |= outcome.status == Status::Failed;
+            changed |= outcome.registered.get("changed") == Some(&Value::Bool(true));
+            failed |= matches!(outcome.status, Status::Failed | Status::Ignored);
+            failures_ignored &= outcome.status != Status::Failed;
             all_skipped &= outcome.status == Status::Skipped;
             facts.extend(outcome.facts);
             let label = self.item_label(task, &vars, &item);
@@ -218,7 +231,7 @@ impl Run<'_> {
             }
             self.report(
                 host,
-                task,
+                &item_task,
                 outcome.status,
                 Some(label),
                 &registered,
@@ -239,7 +252,7 @@ impl Run<'_> {
         if all_skipped {
             registered.insert("skipped".into(), Value::Bool(true));
         }
-        let status = if failed && task.ignore_errors.or(false) {
+        let status = if failed && failures_ignored {
             Status::Ignored
         } else if failed {
             Status::Failed
