@@ -239,3 +239,19 @@ fn a_loop_renders_its_keywords_for_each_item() {
         format!("ok=3 changed=1 {RECAP_ZERO} ignored=1")
     );
 }
+
+#[test]
+fn throttle_from_a_variable_limits_the_hosts_running_a_task_at_once() {
+    let p = Project::local(
+        &["h1", "h2", "h3", "h4"],
+        "- hosts: app\n  gather_facts: false\n  vars: {at_once: 1}\n  tasks:\n    - shell: mkdir busy && sleep 0.2 && rmdir busy\n      args: {chdir: \"{{ playbook_dir }}\"}\n      throttle: \"{{ at_once }}\"\n",
+    );
+    let out = p.site(&[]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let plan = p.run(&["plan", "site.yml", "-i", "inv.yml"]);
+    assert!(
+        plan.stdout.contains("throttle={{ at_once }}"),
+        "{}",
+        plan.stdout
+    );
+}

@@ -273,6 +273,8 @@ pub struct Task {
     pub timeout: Keyword<Option<std::time::Duration>>,
     /// Run on the first host only and share the result.
     pub run_once: Keyword<bool>,
+    /// Run on at most this many hosts at a time (`0`: as many as `forks` allows).
+    pub throttle: Keyword<u32>,
     /// Run on another host (a template).
     pub delegate_to: Option<String>,
     /// Tags, inherited ones included.
@@ -332,6 +334,7 @@ impl Task {
             self.delay.template(),
             self.timeout.template(),
             self.run_once.template(),
+            self.throttle.template(),
             self.no_log.template(),
             self.become_spec.enabled.template(),
             self.become_spec

@@ -117,6 +117,8 @@ pub struct Inherited {
     pub any_errors_fatal: Keyword<bool>,
     /// `run_once` in force.
     pub run_once: Keyword<bool>,
+    /// `throttle` in force.
+    pub throttle: Keyword<u32>,
     /// `delegate_to` in force.
     pub delegate_to: Option<String>,
     /// `timeout` in force (from the play, a role, a block or the task).
@@ -264,6 +266,10 @@ impl Compiler<'_> {
                         inner.any_errors_fatal = self.flag("any_errors_fatal", value)?
                     }
                     "run_once" => inner.run_once = self.flag("run_once", value)?,
+                    "throttle" => {
+                        inner.throttle =
+                            self.keyword(value, |n| Ok(number("throttle", n)? as u32))?
+                    }
                     "delegate_to" => inner.delegate_to = Some(text("delegate_to", value)?),
                     "timeout" => inner.timeout = self.keyword(value, timeout)?,
                     "vars" => {
@@ -337,6 +343,7 @@ impl Compiler<'_> {
             delay: Keyword::Literal(5.0),
             timeout: common.timeout.clone(),
             run_once: common.run_once.clone(),
+            throttle: common.throttle.clone(),
             delegate_to: common.delegate_to.clone(),
             tags: common.tags.clone(),
             no_log: common.no_log.clone(),

@@ -32,6 +32,7 @@ impl Run<'_> {
         resolved.ignore_errors = flag("ignore_errors", &task.ignore_errors)?;
         resolved.ignore_unreachable = flag("ignore_unreachable", &task.ignore_unreachable)?;
         resolved.run_once = flag("run_once", &task.run_once)?;
+        resolved.throttle = task.throttle.resolve("throttle", t, vars, to_count)?;
         resolved.no_log = flag("no_log", &task.no_log)?;
         resolved.any_errors_fatal = flag("any_errors_fatal", &task.any_errors_fatal)?;
         resolved.check_mode = optional("check_mode", &task.check_mode)?;

@@ -260,6 +260,7 @@ impl Run<'_> {
             fatal: AtomicBool::new(false),
             run_once: tokio::sync::Mutex::new(HashMap::new()),
             run_once_done: tokio::sync::Notify::new(),
+            throttles: Mutex::new(HashMap::new()),
         };
         let states: Vec<Arc<HostState>> = batch.iter().map(|h| self.host_state(h)).collect();
         if play.gather_facts {

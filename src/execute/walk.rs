@@ -51,6 +51,8 @@ pub struct PlayRun<'a> {
     pub run_once: tokio::sync::Mutex<HashMap<Position, super::task::TaskOutcome>>,
     /// Wakes the hosts waiting for a `run_once` step's outcome.
     pub run_once_done: tokio::sync::Notify,
+    /// The slots of `throttle`d steps by position, shared by the hosts of the batch.
+    pub throttles: std::sync::Mutex<HashMap<Position, Arc<tokio::sync::Semaphore>>>,
 }
 
 /// Where a host's walk stands in the dynamic includes around the tasks it walks.
@@ -104,6 +106,22 @@ impl PlayRun<'_> {
     pub fn end_play(&self) {
         self.abort.store(true, Ordering::SeqCst);
         self.run_once_done.notify_waiters();
+    }
+
+    /// A slot of the `throttle`d step at `position`, at most `limit` hosts holding one at a
+    /// time (the first host there sets the limit).
+    async fn throttle(&self, position: &Position, limit: u32) -> tokio::sync::OwnedSemaphorePermit {
+        let slots = Arc::clone(
+            self.throttles
+                .lock()
+                .expect("throttles lock")
+                .entry(position.clone())
+                .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(limit as usize))),
+        );
+        slots
+            .acquire_owned()
+            .await
+            .expect("a throttle semaphore is never closed")
     }
 
     /// What a failed step means for the host: the run stops when the failure is fatal.
@@ -246,6 +264,10 @@ impl Run<'_> {
                 RunOnce::Aborted => return Flow::EndPlay,
             }
         } else {
+            let _slot = match task.throttle.or(0) {
+                0 => None,
+                limit => Some(play.throttle(position, limit).await),
+            };
             let _permit = self
                 .forks
                 .acquire()

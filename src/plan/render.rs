@@ -139,6 +139,9 @@ fn task_view(task: &Task) -> StepView {
     if let Some(r) = &task.register {
         flags.push(format!("register={r}"));
     }
+    if task.throttle != Keyword::Literal(0) {
+        flags.push(format!("throttle={}", task.throttle));
+    }
     flag(&mut flags, "ignore_errors", &task.ignore_errors);
     flag(&mut flags, "no_log", &task.no_log);
     if let Some(until) = &task.until {
