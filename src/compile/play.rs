@@ -338,22 +338,21 @@ impl Compiler<'_> {
         }
         if let Some(n) = node.get("max_fail_percentage") {
             let percentage = match n.as_str() {
-                Some(template) if keyword::is_template(template) => {
-                    let rendered = self.render_at_play_start(template, play_vars);
-                    rendered.and_then(|text| {
-                        text.trim()
-                            .parse()
-                            .map_err(|_| format!("not a number: `{text}`"))
+                Some(template) if keyword::is_template(template) => self
+                    .render_at_play_start(template, play_vars)
+                    .and_then(|text| {
+                        let number = text.trim().trim_end_matches('%').parse();
+                        number.map_err(|_| format!("not a number: `{text}`"))
                     })
-                }
-                _ => number("max_fail_percentage", n).map_err(|d| d.message),
+                    .map_err(|e| {
+                        Diagnostic::error(
+                            n.span.clone(),
+                            format!("`max_fail_percentage` must be a number: {e}"),
+                        )
+                    })?,
+                _ => number("max_fail_percentage", n)?,
             };
-            settings.max_fail_percentage = Some(percentage.map_err(|e| {
-                Diagnostic::error(
-                    n.span.clone(),
-                    format!("`max_fail_percentage` must be a number: {e}"),
-                )
-            })?);
+            settings.max_fail_percentage = Some(percentage);
         }
         if let Some(s) = node.get("strategy") {
             settings.strategy = match text("strategy", s)?.as_str() {
