@@ -596,3 +596,26 @@ fn ansible_playbook_options_name_hosts_connection_and_become() {
         missing.stdout
     );
 }
+
+#[test]
+fn local_action_runs_its_module_on_the_controller() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let p = Project::local(
+        &["localhost"],
+        &format!(
+            "- hosts: app\n  gather_facts: false\n  tasks:\n    - local_action: command echo from {{{{ inventory_hostname }}}}\n      register: said\n    - local_action:\n        module: copy\n        content: \"{{{{ said.stdout }}}}\\n\"\n        dest: {}/said\n",
+            out_dir.path().display()
+        ),
+    );
+    let plan = p.run(&["plan", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(
+        plan.stdout.matches("delegate_to=localhost").count(),
+        2,
+        "{}",
+        plan.stdout
+    );
+    let run = p.site(&[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let said = std::fs::read_to_string(out_dir.path().join("said")).unwrap();
+    assert_eq!(said, "from localhost\n");
+}

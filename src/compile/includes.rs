@@ -414,7 +414,7 @@ fn name_pattern(name: &str) -> Option<Regex> {
 }
 
 /// Whether a name holds Jinja.
-fn is_template(name: &str) -> bool {
+pub(super) fn is_template(name: &str) -> bool {
     name.contains("{{") || name.contains("{%")
 }
 

@@ -286,7 +286,8 @@ pub struct Task {
     pub scope: Arc<Scope>,
     /// `become` and `become_user`.
     pub become_spec: BecomeSpec,
-    /// Environment variables for remote commands (templated values).
+    /// Environment variables for remote commands: mappings (their values templated) or
+    /// templates of one, outermost first.
     pub environment: Vec<Value>,
     /// Force check mode on or off for this task.
     pub check_mode: Option<Keyword<bool>>,

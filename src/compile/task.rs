@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::keyword;
 use super::kv::split_kv;
-use super::program::{BecomeSpec, Block, Keyword, Loop, LoopKind, Scope, Task, TaskNode};
+use super::program::{BecomeSpec, Block, Keyword, Loop, LoopKind, Scope, Task, TaskNode, Vars};
 use super::values::{boolean, number, string_list, suggest, text, vars};
 use super::{Compiler, strip_braces};
 use crate::diagnostic::Diagnostic;
@@ -297,8 +297,12 @@ impl Compiler<'_> {
             module,
             key: module_key,
             args,
+            local,
         } = self.module_of(node)?;
         let mut task = self.task_running(node, inherited, handler, module, Value::Object(args))?;
+        if local {
+            task.delegate_to = Some("localhost".into());
+        }
         let args_node = node.get(&module_key).unwrap_or(node);
         self.check_templates(&task.args, args_node);
         self.check_template_files(&task, args_node);
@@ -467,7 +471,7 @@ impl Compiler<'_> {
     fn environment(&mut self, node: &Node) -> Result<Value, Diagnostic> {
         let value = match node.as_str() {
             Some(text) if keyword::is_template(text) => Value::String(text.to_string()),
-            _ => Value::Object(vars("environment", node)?),
+            _ => Value::Object(environment_mapping(node)?),
         };
         self.check_templates(&value, node);
         Ok(value)
@@ -512,7 +516,20 @@ impl Compiler<'_> {
             );
             return None;
         };
-        let name = key.scalar_text().unwrap_or_default();
+        let local = key.as_str() == Some("local_action");
+        let (name, value) = if local {
+            let Some(found) = local_action(value) else {
+                self.error(Diagnostic::error(
+                    value.span.clone(),
+                    "`local_action` names no module: write `local_action: MODULE ARGS`",
+                ));
+                return None;
+            };
+            found
+        } else {
+            (key.scalar_text().unwrap_or_default(), (*value).clone())
+        };
+        let value = &value;
         let Some(module) = modules::lookup(&name).or_else(|| self.not_built_in(&name, key)) else {
             let mut d = Diagnostic::error(
                 key.span.clone(),
@@ -566,8 +583,9 @@ impl Compiler<'_> {
         }
         Some(ModuleCall {
             module,
-            key: name,
+            key: key.scalar_text().unwrap_or_default(),
             args,
+            local,
         })
     }
 
@@ -620,11 +638,43 @@ impl Compiler<'_> {
     }
 }
 
-/// The module a task runs, the key it was written under, and its arguments.
+/// The module a task runs, the key it was written under, its arguments, and whether it was
+/// written as `local_action` (which runs it on the controller).
 struct ModuleCall {
     module: Arc<dyn Module>,
     key: String,
     args: Map<String, Value>,
+    local: bool,
+}
+
+/// The module name and arguments of `local_action: MODULE ARGS` or `local_action: {module:
+/// MODULE, ARG: ...}`.
+fn local_action(value: &Node) -> Option<(String, Node)> {
+    match &value.value {
+        NodeValue::Map(entries) => {
+            let module = value.get("module")?.scalar_text()?;
+            let rest = entries
+                .iter()
+                .filter(|(k, _)| k.as_str() != Some("module"))
+                .cloned()
+                .collect();
+            let args = Node {
+                value: NodeValue::Map(rest),
+                span: value.span.clone(),
+            };
+            Some((module, args))
+        }
+        _ => {
+            let text = value.scalar_text()?;
+            let text = text.trim_start();
+            let (module, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+            let args = Node {
+                value: NodeValue::String(rest.trim().to_string()),
+                span: value.span.clone(),
+            };
+            Some((module.to_string(), args))
+        }
+    }
 }
 
 /// Whether a task key is a loop: `loop`, or `with_<lookup>` for any lookup.
@@ -678,4 +728,15 @@ fn loop_control(node: &Node, looping: &mut Loop) -> Result<(), Diagnostic> {
         }
     }
     Ok(())
+}
+
+/// `environment`: a mapping, or a list of mappings merged in order (as Ansible takes it).
+fn environment_mapping(node: &Node) -> Result<Vars, Diagnostic> {
+    match &node.value {
+        NodeValue::Seq(items) => items.iter().try_fold(Vars::new(), |mut all, item| {
+            all.extend(vars("environment", item)?);
+            Ok(all)
+        }),
+        _ => vars("environment", node),
+    }
 }

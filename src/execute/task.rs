@@ -607,11 +607,8 @@ fn environment_variables(layer: Map<String, Value>) -> Result<Vec<(String, Strin
             }
             .into());
         }
-        let text = match value {
-            Value::String(s) => s,
-            other => other.to_string(),
-        };
-        env.push((name, text));
+        // As Ansible passes it: Python's `str()` of the value (`True`, `1`, `['a']`).
+        env.push((name, crate::template::python_str(&value)));
     }
     Ok(env)
 }

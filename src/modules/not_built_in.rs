@@ -52,6 +52,7 @@ pub fn ansible_module(name: &str) -> Option<String> {
     let known = &*KNOWN;
     let builtin = name
         .strip_prefix("ansible.legacy.")
+        .or_else(|| name.strip_prefix("ansible.builtin."))
         .or_else(|| (!name.contains('.')).then_some(name));
     if let Some(short) = builtin {
         if known.modules.get("ansible.builtin")?.contains(short) {
@@ -158,6 +159,10 @@ mod tests {
             Some("community.general.ufw")
         );
         assert_eq!(full("comand"), None);
+        assert_eq!(
+            full("ansible.builtin.firewalld").as_deref(),
+            Some("ansible.posix.firewalld")
+        );
         assert_eq!(
             full("locale_gen").as_deref(),
             Some("community.general.locale_gen")
