@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use super::probe::{fields, marker, section};
 use super::spec::{ArgSpec, ArgType, ModuleSpec};
 use super::{Module, ModuleContext, ModuleError, ModuleResult, arg_bool, arg_str};
-use crate::transport::quote;
+use crate::transport::{ExecOutput, quote};
 
 static SPEC: ModuleSpec = ModuleSpec {
     name: "apt",
@@ -374,15 +374,8 @@ impl Module for Apt {
         }
         let script = apply_script(args, &install, &remove, ctx.check_mode);
         let out = ctx.run(script).await?;
-        let stdout = out.stdout_text();
-        result.changed = !wanted.is_empty() || summary_changed(&stdout).unwrap_or(true);
-        if out.exit_code != 0 {
-            result.failed = true;
-            result.msg = Some(format!("apt-get failed: {}", out.stderr_text().trim()));
-        }
-        Ok(result
-            .with("stdout", stdout)
-            .with("stderr", out.stderr_text()))
+        result.changed = !wanted.is_empty() || summary_changed(&out.stdout_text()).unwrap_or(true);
+        Ok(with_apt_get_output(result, &out))
     }
 }
 
@@ -427,14 +420,19 @@ impl Housekeeping {
         let stdout = out.stdout_text();
         result.changed |= summary_changed(&stdout).unwrap_or(false)
             || stdout.lines().any(|l| l.starts_with("Del "));
-        if out.exit_code != 0 {
-            result.failed = true;
-            result.msg = Some(format!("apt-get failed: {}", out.stderr_text().trim()));
-        }
-        Ok(result
-            .with("stdout", stdout)
-            .with("stderr", out.stderr_text()))
+        Ok(with_apt_get_output(result, &out))
     }
+}
+
+/// `result` with what `apt-get` printed, failed when it exited non-zero.
+fn with_apt_get_output(mut result: ModuleResult, out: &ExecOutput) -> ModuleResult {
+    if out.exit_code != 0 {
+        result.failed = true;
+        result.msg = Some(format!("apt-get failed: {}", out.stderr_text().trim()));
+    }
+    result
+        .with("stdout", out.stdout_text())
+        .with("stderr", out.stderr_text())
 }
 
 /// The packages `name` lists.
