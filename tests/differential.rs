@@ -61,6 +61,7 @@ corpus!(
     include_vars,
     includes,
     keywords,
+    keywords_rollout,
     lineinfile,
     lookups,
     loops,

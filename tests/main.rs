@@ -14,6 +14,7 @@ mod faults;
 mod fleet;
 mod hostile_hosts;
 mod hostile_values;
+mod keywords;
 mod local_runs;
 mod modules_fleet;
 mod natives_fleet;

@@ -504,7 +504,7 @@ mod tests {
         assert_eq!(name, "mark.yml");
         let child = task(&body[0]);
         assert!(child.when.is_empty() && child.tags.is_empty());
-        assert!(!child.become_spec.enabled);
+        assert!(!child.become_spec.enabled.or(true));
         assert_eq!(child.scope.task_vars["mark"], "m");
     }
 
@@ -529,7 +529,7 @@ mod tests {
         };
         let child = task(&include.bodies[0].1[0]);
         assert_eq!(child.tags, ["a"]);
-        assert!(child.become_spec.enabled);
+        assert!(child.become_spec.enabled.or(false));
     }
 
     #[test]

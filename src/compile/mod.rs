@@ -6,6 +6,7 @@
 
 mod files;
 mod includes;
+mod keyword;
 mod kv;
 mod play;
 pub mod program;
@@ -18,9 +19,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+pub use keyword::{to_bool, to_count, to_seconds, to_text, to_timeout};
 pub use program::{
-    BatchSize, BecomeSpec, Block, Include, Loop, LoopKind, Play, Program, Scope, Strategy, Task,
-    TaskNode, Vars,
+    BatchSize, BecomeSpec, Block, Include, Keyword, Loop, LoopKind, Play, Program, Scope, Strategy,
+    Task, TaskNode, Vars,
 };
 
 pub use kv::split_kv;
@@ -157,10 +159,9 @@ impl Compiler<'_> {
             sources.extend(l.label.iter().cloned());
         }
         sources.extend(task.delegate_to.iter().cloned());
-        sources.extend(task.templated.iter().map(|(_, t)| t.clone()));
-        sources.extend(task.environment_template.iter().cloned());
+        sources.extend(task.keyword_templates().map(str::to_string));
         task.environment
-            .values()
+            .iter()
             .for_each(|v| collect_strings(v, &mut sources));
         sources
             .iter()

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::Compiler;
+use super::keyword;
 use super::program::{BatchSize, Play, Strategy, Task, TaskNode, Vars};
 use super::task::Inherited;
 use super::values::{boolean, number, string_list, text, vars};
@@ -186,7 +187,7 @@ impl Compiler<'_> {
             vars: play_vars,
             serial: settings.serial,
             max_fail_percentage: settings.max_fail_percentage,
-            any_errors_fatal: inherited.any_errors_fatal,
+            any_errors_fatal: inherited.any_errors_fatal.clone(),
             strategy: settings.strategy,
             gather_facts: settings.gather_facts,
             tags: play_tags,
@@ -336,7 +337,22 @@ impl Compiler<'_> {
                 .collect::<Result<_, _>>()?;
         }
         if let Some(n) = node.get("max_fail_percentage") {
-            settings.max_fail_percentage = Some(number("max_fail_percentage", n)?);
+            let percentage = match n.as_str() {
+                Some(template) if keyword::is_template(template) => self
+                    .render_at_play_start(template, play_vars)
+                    .and_then(|text| {
+                        let number = text.trim().trim_end_matches('%').parse();
+                        number.map_err(|_| format!("not a number: `{text}`"))
+                    })
+                    .map_err(|e| {
+                        Diagnostic::error(
+                            n.span.clone(),
+                            format!("`max_fail_percentage` must be a number: {e}"),
+                        )
+                    })?,
+                _ => number("max_fail_percentage", n)?,
+            };
+            settings.max_fail_percentage = Some(percentage);
         }
         if let Some(s) = node.get("strategy") {
             settings.strategy = match text("strategy", s)?.as_str() {
@@ -371,17 +387,25 @@ impl Compiler<'_> {
         };
         let text = match &node.value {
             NodeValue::Int(n) => n.to_string(),
-            NodeValue::String(s) if s.contains("{{") => {
-                let mut known = play_vars.clone();
-                known.extend(self.extra_vars.clone());
-                self.templater
-                    .render_str(s, &Value::Object(known))
-                    .map_err(|e| bad(format!(" ({e})")))?
-            }
+            NodeValue::String(s) if keyword::is_template(s) => self
+                .render_at_play_start(s, play_vars)
+                .map_err(|e| bad(format!(" ({e})")))?,
             NodeValue::String(s) => s.clone(),
             _ => return Err(bad(String::new())),
         };
         parse_batch(&text).ok_or_else(|| bad(format!(", not `{text}`")))
+    }
+}
+
+impl Compiler<'_> {
+    /// A play keyword's template rendered with what is known when the play starts: the play's
+    /// variables and `-e` values, as Ansible templates `serial` and `max_fail_percentage`.
+    fn render_at_play_start(&self, template: &str, play_vars: &Vars) -> Result<String, String> {
+        let mut known = play_vars.clone();
+        known.extend(self.extra_vars.clone());
+        self.templater
+            .render_str(template, &Value::Object(known))
+            .map_err(|e| e.to_string())
     }
 }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+pub use super::keyword::Keyword;
 use crate::modules::Module;
 use crate::parse::Span;
 use crate::template::Templater;
@@ -54,8 +55,8 @@ pub struct Play {
     pub serial: Vec<BatchSize>,
     /// Abort when more than this percentage of a batch failed.
     pub max_fail_percentage: Option<f64>,
-    /// Abort the play for all hosts when any host fails.
-    pub any_errors_fatal: bool,
+    /// Abort the play for all hosts when any host fails (its tasks inherit it, templated).
+    pub any_errors_fatal: Keyword<bool>,
     /// Linear or free.
     pub strategy: Strategy,
     /// Whether `gather_facts` was asked for (facts are gathered with a small shell probe).
@@ -222,53 +223,12 @@ pub enum LoopKind {
     Lookup(String),
 }
 
-/// A task keyword taking a boolean that may be given as a template (`ignore_errors: "{{
-/// ansible_check_mode }}"`), which Ansible renders per host when the task runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flag {
-    /// `become`.
-    Become,
-    /// `ignore_errors`.
-    IgnoreErrors,
-    /// `no_log`.
-    NoLog,
-    /// `check_mode`.
-    CheckMode,
-    /// `diff`.
-    Diff,
-}
-
-impl Flag {
-    /// The flag a keyword sets, when it is one that may be a template.
-    pub fn of_keyword(keyword: &str) -> Option<Flag> {
-        match keyword {
-            "become" => Some(Flag::Become),
-            "ignore_errors" => Some(Flag::IgnoreErrors),
-            "no_log" => Some(Flag::NoLog),
-            "check_mode" => Some(Flag::CheckMode),
-            "diff" => Some(Flag::Diff),
-            _ => None,
-        }
-    }
-
-    /// The keyword as written.
-    pub fn keyword(self) -> &'static str {
-        match self {
-            Flag::Become => "become",
-            Flag::IgnoreErrors => "ignore_errors",
-            Flag::NoLog => "no_log",
-            Flag::CheckMode => "check_mode",
-            Flag::Diff => "diff",
-        }
-    }
-}
-
 /// Privilege escalation wanted by a task.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BecomeSpec {
     /// Whether to become another user.
-    pub enabled: bool,
-    /// The user to become (`root` when not given).
+    pub enabled: Keyword<bool>,
+    /// The user to become (`root` when not given; a template is rendered per host).
     pub user: Option<String>,
 }
 
@@ -300,43 +260,41 @@ pub struct Task {
     /// Conditions that say the task failed.
     pub failed_when: Option<Vec<String>>,
     /// Keep going when the task fails.
-    pub ignore_errors: bool,
+    pub ignore_errors: Keyword<bool>,
     /// Keep going when the host is unreachable.
-    pub ignore_unreachable: bool,
+    pub ignore_unreachable: Keyword<bool>,
     /// Retry until this condition holds.
     pub until: Option<String>,
     /// How many times to retry with `until`.
-    pub retries: u32,
+    pub retries: Keyword<u32>,
     /// Seconds between retries.
-    pub delay: f64,
+    pub delay: Keyword<f64>,
     /// Fail the task (each attempt) when it runs longer than this (the `timeout` keyword).
-    pub timeout: Option<std::time::Duration>,
+    pub timeout: Keyword<Option<std::time::Duration>>,
     /// Run on the first host only and share the result.
-    pub run_once: bool,
+    pub run_once: Keyword<bool>,
+    /// Run on at most this many hosts at a time (`0`: as many as `forks` allows).
+    pub throttle: Keyword<u32>,
     /// Run on another host (a template).
     pub delegate_to: Option<String>,
     /// Tags, inherited ones included.
     pub tags: Vec<String>,
-    /// Hide arguments and results from every output.
-    pub no_log: bool,
+    /// Hide arguments and results from every output (a template counts as hidden until it is
+    /// rendered).
+    pub no_log: Keyword<bool>,
     /// Variable layers in effect for this task, lowest first.
     pub scope: Arc<Scope>,
     /// `become` and `become_user`.
     pub become_spec: BecomeSpec,
-    /// Environment variables for remote commands (templated values).
-    pub environment: Vars,
-    /// Environment given as a template (`environment: "{{ proxy_env }}"`), a mapping once
-    /// rendered per host; its values beat `environment`'s.
-    pub environment_template: Option<String>,
+    /// Environment variables for remote commands: mappings (their values templated) or
+    /// templates of one, outermost first.
+    pub environment: Vec<Value>,
     /// Force check mode on or off for this task.
-    pub check_mode: Option<bool>,
+    pub check_mode: Option<Keyword<bool>>,
     /// Force diff output on or off for this task.
-    pub diff: Option<bool>,
+    pub diff: Option<Keyword<bool>>,
     /// Abort the play for every host when this task fails.
-    pub any_errors_fatal: bool,
-    /// Flags given as templates, rendered per host before the task runs (they beat the values
-    /// above, which hold until then).
-    pub templated: Vec<(Flag, String)>,
+    pub any_errors_fatal: Keyword<bool>,
     /// Where relative files and templates are looked up, in order.
     pub search_paths: Arc<Vec<PathBuf>>,
     /// The variables its templates and conditions read (so the executor resolves only those, and
@@ -357,47 +315,39 @@ impl Task {
         }
     }
 
-    /// This task for a host whose variables are `vars`: its templated flags rendered and set
-    /// (Ansible's boolean spellings), or what went wrong.
-    pub fn for_host(
-        &self,
-        templater: &crate::template::Templater,
-        vars: &serde_json::Map<String, Value>,
-    ) -> Result<std::borrow::Cow<'_, Task>, String> {
-        if self.templated.is_empty() && self.environment_template.is_none() {
-            return Ok(std::borrow::Cow::Borrowed(self));
-        }
-        let vars = Value::Object(vars.clone());
-        let mut task = self.clone();
-        if let Some(template) = task.environment_template.take() {
-            let rendered = templater
-                .render_value(&Value::String(template.clone()), &vars)
-                .map_err(|e| format!("`environment: {template}` cannot be rendered: {e}"))?;
-            let Value::Object(more) = rendered else {
-                return Err(format!(
-                    "`environment: {template}` gave {rendered}, which is not a mapping"
-                ));
-            };
-            task.environment.extend(more);
-        }
-        for (flag, template) in std::mem::take(&mut task.templated) {
-            let keyword = flag.keyword();
-            let rendered = templater
-                .render_str(&template, &vars)
-                .map_err(|e| format!("`{keyword}: {template}` cannot be rendered: {e}"))?;
-            let value = crate::modules::spec::parse_bool(&Value::String(rendered.clone()))
-                .ok_or_else(|| {
-                    format!("`{keyword}: {template}` gave `{rendered}`, which is not a boolean")
-                })?;
-            match flag {
-                Flag::Become => task.become_spec.enabled = value,
-                Flag::IgnoreErrors => task.ignore_errors = value,
-                Flag::NoLog => task.no_log = value,
-                Flag::CheckMode => task.check_mode = Some(value),
-                Flag::Diff => task.diff = Some(value),
-            }
-        }
-        Ok(std::borrow::Cow::Owned(task))
+    /// Whether it runs in check mode when the run's mode is `run`: its own `check_mode` when set
+    /// and rendered, else the run's.
+    pub fn check_mode_or(&self, run: bool) -> bool {
+        self.check_mode.as_ref().map_or(run, |k| k.or(run))
+    }
+
+    /// Whether it shows differences when the run's `--diff` is `run` (as for `check_mode`).
+    pub fn diff_or(&self, run: bool) -> bool {
+        self.diff.as_ref().map_or(run, |k| k.or(run))
+    }
+
+    /// The templates among its keywords (those rendered per host when it runs).
+    pub fn keyword_templates(&self) -> impl Iterator<Item = &str> {
+        [
+            self.ignore_errors.template(),
+            self.ignore_unreachable.template(),
+            self.retries.template(),
+            self.delay.template(),
+            self.timeout.template(),
+            self.run_once.template(),
+            self.throttle.template(),
+            self.no_log.template(),
+            self.become_spec.enabled.template(),
+            self.become_spec
+                .user
+                .as_deref()
+                .filter(|u| super::keyword::is_template(u)),
+            self.check_mode.as_ref().and_then(Keyword::template),
+            self.diff.as_ref().and_then(Keyword::template),
+            self.any_errors_fatal.template(),
+        ]
+        .into_iter()
+        .flatten()
     }
 
     /// Whether this handler answers a `notify` of `name`: by its name, its title or a topic it

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::includes::is_template;
+use super::keyword;
 use super::kv::split_kv;
-use super::program::{BecomeSpec, Block, Flag, Loop, LoopKind, Scope, Task, TaskNode, Vars};
+use super::program::{BecomeSpec, Block, Keyword, Loop, LoopKind, Scope, Task, TaskNode, Vars};
 use super::values::{boolean, number, string_list, suggest, text, vars};
 use super::{Compiler, strip_braces};
 use crate::diagnostic::Diagnostic;
@@ -101,30 +101,28 @@ pub struct Inherited {
     pub tags: Vec<String>,
     /// `become` settings in force.
     pub become_spec: BecomeSpec,
-    /// Environment in force.
-    pub environment: Vars,
-    /// Environment given as a template, rendered per host (its values beat `environment`'s).
-    pub environment_template: Option<String>,
+    /// Environment in force: mappings or templates of one, outermost first.
+    pub environment: Vec<Value>,
     /// `ignore_errors` in force.
-    pub ignore_errors: bool,
+    pub ignore_errors: Keyword<bool>,
     /// `ignore_unreachable` in force.
-    pub ignore_unreachable: bool,
+    pub ignore_unreachable: Keyword<bool>,
     /// `no_log` in force.
-    pub no_log: bool,
+    pub no_log: Keyword<bool>,
     /// `check_mode` in force.
-    pub check_mode: Option<bool>,
+    pub check_mode: Option<Keyword<bool>>,
     /// `diff` in force.
-    pub diff: Option<bool>,
+    pub diff: Option<Keyword<bool>>,
     /// `any_errors_fatal` in force.
-    pub any_errors_fatal: bool,
-    /// Flags in force given as templates.
-    pub templated: Vec<(Flag, String)>,
+    pub any_errors_fatal: Keyword<bool>,
     /// `run_once` in force.
-    pub run_once: bool,
+    pub run_once: Keyword<bool>,
+    /// `throttle` in force.
+    pub throttle: Keyword<u32>,
     /// `delegate_to` in force.
     pub delegate_to: Option<String>,
     /// `timeout` in force (from the play, a role, a block or the task).
-    pub timeout: Option<std::time::Duration>,
+    pub timeout: Keyword<Option<std::time::Duration>>,
     /// Variable layers in force.
     pub scope: Arc<Scope>,
     /// The role being compiled, if any.
@@ -231,16 +229,7 @@ impl Compiler<'_> {
         let mut inner = outer.clone();
         let result: Result<(), Diagnostic> = (|| {
             for (key, value) in node.as_map().unwrap_or_default() {
-                let keyword = key.as_str().unwrap_or_default();
-                if let Some(flag) = Flag::of_keyword(keyword) {
-                    // A literal replaces a template an outer block gave, and the other way round.
-                    inner.templated.retain(|(f, _)| *f != flag);
-                    if let Some(template) = value.as_str().filter(|t| is_template(t)) {
-                        inner.templated.push((flag, template.to_string()));
-                        continue;
-                    }
-                }
-                match keyword {
+                match key.as_str().unwrap_or_default() {
                     "when" => {
                         let conditions = string_list("when", value, false)?;
                         for c in &conditions {
@@ -249,8 +238,11 @@ impl Compiler<'_> {
                         inner.when.extend(conditions);
                     }
                     "tags" => inner.tags.extend(string_list("tags", value, true)?),
-                    "become" => inner.become_spec.enabled = boolean("become", value)?,
-                    "become_user" => inner.become_spec.user = Some(text("become_user", value)?),
+                    "become" => inner.become_spec.enabled = self.flag("become", value)?,
+                    "become_user" => {
+                        self.check_templates(&value.to_json(), value);
+                        inner.become_spec.user = Some(text("become_user", value)?)
+                    }
                     "become_method" => {
                         let method = text("become_method", value)?;
                         if method != "sudo" {
@@ -262,24 +254,24 @@ impl Compiler<'_> {
                             ));
                         }
                     }
-                    "environment" => match value.as_str().filter(|t| is_template(t)) {
-                        // `environment: "{{ proxy_env }}"`: a mapping known when the task runs.
-                        Some(template) => inner.environment_template = Some(template.to_string()),
-                        None => inner.environment.extend(environment(value)?),
-                    },
-                    "ignore_errors" => inner.ignore_errors = boolean("ignore_errors", value)?,
+                    "environment" => inner.environment.push(self.environment(value)?),
+                    "ignore_errors" => inner.ignore_errors = self.flag("ignore_errors", value)?,
                     "ignore_unreachable" => {
-                        inner.ignore_unreachable = boolean("ignore_unreachable", value)?
+                        inner.ignore_unreachable = self.flag("ignore_unreachable", value)?
                     }
-                    "no_log" => inner.no_log = boolean("no_log", value)?,
-                    "check_mode" => inner.check_mode = Some(boolean("check_mode", value)?),
-                    "diff" => inner.diff = Some(boolean("diff", value)?),
+                    "no_log" => inner.no_log = self.flag("no_log", value)?,
+                    "check_mode" => inner.check_mode = Some(self.flag("check_mode", value)?),
+                    "diff" => inner.diff = Some(self.flag("diff", value)?),
                     "any_errors_fatal" => {
-                        inner.any_errors_fatal = boolean("any_errors_fatal", value)?
+                        inner.any_errors_fatal = self.flag("any_errors_fatal", value)?
                     }
-                    "run_once" => inner.run_once = boolean("run_once", value)?,
+                    "run_once" => inner.run_once = self.flag("run_once", value)?,
+                    "throttle" => {
+                        inner.throttle =
+                            self.keyword(value, |n| Ok(number("throttle", n)? as u32))?
+                    }
                     "delegate_to" => inner.delegate_to = Some(text("delegate_to", value)?),
-                    "timeout" => inner.timeout = timeout(value)?,
+                    "timeout" => inner.timeout = self.keyword(value, timeout)?,
                     "vars" => {
                         let mut scope = (*inner.scope).clone();
                         scope.task_vars.extend(vars("vars", value)?);
@@ -348,24 +340,23 @@ impl Compiler<'_> {
             listen: Vec::new(),
             changed_when: None,
             failed_when: None,
-            ignore_errors: common.ignore_errors,
-            ignore_unreachable: common.ignore_unreachable,
+            ignore_errors: common.ignore_errors.clone(),
+            ignore_unreachable: common.ignore_unreachable.clone(),
             until: None,
-            retries: 3,
-            delay: 5.0,
-            timeout: common.timeout,
-            run_once: common.run_once,
+            retries: Keyword::Literal(3),
+            delay: Keyword::Literal(5.0),
+            timeout: common.timeout.clone(),
+            run_once: common.run_once.clone(),
+            throttle: common.throttle.clone(),
             delegate_to: common.delegate_to.clone(),
             tags: common.tags.clone(),
-            no_log: common.no_log,
+            no_log: common.no_log.clone(),
             scope: Arc::clone(&common.scope),
             become_spec: common.become_spec.clone(),
             environment: common.environment.clone(),
-            environment_template: common.environment_template.clone(),
-            check_mode: common.check_mode,
-            diff: common.diff,
-            any_errors_fatal: common.any_errors_fatal,
-            templated: std::mem::take(&mut common.templated),
+            check_mode: common.check_mode.clone(),
+            diff: common.diff.clone(),
+            any_errors_fatal: common.any_errors_fatal.clone(),
             search_paths: Arc::clone(&common.search_paths),
             reads: Default::default(),
         };
@@ -442,8 +433,10 @@ impl Compiler<'_> {
                         ),
                     };
                 }
-                "retries" => task.retries = number("retries", value)? as u32,
-                "delay" => task.delay = number("delay", value)?,
+                "retries" => {
+                    task.retries = self.keyword(value, |n| Ok(number("retries", n)? as u32))?
+                }
+                "delay" => task.delay = self.keyword(value, |n| number("delay", n))?,
                 _ => {}
             }
         }
@@ -454,9 +447,39 @@ impl Compiler<'_> {
             loop_control(control, task.looping.as_mut().unwrap_or(&mut unused))?;
         }
         if task.until.is_some() && node.get("retries").is_none() {
-            task.retries = 3;
+            task.retries = Keyword::Literal(3);
         }
         Ok(())
+    }
+
+    /// A keyword that may be a template, its literal read by `literal`; a template's syntax is
+    /// checked.
+    fn keyword<T>(
+        &mut self,
+        node: &Node,
+        literal: impl FnOnce(&Node) -> Result<T, Diagnostic>,
+    ) -> Result<Keyword<T>, Diagnostic> {
+        let parsed = keyword::parse(node, literal)?;
+        if let Some(template) = parsed.template() {
+            self.check_templates(&Value::String(template.to_string()), node);
+        }
+        Ok(parsed)
+    }
+
+    /// An `environment`: a mapping (its values may be templates), or a template of one rendered
+    /// per host when the task runs.
+    fn environment(&mut self, node: &Node) -> Result<Value, Diagnostic> {
+        let value = match node.as_str() {
+            Some(text) if keyword::is_template(text) => Value::String(text.to_string()),
+            _ => Value::Object(environment_mapping(node)?),
+        };
+        self.check_templates(&value, node);
+        Ok(value)
+    }
+
+    /// A boolean keyword that may be a template.
+    fn flag(&mut self, name: &str, node: &Node) -> Result<Keyword<bool>, Diagnostic> {
+        self.keyword(node, |n| boolean(name, n))
     }
 
     fn identifier(&self, keyword: &str, node: &Node) -> Result<String, Diagnostic> {
@@ -708,7 +731,7 @@ fn loop_control(node: &Node, looping: &mut Loop) -> Result<(), Diagnostic> {
 }
 
 /// `environment`: a mapping, or a list of mappings merged in order (as Ansible takes it).
-fn environment(node: &Node) -> Result<Vars, Diagnostic> {
+fn environment_mapping(node: &Node) -> Result<Vars, Diagnostic> {
     match &node.value {
         NodeValue::Seq(items) => items.iter().try_fold(Vars::new(), |mut all, item| {
             all.extend(vars("environment", item)?);

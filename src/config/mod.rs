@@ -322,7 +322,7 @@ impl Settings {
     /// The `become` settings a play starts from.
     pub fn become_spec(&self) -> BecomeSpec {
         BecomeSpec {
-            enabled: self.become_.unwrap_or(false),
+            enabled: crate::compile::Keyword::Literal(self.become_.unwrap_or(false)),
             user: self.become_user.clone(),
         }
     }

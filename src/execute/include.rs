@@ -14,7 +14,7 @@ use super::lockstep::Position;
 use super::state::HostState;
 use super::task::TaskOutcome;
 use super::walk::{Flow, Frame, PlayRun};
-use crate::compile::Include;
+use crate::compile::{Include, Task};
 use crate::modules::ModuleResult;
 use crate::plan::{IncludeStep, Step};
 use crate::report::Status;
@@ -35,16 +35,16 @@ impl Run<'_> {
         frame: &Frame,
     ) -> Flow {
         let include = planned.include;
-        let step = &include.step;
         let position = frame.position(&planned.id);
-        let Some(leads) = self.enter(play, index, step, &position).await else {
+        let Some(leads) = self.enter(play, index, &include.step, &position).await else {
             return Flow::EndPlay;
         };
-        if step.run_once && !self.claim(play, include, &position, leads).await {
+        let step = &self.step_keywords(&play.ctx, host, &include.step, &frame.bound);
+        if step.run_once.or(false) && !self.claim(play, include, &position, leads).await {
             return Flow::Continue;
         }
         let Some(included) = self
-            .run_include(&play.ctx, host, planned, &frame.bound, rescuable)
+            .run_include(&play.ctx, host, (planned, step), &frame.bound, rescuable)
             .await
         else {
             return play.failed(step);
@@ -63,17 +63,16 @@ impl Run<'_> {
         Flow::Continue
     }
 
-    /// The include step on `host`: reported and counted, it returns what it included, or `None`
-    /// when it failed.
+    /// The include step on `host` (`step`, its keywords rendered for the host): reported and
+    /// counted, it returns what it included, or `None` when it failed.
     async fn run_include<'i>(
         &self,
         play: &PlayContext<'_>,
         host: &HostState,
-        include: &'i IncludeStep<'i>,
+        (include, step): (&'i IncludeStep<'i>, &Task),
         bound: &Map<String, Value>,
         rescuable: bool,
     ) -> Option<Included<'i>> {
-        let step = &include.include.step;
         let started = Instant::now();
         let failed = |message: String| self.outcome(step, ModuleResult::failed(message), 1, false);
         let mut vars = match self.resolved_vars(play, host, step, bound) {
@@ -97,7 +96,7 @@ impl Run<'_> {
             }
         };
         let (Some(looping), Some(items)) = (&step.looping, items) else {
-            let (outcome, body) = self.include_item(host, include, &vars).await;
+            let (outcome, body) = self.include_item(host, (include, step), &vars).await;
             self.record(play, host, step, &outcome, rescuable, started.elapsed());
             return (outcome.status != Status::Failed)
                 .then(|| body.map(|b| (Map::new(), b)).into_iter().collect());
@@ -108,7 +107,7 @@ impl Run<'_> {
             let binds = looping.bind(index, &items);
             insert_data(&mut vars, binds.clone());
             let item_started = Instant::now();
-            let (outcome, body) = self.include_item(host, include, &vars).await;
+            let (outcome, body) = self.include_item(host, (include, step), &vars).await;
             let label = self.item_label(step, &vars, &item);
             let took = item_started.elapsed();
             self.report(
@@ -167,10 +166,9 @@ impl Run<'_> {
     async fn include_item<'i>(
         &self,
         host: &HostState,
-        include: &'i IncludeStep<'i>,
+        (include, step): (&'i IncludeStep<'i>, &Task),
         vars: &Map<String, Value>,
     ) -> (TaskOutcome, Option<&'i [Step<'i>]>) {
-        let step = &include.include.step;
         let outcome = self.run_single(host, step, vars).await;
         if outcome.status != Status::Ok {
             return (outcome, None);

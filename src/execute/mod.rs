@@ -5,6 +5,7 @@
 mod context;
 mod facts;
 mod include;
+mod keywords;
 mod lock;
 pub use lock::{BASTION_LOCK, DEFAULT_LOCK_PATH, HOST_LOCK, LockKind, force_release};
 mod lockstep;
@@ -259,6 +260,7 @@ impl Run<'_> {
             fatal: AtomicBool::new(false),
             run_once: tokio::sync::Mutex::new(HashMap::new()),
             run_once_done: tokio::sync::Notify::new(),
+            throttles: Mutex::new(HashMap::new()),
         };
         let states: Vec<Arc<HostState>> = batch.iter().map(|h| self.host_state(h)).collect();
         if play.gather_facts {

@@ -19,7 +19,7 @@ use crate::report::{Event, Status};
 impl Run<'_> {
     /// Notes release switches and the health checks after them, for a later rollback.
     pub fn track_release(&self, host: &HostState, task: &Arc<Task>, outcome: &TaskOutcome) {
-        if task.check_mode.unwrap_or(self.options.check) {
+        if task.check_mode_or(self.options.check) {
             return;
         }
         let mut switch = host.switch.lock().expect("switch lock");
@@ -114,6 +114,6 @@ fn rollback_task(record: &SwitchRecord) -> Task {
     task.changed_when = None;
     task.failed_when = None;
     task.until = None;
-    task.ignore_errors = false;
+    task.ignore_errors = crate::compile::Keyword::Literal(false);
     task
 }

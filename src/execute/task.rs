@@ -1,6 +1,7 @@
 //! Running one task on one host: conditions, loops, templated arguments, the module itself,
 //! `until` retries, `changed_when`/`failed_when`, `register`, notifications and counts.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -48,13 +49,14 @@ impl Run<'_> {
         let started = Instant::now();
         let resolved = self
             .resolved_vars(play, host, task, bound)
-            .and_then(|vars| {
-                let task = task
-                    .for_host(self.templater, &vars)
-                    .map_err(|m| at_task(task, m))?;
-                Ok((vars, task))
+            .and_then(|vars| match self.with_keywords(task, &vars) {
+                Ok(task) => Ok((task, vars)),
+                // A loop renders its keywords again for each item (they may read `item`), as
+                // Ansible does.
+                Err(_) if task.looping.is_some() => Ok((Cow::Borrowed(task), vars)),
+                Err(e) => Err(at_task(task, e)),
             });
-        let (vars, task) = match resolved {
+        let (task, vars) = match resolved {
             Ok(resolved) => resolved,
             Err(message) => {
                 let outcome = failed_outcome(task, message);
@@ -137,7 +139,7 @@ impl Run<'_> {
         result: &Value,
         took: Duration,
     ) {
-        let (result, item) = if task.no_log {
+        let (result, item) = if task.no_log.or(true) {
             let changed = result.get("changed").cloned().unwrap_or(Value::Bool(false));
             (
                 serde_json::json!({"censored": CENSORED, "changed": changed}),
@@ -192,6 +194,7 @@ impl Run<'_> {
         }
         let mut results = Vec::new();
         let (mut changed, mut failed, mut all_skipped) = (false, false, true);
+        let mut failures_ignored = true;
         let mut facts = Map::new();
         for (index, item) in items.iter().cloned().enumerate() {
             if index > 0 && looping.pause > 0.0 {
@@ -199,12 +202,22 @@ impl Run<'_> {
             }
             insert_data(&mut vars, looping.bind(index, &items));
             let started = Instant::now();
-            let outcome = self.run_single(host, task, &vars).await;
+            let (item_task, outcome) = match self.with_keywords(task, &vars) {
+                Ok(item_task) => {
+                    let outcome = self.run_single(host, &item_task, &vars).await;
+                    (item_task, outcome)
+                }
+                Err(message) => (
+                    Cow::Borrowed(task),
+                    failed_outcome(task, at_task(task, message)),
+                ),
+            };
             if outcome.status == Status::Unreachable {
                 return outcome;
             }
-            changed |= outcome.status == Status::Changed;
-            failed |= outcome.status == Status::Failed;
+            changed |= outcome.registered.get("changed") == Some(&Value::Bool(true));
+            failed |= matches!(outcome.status, Status::Failed | Status::Ignored);
+            failures_ignored &= outcome.status != Status::Failed;
             all_skipped &= outcome.status == Status::Skipped;
             facts.extend(outcome.facts);
             let label = self.item_label(task, &vars, &item);
@@ -218,7 +231,7 @@ impl Run<'_> {
             }
             self.report(
                 host,
-                task,
+                &item_task,
                 outcome.status,
                 Some(label),
                 &registered,
@@ -239,7 +252,7 @@ impl Run<'_> {
         if all_skipped {
             registered.insert("skipped".into(), Value::Bool(true));
         }
-        let status = if failed && task.ignore_errors {
+        let status = if failed && failures_ignored {
             Status::Ignored
         } else if failed {
             Status::Failed
@@ -321,7 +334,7 @@ impl Run<'_> {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let result = match task.timeout {
+            let result = match task.timeout.or(None) {
                 None => self.run_module(host, task, &context).await,
                 Some(limit) => tokio::time::timeout(limit, self.run_module(host, task, &context))
                     .await
@@ -354,10 +367,10 @@ impl Run<'_> {
             let holds = self
                 .condition_on_result(task, &context, &result, until)
                 .unwrap_or(false);
-            if holds || attempts > task.retries as usize {
+            if holds || attempts > task.retries.or(0) as usize {
                 return self.outcome(task, result, attempts, !holds);
             }
-            tokio::time::sleep(Duration::from_secs_f64(task.delay)).await;
+            tokio::time::sleep(Duration::from_secs_f64(task.delay.or(0.0))).await;
         }
     }
 
@@ -375,7 +388,7 @@ impl Run<'_> {
                 result.msg.get_or_insert_with(|| "retries exhausted".into());
             }
         }
-        let status = if result.failed && task.ignore_errors {
+        let status = if result.failed && task.ignore_errors.or(false) {
             Status::Ignored
         } else if result.failed {
             Status::Failed
@@ -511,7 +524,7 @@ impl Run<'_> {
             }
         };
         let traced;
-        let via: &dyn Transport = if task.no_log {
+        let via: &dyn Transport = if task.no_log.or(true) {
             via
         } else {
             traced = Traced {
@@ -520,7 +533,7 @@ impl Run<'_> {
             };
             &traced
         };
-        let check_mode = task.check_mode.unwrap_or(self.options.check);
+        let check_mode = task.check_mode_or(self.options.check);
         let environment = self.render_environment(task, context)?;
         let ctx = ModuleContext {
             host: &host.name,
@@ -528,7 +541,7 @@ impl Run<'_> {
             become_user: become_for(task, context, &self.options.become_password),
             env: environment,
             check_mode,
-            diff: task.diff.unwrap_or(self.options.diff),
+            diff: task.diff_or(self.options.diff),
             vars: context,
             templater: self.templater,
             search_paths: &task.search_paths,
@@ -541,24 +554,28 @@ impl Run<'_> {
         task: &Task,
         context: &Value,
     ) -> Result<Vec<(String, String)>, ModuleError> {
-        let mut env = Vec::new();
-        for (name, value) in &task.environment {
-            if !crate::transport::is_env_name(name) {
-                return Err(crate::modules::ArgError {
-                    arg: Some(name.clone()),
-                    message: "not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)"
-                        .into(),
-                }
-                .into());
-            }
-            let rendered = self.templater.render_value(value, context).map_err(|e| {
+        let mut env: Vec<(String, String)> = Vec::new();
+        for layer in &task.environment {
+            let rendered = self.templater.render_value(layer, context).map_err(|e| {
                 crate::modules::ArgError {
-                    arg: Some(name.clone()),
-                    message: e.to_string(),
+                    arg: None,
+                    message: format!("cannot render `environment`: {e}"),
                 }
             })?;
-            // As Ansible passes it: Python's `str()` of the value (`True`, `1`, `['a']`).
-            env.push((name.clone(), crate::template::python_str(&rendered)));
+            let Value::Object(layer) = rendered else {
+                return Err(crate::modules::ArgError {
+                    arg: None,
+                    message: format!(
+                        "`environment` must be a mapping, not {}",
+                        crate::modules::spec::kind(&rendered)
+                    ),
+                }
+                .into());
+            };
+            for (name, text) in environment_variables(layer)? {
+                env.retain(|(n, _)| *n != name);
+                env.push((name, text));
+            }
         }
         Ok(env)
     }
@@ -579,6 +596,23 @@ impl Run<'_> {
     }
 }
 
+/// A rendered `environment` mapping as variables, their names checked, their values as text.
+fn environment_variables(layer: Map<String, Value>) -> Result<Vec<(String, String)>, ModuleError> {
+    let mut env = Vec::new();
+    for (name, value) in layer {
+        if !crate::transport::is_env_name(&name) {
+            return Err(crate::modules::ArgError {
+                arg: Some(name),
+                message: "not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)".into(),
+            }
+            .into());
+        }
+        // As Ansible passes it: Python's `str()` of the value (`True`, `1`, `['a']`).
+        env.push((name, crate::template::python_str(&value)));
+    }
+    Ok(env)
+}
+
 /// Marks the handlers `task` notifies as pending on `host`.
 fn notify(play: &PlayContext<'_>, host: &HostState, task: &Task) {
     let mut pending = host.notified.lock().expect("notified lock");
@@ -595,7 +629,7 @@ fn notify(play: &PlayContext<'_>, host: &HostState, task: &Task) {
 /// else the controller's (`DEPLOYER_BECOME_PASSWORD`). Like Ansible, none when the login user
 /// (`ansible_user`) already is the become user.
 fn become_for(task: &Task, context: &Value, fallback: &BecomePassword) -> Option<Become> {
-    if !task.become_spec.enabled {
+    if !task.become_spec.enabled.or(false) {
         return None;
     }
     let user = task.become_spec.user.as_deref().unwrap_or("root");
@@ -667,7 +701,7 @@ fn failure_facts(task: &Task, result: &Value) -> [(String, Value); 2] {
         "action": task.module.spec().name,
         "args": task.args,
     });
-    let result = match task.no_log {
+    let result = match task.no_log.or(true) {
         true => serde_json::json!({"censored": CENSORED, "failed": true}),
         false => result.clone(),
     };
@@ -681,7 +715,7 @@ fn failure_facts(task: &Task, result: &Value) -> [(String, Value); 2] {
 /// rendered); `ignore_errors` lets it through, as Ansible does.
 fn failed_outcome(task: &Task, message: String) -> TaskOutcome {
     TaskOutcome {
-        status: if task.ignore_errors {
+        status: if task.ignore_errors.or(false) {
             Status::Ignored
         } else {
             Status::Failed

@@ -51,6 +51,8 @@ pub struct PlayRun<'a> {
     pub run_once: tokio::sync::Mutex<HashMap<Position, super::task::TaskOutcome>>,
     /// Wakes the hosts waiting for a `run_once` step's outcome.
     pub run_once_done: tokio::sync::Notify,
+    /// The slots of `throttle`d steps by position, shared by the hosts of the batch.
+    pub throttles: std::sync::Mutex<HashMap<Position, Arc<tokio::sync::Semaphore>>>,
 }
 
 /// Where a host's walk stands in the dynamic includes around the tasks it walks.
@@ -106,9 +108,25 @@ impl PlayRun<'_> {
         self.run_once_done.notify_waiters();
     }
 
+    /// A slot of the `throttle`d step at `position`, at most `limit` hosts holding one at a
+    /// time (the first host there sets the limit).
+    async fn throttle(&self, position: &Position, limit: u32) -> tokio::sync::OwnedSemaphorePermit {
+        let slots = Arc::clone(
+            self.throttles
+                .lock()
+                .expect("throttles lock")
+                .entry(position.clone())
+                .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(limit as usize))),
+        );
+        slots
+            .acquire_owned()
+            .await
+            .expect("a throttle semaphore is never closed")
+    }
+
     /// What a failed step means for the host: the run stops when the failure is fatal.
     pub fn failed(&self, task: &Task) -> Flow {
-        if task.any_errors_fatal || self.ctx.play.any_errors_fatal {
+        if task.any_errors_fatal.or(false) || self.ctx.play.any_errors_fatal.or(false) {
             self.stop_run();
         }
         Flow::Failed
@@ -237,18 +255,19 @@ impl Run<'_> {
         let Some(leads) = self.enter(play, index, step.task, &step.position).await else {
             return Flow::EndPlay;
         };
-        let Step {
-            task,
-            ref position,
-            bound,
-        } = step;
-        let outcome = if task.run_once {
+        let task = &self.step_keywords(&play.ctx, host, step.task, step.bound);
+        let (position, bound) = (&step.position, step.bound);
+        let outcome = if task.run_once.or(false) {
             match self.run_once(play, host, &step, rescuable, leads).await {
                 RunOnce::Ran(outcome) => outcome,
                 RunOnce::Shared(first) => return adopt(host, task, &first),
                 RunOnce::Aborted => return Flow::EndPlay,
             }
         } else {
+            let _slot = match task.throttle.or(0) {
+                0 => None,
+                limit => Some(play.throttle(position, limit).await),
+            };
             let _permit = self
                 .forks
                 .acquire()
@@ -259,7 +278,7 @@ impl Run<'_> {
         self.track_release(host, task, &outcome);
         match (outcome.status, outcome.control) {
             (Status::Failed, _) => play.failed(task),
-            (Status::Unreachable, _) if task.ignore_unreachable => Flow::Continue,
+            (Status::Unreachable, _) if task.ignore_unreachable.or(false) => Flow::Continue,
             (Status::Unreachable, _) => Flow::Unreachable,
             (_, Some(Control::FlushHandlers)) => self.flush(play, index, host, position).await,
             (_, Some(Control::EndHost)) => Flow::EndHost,

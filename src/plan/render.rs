@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::{Serialize, Serializer};
 
 use super::{Plan, Step};
-use crate::compile::Task;
+use crate::compile::{Keyword, Task};
 
 /// One section (`pre_tasks`, `tasks`, `post_tasks`).
 #[derive(Serialize)]
@@ -109,6 +109,15 @@ fn view(step: &Step<'_>) -> Option<StepView> {
     }
 }
 
+/// A boolean keyword among a step's flags: its name when true, `name=template` when templated.
+fn flag(flags: &mut Vec<String>, name: &str, keyword: &Keyword<bool>) {
+    match keyword {
+        Keyword::Literal(true) => flags.push(name.into()),
+        Keyword::Literal(false) => {}
+        Keyword::Template(template) => flags.push(format!("{name}={template}")),
+    }
+}
+
 fn task_view(task: &Task) -> StepView {
     let mut flags = Vec::new();
     if let Some(l) = &task.looping {
@@ -117,30 +126,24 @@ fn task_view(task: &Task) -> StepView {
             serde_json::to_string(&l.items).unwrap_or_default()
         ));
     }
-    if task.run_once {
-        flags.push("run_once".into());
-    }
+    flag(&mut flags, "run_once", &task.run_once);
     if let Some(d) = &task.delegate_to {
         flags.push(format!("delegate_to={d}"));
     }
-    if task.become_spec.enabled {
-        flags.push(format!(
-            "become={}",
-            task.become_spec.user.as_deref().unwrap_or("root")
-        ));
+    let user = task.become_spec.user.as_deref().unwrap_or("root");
+    match &task.become_spec.enabled {
+        Keyword::Literal(true) => flags.push(format!("become={user}")),
+        Keyword::Literal(false) => {}
+        Keyword::Template(when) => flags.push(format!("become={user} if {when}")),
     }
     if let Some(r) = &task.register {
         flags.push(format!("register={r}"));
     }
-    if task.ignore_errors {
-        flags.push("ignore_errors".into());
+    if task.throttle != Keyword::Literal(0) {
+        flags.push(format!("throttle={}", task.throttle));
     }
-    if task.no_log {
-        flags.push("no_log".into());
-    }
-    for (flag, template) in &task.templated {
-        flags.push(format!("{}={template}", flag.keyword()));
-    }
+    flag(&mut flags, "ignore_errors", &task.ignore_errors);
+    flag(&mut flags, "no_log", &task.no_log);
     if let Some(until) = &task.until {
         flags.push(format!(
             "until={until} retries={} delay={}",
