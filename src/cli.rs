@@ -268,6 +268,10 @@ pub struct ConnectionArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 15,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub keepalive: u64,
+    /// Open an SSH session for every command instead of keeping one shell per host (and become
+    /// user) for the whole run; each session costs the host a login.
+    #[arg(long)]
+    pub session_per_command: bool,
 }
 
 /// `deployer plan`.

@@ -240,6 +240,7 @@ fn connect_options(args: &ConnectionArgs) -> ConnectOptions {
         insecure_ignore_host_keys: args.insecure_ignore_host_keys,
         connect_timeout: Duration::from_secs(timeout),
         keepalive_interval: Duration::from_secs(args.keepalive),
+        persistent_shell: !args.session_per_command,
         ..ConnectOptions::default()
     }
 }

@@ -20,6 +20,7 @@ mod modules_fleet;
 mod natives_fleet;
 mod output;
 mod over_ssh;
+mod persistent_shell;
 mod realworld;
 mod realworld_fleet;
 mod releases;

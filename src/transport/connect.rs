@@ -2,14 +2,15 @@
 //! (`ansible_connection`, `ansible_host`, ...): `local` runs on the controller, `ssh` (the
 //! default) goes through [`ssh`](super::ssh), sharing connections between hosts.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Map, Value};
 
 use super::ssh::{Credentials, SshConnector};
-use super::{LocalTransport, Transport, TransportError};
+use super::{HostShells, LocalTransport, ResidentTransport, Transport, TransportError};
 
 /// Unanswered keepalives in a row after which a connection is given up (like OpenSSH's
 /// `ServerAliveCountMax`).
@@ -34,11 +35,14 @@ pub struct ConnectOptions {
     pub ssh_dir: Option<PathBuf>,
     /// Keys given other than as files, and the ssh-agent.
     pub credentials: Credentials,
+    /// Run a host's commands in one long-lived shell (per become user) rather than in an SSH
+    /// session each, so that its login is paid once.
+    pub persistent_shell: bool,
 }
 
 impl Default for ConnectOptions {
     /// Verified host keys, a 10 s connect timeout, keepalives every 15 s, `~/.ssh`, and
-    /// credentials from the environment ([`Credentials::from_env`]).
+    /// credentials from the environment ([`Credentials::from_env`]), a persistent shell per host.
     fn default() -> Self {
         ConnectOptions {
             accept_new_host_keys: false,
@@ -47,6 +51,7 @@ impl Default for ConnectOptions {
             keepalive_interval: Duration::from_secs(15),
             ssh_dir: None,
             credentials: Credentials::from_env(),
+            persistent_shell: true,
         }
     }
 }
@@ -54,6 +59,9 @@ impl Default for ConnectOptions {
 /// Opens transports for hosts, sharing connections where hosts share a path.
 pub struct Connector {
     ssh: SshConnector,
+    persistent_shell: bool,
+    /// Each SSH host's long-lived shells, by the transport's description.
+    shells: Mutex<HashMap<String, Arc<HostShells>>>,
 }
 
 impl Connector {
@@ -61,6 +69,8 @@ impl Connector {
     pub fn new(options: ConnectOptions) -> Self {
         Connector {
             ssh: SshConnector::new(&options),
+            persistent_shell: options.persistent_shell,
+            shells: Mutex::default(),
         }
     }
 
@@ -78,7 +88,18 @@ impl Connector {
             .unwrap_or("ssh");
         match kind {
             "local" => Ok(Arc::new(LocalTransport)),
-            "ssh" | "smart" => Ok(self.ssh.connect(host, vars).await?),
+            "ssh" | "smart" => {
+                let transport = self.ssh.connect(host, vars).await?;
+                if !self.persistent_shell {
+                    return Ok(transport);
+                }
+                let shells = self
+                    .lock_shells()
+                    .entry(transport.describe())
+                    .or_default()
+                    .clone();
+                Ok(Arc::new(ResidentTransport::new(transport, shells)))
+            }
             other => Err(TransportError::Config(format!(
                 "host {host}: connection `{other}` is not supported (use ssh or local)"
             ))),
@@ -88,6 +109,11 @@ impl Connector {
     /// Closes every connection this connector opened. Transports handed out before reconnect
     /// on their next command.
     pub async fn shutdown(&self) {
+        self.lock_shells().clear();
         self.ssh.shutdown().await;
+    }
+
+    fn lock_shells(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<HostShells>>> {
+        self.shells.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

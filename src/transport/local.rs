@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
-use super::{ExecOutput, ExecRequest, Stdin, Transport, TransportError, remote_command};
+use super::{ExecOutput, ExecRequest, Pipes, Stdin, Transport, TransportError, remote_command};
 
 /// Runs commands as child processes of deployer.
 #[derive(Debug, Default, Clone)]
@@ -17,15 +17,7 @@ pub struct LocalTransport;
 impl Transport for LocalTransport {
     async fn exec(&self, request: ExecRequest) -> Result<ExecOutput, TransportError> {
         let (line, preamble) = remote_command(&request);
-        let mut child = Command::new("/bin/sh");
-        for name in SECRET_ENV {
-            child.env_remove(name);
-        }
-        let mut child = child
-            .arg("-c")
-            .arg(&line)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
+        let mut child = shell(&line)
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()?;
@@ -68,9 +60,33 @@ impl Transport for LocalTransport {
         })
     }
 
+    /// The command ends when its stdin closes, as a shell loop does; it is not killed.
+    async fn spawn(&self, line: String) -> Result<Option<Pipes>, TransportError> {
+        let mut child = shell(&line).stderr(Stdio::null()).spawn()?;
+        Ok(Some(Pipes {
+            input: Box::new(child.stdin.take().expect("stdin was piped")),
+            output: Box::new(child.stdout.take().expect("stdout was piped")),
+            keep: Box::new(child),
+        }))
+    }
+
     fn describe(&self) -> String {
         "local".to_string()
     }
+}
+
+/// `/bin/sh -c line` with piped stdin and stdout, without deployer's secrets in its environment.
+fn shell(line: &str) -> Command {
+    let mut command = Command::new("/bin/sh");
+    for name in SECRET_ENV {
+        command.env_remove(name);
+    }
+    command
+        .arg("-c")
+        .arg(line)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    command
 }
 
 /// The exit code, or 128 + signal for a killed process, like a shell reports it.

@@ -5,11 +5,13 @@
 
 mod connect;
 mod local;
+mod resident;
 mod shell;
 pub mod ssh;
 
 pub use connect::{ConnectOptions, Connector, KEEPALIVE_MAX};
 pub use local::LocalTransport;
+pub use resident::{HostShells, ResidentTransport};
 pub use shell::{is_env_name, quote, quote_command, quote_glob, remote_command};
 pub use ssh::SshTransport;
 
@@ -121,11 +123,29 @@ impl TransportError {
     }
 }
 
+/// The pipes of a command that keeps running: what it reads and what it prints (its stderr is
+/// not kept). Dropping them ends the command's session.
+pub struct Pipes {
+    /// The command's standard input.
+    pub input: Box<dyn tokio::io::AsyncWrite + Send + Unpin>,
+    /// The command's standard output.
+    pub output: Box<dyn tokio::io::AsyncRead + Send + Unpin>,
+    /// What must live as long as the command (its channel slot, its child process).
+    pub keep: Box<dyn Send>,
+}
+
 /// A way to run commands on one host.
 #[async_trait]
 pub trait Transport: Send + Sync {
     /// Runs one command to completion and returns what it printed and its exit code.
     async fn exec(&self, request: ExecRequest) -> Result<ExecOutput, TransportError>;
+
+    /// Starts `line` (a command line for the host's login shell) and hands back its pipes, for a
+    /// command that outlives one request (`None`: this transport cannot).
+    async fn spawn(&self, line: String) -> Result<Option<Pipes>, TransportError> {
+        let _ = line;
+        Ok(None)
+    }
 
     /// A short description for messages, e.g. `local` or `deploy@app1 via 127.0.0.1:2222`.
     fn describe(&self) -> String;

@@ -113,28 +113,53 @@ pub fn is_env_name(name: &str) -> bool {
 /// The command line to hand to a shell on the host for `request`, and the bytes to write to its
 /// stdin before the request's own stdin (the sudo password, when there is one).
 pub fn remote_command(request: &ExecRequest) -> (String, Option<String>) {
+    as_user(request.become_user.as_ref(), &script_with_env(request))
+}
+
+/// The request's script preceded by the exports of its environment.
+pub(crate) fn script_with_env(request: &ExecRequest) -> String {
     let mut script = String::new();
     for (name, value) in &request.env {
         script.push_str(&format!("export {name}={}; ", quote(value)));
     }
     script.push_str(&request.script);
-    match &request.become_user {
-        None => (format!("sh -c {}", quote(&script)), None),
+    script
+}
+
+/// The command line that runs `script` with `sh`, through sudo when there is a user to become,
+/// and the bytes to write to its stdin first (the sudo password, when there is one).
+pub(crate) fn as_user(become_user: Option<&Become>, script: &str) -> (String, Option<String>) {
+    match become_user {
+        None => (format!("sh -c {}", quote(script)), None),
         Some(Become {
             user,
             password: None,
         }) => (
-            format!("sudo -n -H -u {} -- sh -c {}", quote(user), quote(&script)),
+            format!("sudo -n -H -u {} -- sh -c {}", quote(user), quote(script)),
             None,
         ),
         Some(Become {
             user,
             password: Some(password),
         }) => (
-            sudo_with_password(user, &script),
+            sudo_with_password(user, script),
             Some(format!("{password}\n")),
         ),
     }
+}
+
+/// The request with its script run under `timeout -s KILL` (when the host has it), so that the
+/// host kills the whole command one second after the limit, even if the connection is gone.
+pub(crate) fn with_remote_deadline(mut request: ExecRequest) -> ExecRequest {
+    if let Some(limit) = request.timeout {
+        let seconds = limit.as_secs() + u64::from(limit.subsec_nanos() > 0) + 1;
+        request.script = format!(
+            "if command -v timeout >/dev/null 2>&1; then exec timeout -s KILL {seconds} sh -c {}; fi\n{}",
+            quote(&request.script),
+            request.script
+        );
+    }
+    request
 }
 
 /// sudo with a password that is the first line of stdin: the line is always read off stdin

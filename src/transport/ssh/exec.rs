@@ -20,7 +20,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::session::Session;
-use crate::transport::{ExecOutput, ExecRequest, Stdin, TransportError, quote, remote_command};
+use crate::transport::shell::with_remote_deadline;
+use crate::transport::{ExecOutput, ExecRequest, Pipes, Stdin, TransportError, remote_command};
 
 /// Attempts at opening a channel the server refused for lack of a free slot.
 const OPEN_ATTEMPTS: u32 = 7;
@@ -114,18 +115,28 @@ pub(crate) async fn run(
     outcome.map_err(|e| lost_connection(session, e))
 }
 
-/// The request with its script run under `timeout -s KILL` (when the host has it), so that the
-/// host kills the whole command one second after the limit, even if the connection is gone.
-fn with_remote_deadline(mut request: ExecRequest) -> ExecRequest {
-    if let Some(limit) = request.timeout {
-        let seconds = limit.as_secs() + u64::from(limit.subsec_nanos() > 0) + 1;
-        request.script = format!(
-            "if command -v timeout >/dev/null 2>&1; then exec timeout -s KILL {seconds} sh -c {}; fi\n{}",
-            quote(&request.script),
-            request.script
-        );
-    }
-    request
+/// Starts `line` on a channel of its own that stays open until the returned pipes are dropped
+/// (holding one of the connection's channel slots all that time).
+pub(crate) async fn spawn(session: &Session, line: String) -> Result<Pipes, TransportError> {
+    let permit = session
+        .channels
+        .clone()
+        .acquire_owned()
+        .await
+        .expect("the channel semaphore is never closed");
+    let channel = open_channel(session).await?;
+    channel.exec(true, line).await.map_err(|e| {
+        lost_connection(
+            session,
+            TransportError::Unreachable(format!("cannot start the command: {e}")),
+        )
+    })?;
+    let (output, input) = tokio::io::split(channel.into_stream());
+    Ok(Pipes {
+        input: Box::new(input),
+        output: Box::new(output),
+        keep: Box::new(permit),
+    })
 }
 
 /// Opens a session channel, retrying while the server is short of session slots.

@@ -36,7 +36,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use super::{ConnectOptions, ExecOutput, ExecRequest, Transport, TransportError};
+use super::{ConnectOptions, ExecOutput, ExecRequest, Pipes, Transport, TransportError};
 use auth::Authenticator;
 use pool::Pool;
 use session::{HostKeyPolicy, Opener};
@@ -154,6 +154,11 @@ impl Transport for SshTransport {
     async fn exec(&self, request: ExecRequest) -> Result<ExecOutput, TransportError> {
         let session = self.pool.session(&self.target, &self.policy).await?;
         exec::run(&session, request).await
+    }
+
+    async fn spawn(&self, line: String) -> Result<Option<Pipes>, TransportError> {
+        let session = self.pool.session(&self.target, &self.policy).await?;
+        Ok(Some(exec::spawn(&session, line).await?))
     }
 
     fn describe(&self) -> String {

@@ -1,0 +1,595 @@
+//! One long-lived shell per host and become user: a POSIX `sh` loop started once over one
+//! channel runs every command sent to it, so a host's login (PAM, the login shell's startup
+//! files) is paid once per run rather than once per command.
+//!
+//! The protocol, on the loop's stdin and stdout:
+//! - request: `SCRIPT_LEN STDIN_LEN\n`, the script, then exactly `STDIN_LEN` bytes of stdin;
+//! - reply: `A\n` once the script is read (the command starts), then
+//!   `STATUS STDOUT_LEN STDERR_LEN\n`, the stdout bytes, the stderr bytes.
+//!
+//! The command reads its stdin through `head -c`, so it gets only its own bytes, and what it
+//! leaves unread is drained before the next request. Its output goes to files in a private
+//! folder, so binary output survives and a background process it starts cannot hold the reply.
+//! A shell that ended before the `A` of a request did not run it: a new one is started once,
+//! with a warning. A command with a timeout runs under the host's `timeout`, and its shell is
+//! dropped when the controller gives up waiting. Where the loop cannot start (no POSIX `sh`,
+//! a `head` that reads ahead, sudo refusing), commands run in a session each, as before.
+
+use std::collections::{HashMap, HashSet};
+use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+
+use super::shell::{as_user, script_with_env, with_remote_deadline};
+use super::{Become, ExecOutput, ExecRequest, Pipes, Stdin, Transport, TransportError};
+
+/// The line the loop prints once it is ready for requests (after whatever the login printed).
+const READY: &str = "deployer-shell-ready-1";
+/// What the loop prints instead when it cannot serve requests on this host.
+const UNSUPPORTED: &str = "deployer-shell: ";
+/// Shells kept per host at most (they hold channel slots); more commands at once run in a
+/// session each.
+const MAX_SHELLS: usize = 4;
+/// How long a shell may take to start (a costly login included).
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How much a login may print before the loop's ready line.
+const MAX_BANNER: usize = 64 * 1024;
+
+/// The loop run by `sh` on the host.
+const LOOP: &str = r#"d=$(mktemp -d 2>/dev/null) || { echo 'deployer-shell: mktemp -d failed'; exit 0; }
+trap 'rm -rf "$d"' EXIT
+trap 'exit 129' HUP
+trap 'exit 143' TERM
+[ "$(printf abc | { head -c 1 >/dev/null; cat; })" = bc ] || { echo 'deployer-shell: head -c reads ahead'; exit 0; }
+printf '\n%s\n' deployer-shell-ready-1
+while read -r n m; do
+  [ -d "$d" ] && [ ! -L "$d" ] && head -c "$n" >"$d/s" || exit 1
+  printf 'A\n'
+  if [ "$m" = 0 ]; then
+    sh "$d/s" </dev/null >"$d/o" 2>"$d/e"; s=$?
+  else
+    head -c "$m" | { sh "$d/s" >"$d/o" 2>"$d/e"; s=$?; cat >/dev/null; exit $s; }; s=$?
+  fi
+  set -- $(wc -c <"$d/o") $(wc -c <"$d/e")
+  printf '%s %s %s\n' "$s" "$1" "$2"
+  cat "$d/o" "$d/e"
+  rm -f "$d/o" "$d/e"
+done
+"#;
+
+/// A transport whose commands run in the host's long-lived shells, falling back to `inner`'s
+/// session per command.
+pub struct ResidentTransport {
+    inner: Arc<dyn Transport>,
+    shells: Arc<HostShells>,
+}
+
+impl ResidentTransport {
+    /// Runs `inner`'s commands through `shells` (the host's, shared by its transports).
+    pub fn new(inner: Arc<dyn Transport>, shells: Arc<HostShells>) -> Self {
+        ResidentTransport { inner, shells }
+    }
+}
+
+#[async_trait]
+impl Transport for ResidentTransport {
+    async fn exec(&self, request: ExecRequest) -> Result<ExecOutput, TransportError> {
+        match self.shells.exec(self.inner.as_ref(), &request).await {
+            Some(result) => result,
+            None => self.inner.exec(request).await,
+        }
+    }
+
+    async fn spawn(&self, line: String) -> Result<Option<Pipes>, TransportError> {
+        self.inner.spawn(line).await
+    }
+
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+
+    fn bastion(&self) -> Option<Arc<dyn Transport>> {
+        self.inner.bastion()
+    }
+}
+
+/// The shells of one host, by the user they run as (`None`: the login user).
+#[derive(Default)]
+pub struct HostShells {
+    idle: Mutex<HashMap<Option<String>, Vec<Shell>>>,
+    /// Users whose shell could not start: their commands run in a session each.
+    per_command: Mutex<HashSet<Option<String>>>,
+    live: Arc<AtomicUsize>,
+}
+
+impl HostShells {
+    /// Runs `request` in one of the shells (started through `host` when none is idle), or
+    /// `None` when it must run in a session of its own.
+    async fn exec(
+        &self,
+        host: &dyn Transport,
+        request: &ExecRequest,
+    ) -> Option<Result<ExecOutput, TransportError>> {
+        let user = request.become_user.as_ref().map(|b| b.user.clone());
+        let mut restarted = false;
+        loop {
+            let mut shell = match self.take_idle(&user) {
+                Some(shell) => shell,
+                None => match self.start(host, request.become_user.as_ref()).await? {
+                    Ok(shell) => shell,
+                    Err(e) => return Some(Err(e)),
+                },
+            };
+            match shell.run(request).await {
+                Ok(output) => {
+                    self.lock_idle().entry(user).or_default().push(shell);
+                    return Some(Ok(output));
+                }
+                Err(RunError::NotStarted) if !restarted => {
+                    tracing::warn!(
+                        host = %host.describe(),
+                        "the host's shell has ended (killed, out of memory or a reboot?); starting a new one"
+                    );
+                    restarted = true;
+                }
+                Err(RunError::NotStarted) => {
+                    return Some(Err(TransportError::Unreachable(
+                        "the host's shell ended again as soon as it started".into(),
+                    )));
+                }
+                Err(RunError::Lost(why)) => {
+                    return Some(Err(TransportError::Unreachable(format!(
+                        "the host's shell ended while the command ran: {why}"
+                    ))));
+                }
+                Err(RunError::Timeout(limit)) => return Some(Err(TransportError::Timeout(limit))),
+                Err(RunError::Local(e)) => return Some(Err(TransportError::Io(e))),
+            }
+        }
+    }
+
+    fn lock_idle(&self) -> std::sync::MutexGuard<'_, HashMap<Option<String>, Vec<Shell>>> {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn take_idle(&self, user: &Option<String>) -> Option<Shell> {
+        self.lock_idle().get_mut(user)?.pop()
+    }
+
+    /// Starts a shell for `become_user`: `None` when there cannot be one (the command then runs
+    /// in a session of its own), an error when the host cannot be reached.
+    async fn start(
+        &self,
+        host: &dyn Transport,
+        become_user: Option<&Become>,
+    ) -> Option<Result<Shell, TransportError>> {
+        let user = become_user.map(|b| b.user.clone());
+        if self
+            .per_command
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&user)
+        {
+            return None;
+        }
+        let slot = Slot::take(&self.live)?;
+        let (line, preamble) = as_user(become_user, LOOP);
+        let pipes = match host.spawn(line).await {
+            Ok(Some(pipes)) => pipes,
+            Ok(None) => return None,
+            Err(e) => return Some(Err(e)),
+        };
+        match Shell::start(pipes, preamble, slot).await {
+            Ok(shell) => Some(Ok(shell)),
+            Err(why) => {
+                // sudo refusing is reported by the command's own session; anything else is odd.
+                if become_user.is_none() {
+                    tracing::warn!(
+                        host = %host.describe(),
+                        "cannot keep a shell on the host ({why}); running a session per command"
+                    );
+                } else {
+                    tracing::debug!(host = %host.describe(), "no become shell: {why}");
+                }
+                self.per_command
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(user);
+                None
+            }
+        }
+    }
+}
+
+/// A place among a host's [`MAX_SHELLS`], given back when its shell is dropped.
+struct Slot(Arc<AtomicUsize>);
+
+impl Slot {
+    fn take(live: &Arc<AtomicUsize>) -> Option<Slot> {
+        live.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+            (n < MAX_SHELLS).then_some(n + 1)
+        })
+        .ok()?;
+        Some(Slot(live.clone()))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Why a request got no reply.
+enum RunError {
+    /// The shell had ended before it read the request: the command did not run.
+    NotStarted,
+    /// The shell ended, or spoke out of turn, while the command ran.
+    Lost(String),
+    /// The command ran longer than its timeout.
+    Timeout(Duration),
+    /// Reading the local file to send failed.
+    Local(io::Error),
+}
+
+/// One running loop.
+struct Shell {
+    input: Box<dyn AsyncWrite + Send + Unpin>,
+    output: BufReader<Box<dyn AsyncRead + Send + Unpin>>,
+    _keep: Box<dyn Send>,
+    _slot: Slot,
+}
+
+impl Shell {
+    /// Sends the sudo password (if any) and waits for the loop's ready line.
+    async fn start(pipes: Pipes, preamble: Option<String>, slot: Slot) -> Result<Shell, String> {
+        let mut shell = Shell {
+            input: pipes.input,
+            output: BufReader::new(pipes.output),
+            _keep: pipes.keep,
+            _slot: slot,
+        };
+        if let Some(password) = preamble.map(zeroize::Zeroizing::new) {
+            shell
+                .input
+                .write_all(password.as_bytes())
+                .await
+                .map_err(|e| format!("cannot write to it: {e}"))?;
+        }
+        shell.input.flush().await.map_err(|e| e.to_string())?;
+        tokio::time::timeout(START_TIMEOUT, shell.wait_ready())
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {START_TIMEOUT:?}")))?;
+        Ok(shell)
+    }
+
+    /// Skips what the login printed, up to the loop's ready line.
+    async fn wait_ready(&mut self) -> Result<(), String> {
+        let mut banner = 0;
+        loop {
+            let mut line = Vec::new();
+            let read = self
+                .output
+                .read_until(b'\n', &mut line)
+                .await
+                .map_err(|e| e.to_string())?;
+            if read == 0 {
+                return Err("it ended before it was ready".into());
+            }
+            let line = String::from_utf8_lossy(&line);
+            let line = line.trim_end();
+            if line == READY {
+                return Ok(());
+            }
+            if let Some(why) = line.strip_prefix(UNSUPPORTED) {
+                return Err(why.to_string());
+            }
+            banner += read;
+            if banner > MAX_BANNER {
+                return Err("the login printed too much before the shell started".into());
+            }
+        }
+    }
+
+    /// Sends `request` and reads its reply.
+    async fn run(&mut self, request: &ExecRequest) -> Result<ExecOutput, RunError> {
+        let request = with_remote_deadline(request.clone());
+        let script = script_with_env(&request);
+        let stdin_len = match &request.stdin {
+            Stdin::Null => 0,
+            Stdin::Bytes(bytes) => bytes.len() as u64,
+            Stdin::File(path) => tokio::fs::metadata(path)
+                .await
+                .map_err(RunError::Local)?
+                .len(),
+        };
+        let exchange = self.exchange(&script, &request.stdin, stdin_len);
+        match request.timeout {
+            Some(limit) => tokio::time::timeout(limit, exchange)
+                .await
+                .unwrap_or(Err(RunError::Timeout(limit))),
+            None => exchange.await,
+        }
+    }
+
+    async fn exchange(
+        &mut self,
+        script: &str,
+        stdin: &Stdin,
+        stdin_len: u64,
+    ) -> Result<ExecOutput, RunError> {
+        let sent = self.send(script, stdin, stdin_len).await;
+        if let Err(Sending::Local(e)) = sent {
+            return Err(RunError::Local(e));
+        }
+        // Whether the command started tells a dead shell from a lost command, even when sending
+        // failed half-way.
+        let mut ack = Vec::new();
+        match self.output.read_until(b'\n', &mut ack).await {
+            Ok(_) if ack == b"A\n" => {}
+            Ok(0) | Err(_) => return Err(RunError::NotStarted),
+            Ok(_) => return Err(lost("an unexpected reply")),
+        }
+        if sent.is_err() {
+            return Err(lost("it stopped reading the command's input"));
+        }
+        let mut header = String::new();
+        self.output
+            .read_line(&mut header)
+            .await
+            .map_err(|e| lost(&e.to_string()))?;
+        let numbers: Vec<i64> = header
+            .split_whitespace()
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .map_err(|_| lost("an unexpected reply"))?;
+        let [status, out_len, err_len] = numbers[..] else {
+            return Err(lost(if header.is_empty() {
+                "it ended"
+            } else {
+                "an unexpected reply"
+            }));
+        };
+        let mut output = ExecOutput {
+            exit_code: status as i32,
+            stdout: vec![0; out_len.max(0) as usize],
+            stderr: vec![0; err_len.max(0) as usize],
+        };
+        self.output
+            .read_exact(&mut output.stdout)
+            .await
+            .map_err(|e| lost(&e.to_string()))?;
+        self.output
+            .read_exact(&mut output.stderr)
+            .await
+            .map_err(|e| lost(&e.to_string()))?;
+        Ok(output)
+    }
+
+    /// Writes the request: header, script, then exactly `stdin_len` bytes of stdin.
+    async fn send(&mut self, script: &str, stdin: &Stdin, stdin_len: u64) -> Result<(), Sending> {
+        let header = format!("{} {stdin_len}\n", script.len());
+        self.input.write_all(header.as_bytes()).await?;
+        self.input.write_all(script.as_bytes()).await?;
+        match stdin {
+            Stdin::Null => {}
+            Stdin::Bytes(bytes) => self.input.write_all(bytes).await?,
+            Stdin::File(path) => {
+                let file = tokio::fs::File::open(path).await.map_err(Sending::Local)?;
+                let mut limited = file.take(stdin_len);
+                let copied = copy_local(&mut limited, &mut self.input).await?;
+                if copied != stdin_len {
+                    return Err(Sending::Local(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("{} shrank while it was sent", path.display()),
+                    )));
+                }
+            }
+        }
+        self.input.flush().await?;
+        Ok(())
+    }
+}
+
+/// Why sending a request stopped.
+enum Sending {
+    /// Reading the local file failed.
+    Local(io::Error),
+    /// The shell stopped taking data.
+    Remote,
+}
+
+impl From<io::Error> for Sending {
+    fn from(_: io::Error) -> Self {
+        Sending::Remote
+    }
+}
+
+/// Copies a local reader into the shell, telling a local read error from a remote write error.
+async fn copy_local(
+    from: &mut (impl AsyncRead + Unpin),
+    to: &mut (impl AsyncWrite + Unpin + ?Sized),
+) -> Result<u64, Sending> {
+    let mut buffer = vec![0; 256 * 1024];
+    let mut copied = 0;
+    loop {
+        let read = from.read(&mut buffer).await.map_err(Sending::Local)?;
+        if read == 0 {
+            return Ok(copied);
+        }
+        to.write_all(&buffer[..read]).await?;
+        copied += read as u64;
+    }
+}
+
+fn lost(why: &str) -> RunError {
+    RunError::Lost(why.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::LocalTransport;
+
+    fn resident() -> ResidentTransport {
+        ResidentTransport::new(Arc::new(LocalTransport), Arc::default())
+    }
+
+    async fn run(host: &dyn Transport, script: &str, stdin: Stdin) -> ExecOutput {
+        let mut request = ExecRequest::new(script);
+        request.stdin = stdin;
+        host.exec(request).await.expect("the command runs")
+    }
+
+    fn bytes(data: &[u8]) -> Stdin {
+        Stdin::Bytes(Arc::new(data.to_vec()))
+    }
+
+    #[tokio::test]
+    async fn commands_share_one_shell_and_keep_their_own_stdin() {
+        let host = resident();
+        let shell = run(&host, "echo $PPID", Stdin::Null).await.stdout_text();
+        let taken = run(&host, "head -c 3", bytes(b"abcdef")).await;
+        assert_eq!(taken.stdout_text(), "abc");
+        let rest = run(&host, "cat", bytes(b"xyz")).await;
+        assert_eq!(rest.stdout_text(), "xyz");
+        assert_eq!(run(&host, "cat", Stdin::Null).await.stdout_text(), "");
+        assert_eq!(
+            run(&host, "echo $PPID", Stdin::Null).await.stdout_text(),
+            shell
+        );
+    }
+
+    #[tokio::test]
+    async fn binary_output_status_stderr_and_environment_survive() {
+        let host = resident();
+        let mut request =
+            ExecRequest::new("printf '\\000\\377\\n'; printf \"$GREETING\" >&2; exit 7");
+        request.env.push(("GREETING".into(), "it's me".into()));
+        let out = host.exec(request).await.unwrap();
+        assert_eq!(out.stdout, b"\0\xff\n");
+        assert_eq!(out.stderr_text(), "it's me");
+        assert_eq!(out.exit_code, 7);
+        let killed = run(&host, "kill -9 $$", Stdin::Null).await;
+        assert_eq!(killed.exit_code, 137);
+    }
+
+    #[tokio::test]
+    async fn a_file_is_streamed_whole_and_the_next_command_is_unharmed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("big");
+        let data: Vec<u8> = (0..3 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&file, &data).unwrap();
+        let host = resident();
+        let out = run(&host, "cksum", Stdin::File(file.clone())).await;
+        let local = std::process::Command::new("cksum")
+            .arg(&file)
+            .output()
+            .unwrap();
+        let local = String::from_utf8(local.stdout).unwrap();
+        let words = |text: &str| {
+            text.split_whitespace()
+                .take(2)
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(words(&out.stdout_text()), words(&local));
+        // A command that reads none of its input does not leave it to the next one.
+        let ignored = run(&host, "true", Stdin::File(file)).await;
+        assert_eq!(ignored.exit_code, 0);
+        assert_eq!(
+            run(&host, "cat", bytes(b"mine")).await.stdout_text(),
+            "mine"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_timeout_fails_the_command_and_the_next_one_gets_a_new_shell() {
+        let host = resident();
+        let before = run(&host, "echo $PPID", Stdin::Null).await.stdout_text();
+        let mut slow = ExecRequest::new("sleep 5");
+        slow.timeout = Some(Duration::from_millis(200));
+        let err = host.exec(slow).await.unwrap_err();
+        assert!(matches!(err, TransportError::Timeout(_)), "{err}");
+        let after = run(&host, "echo $PPID", Stdin::Null).await.stdout_text();
+        assert_ne!(before, after);
+    }
+
+    #[tokio::test]
+    async fn a_shell_killed_between_commands_is_replaced() {
+        let host = resident();
+        let shell = run(&host, "echo $PPID", Stdin::Null).await.stdout_text();
+        let status = std::process::Command::new("kill")
+            .args(["-9", shell.trim()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let out = run(&host, "echo $PPID", Stdin::Null).await;
+        assert_eq!(out.exit_code, 0);
+        assert_ne!(out.stdout_text(), shell);
+    }
+
+    #[tokio::test]
+    async fn a_shell_killed_during_a_command_fails_it_as_unreachable() {
+        let host = resident();
+        let err = host
+            .exec(ExecRequest::new("kill -9 $PPID; sleep 1"))
+            .await
+            .unwrap_err();
+        assert!(err.is_unreachable(), "{err}");
+        assert_eq!(
+            run(&host, "echo ok", Stdin::Null).await.stdout_text(),
+            "ok\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn commands_at_once_get_shells_of_their_own() {
+        let host = Arc::new(resident());
+        let runs = (0..MAX_SHELLS + 2).map(|i| {
+            let host = host.clone();
+            tokio::spawn(async move {
+                run(host.as_ref(), &format!("sleep 0.2; echo {i}"), Stdin::Null).await
+            })
+        });
+        for (i, handle) in runs.enumerate() {
+            assert_eq!(handle.await.unwrap().stdout_text(), format!("{i}\n"));
+        }
+        assert!(host.shells.live.load(Ordering::SeqCst) <= MAX_SHELLS);
+    }
+
+    /// A host where the loop cannot run.
+    struct NoLoop;
+
+    #[async_trait]
+    impl Transport for NoLoop {
+        async fn exec(&self, request: ExecRequest) -> Result<ExecOutput, TransportError> {
+            LocalTransport.exec(request).await
+        }
+
+        async fn spawn(&self, _line: String) -> Result<Option<Pipes>, TransportError> {
+            LocalTransport
+                .spawn("echo login noise; echo 'deployer-shell: head -c reads ahead'".into())
+                .await
+        }
+
+        fn describe(&self) -> String {
+            "noloop".into()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_host_without_the_loop_runs_a_session_per_command() {
+        let host = ResidentTransport::new(Arc::new(NoLoop), Arc::default());
+        for _ in 0..2 {
+            let out = run(&host, "cat", bytes(b"still works")).await;
+            assert_eq!(out.stdout_text(), "still works");
+        }
+        assert!(host.shells.per_command.lock().unwrap().contains(&None));
+    }
+}

@@ -1,0 +1,110 @@
+//! One long-lived shell per host and become user, over SSH on the fleet: a login is paid once per
+//! run, not once per command. Each test logs in as a user of its own whose `.bashrc` (read by
+//! bash for every SSH command, as on Debian) counts the logins in `~/logins`.
+
+use crate::fleet::{Fleet, fleet};
+use crate::support::Project;
+
+/// Creates `user` on `host` (the fleet's key, passwordless sudo) with a `.bashrc` that counts
+/// logins, and empties the count.
+fn login_counting_user(fleet: &Fleet, host: &str, user: &str) {
+    let script = format!(
+        "id {user} >/dev/null 2>&1 || /usr/sbin/useradd -m -s /bin/bash {user}; \
+         install -d -m 700 -o {user} -g {user} /home/{user}/.ssh && \
+         install -m 600 -o {user} -g {user} /home/deploy/.ssh/authorized_keys /home/{user}/.ssh/ && \
+         echo '{user} ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/{user} && \
+         echo 'echo login >> \"$HOME/logins\"' > /home/{user}/.bashrc && \
+         install -m 644 -o {user} -g {user} /dev/null /home/{user}/logins"
+    );
+    let (code, out) = fleet.exec(host, &script);
+    assert_eq!(code, 0, "cannot create {user} on {host}: {out}");
+}
+
+/// A project running `playbook` on `host`, logged in as `user`.
+fn project_as(fleet: &Fleet, host: &str, user: &str, playbook: &str) -> Project {
+    let inventory = std::fs::read_to_string(fleet.inventory()).expect("fleet inventory");
+    let inventory = inventory.replace(
+        &format!("{host}: {{}}"),
+        &format!("{host}: {{ansible_user: {user}}}"),
+    );
+    fleet.project(playbook).file("inv.yml", &inventory)
+}
+
+fn logins(fleet: &Fleet, host: &str, user: &str) -> usize {
+    let text = fleet
+        .read(host, &format!("/home/{user}/logins"))
+        .expect("the login count exists");
+    text.lines().count()
+}
+
+fn tasks(name: &str, count: usize, task: &str) -> String {
+    (0..count)
+        .map(|i| format!("    - name: {name}{i}\n      {task}\n"))
+        .collect()
+}
+
+#[test]
+fn a_login_is_paid_once_per_host_and_become_user() {
+    let Some(fleet) = fleet() else { return };
+    login_counting_user(fleet, "app2", "shellonce");
+    fleet.exec("app2", "rm -f /tmp/shellonce-copy");
+    let playbook = format!(
+        "- hosts: app2\n  gather_facts: false\n  tasks:\n{}{}{}",
+        tasks("plain", 10, "command: \"true\""),
+        tasks(
+            "become",
+            5,
+            "command: id -un\n      become: true\n      register: who"
+        ),
+        tasks(
+            "copy",
+            5,
+            "copy: {content: \"x\\n\", dest: /tmp/shellonce-copy}"
+        ),
+    );
+    let project = project_as(fleet, "app2", "shellonce", &playbook);
+    let out = project.site(&["--format", "json"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let recap = &out.recap_counts()["app2"];
+    assert_eq!(
+        (&recap["ok"], &recap["changed"]),
+        (&20.into(), &16.into()),
+        "{recap}"
+    );
+    assert_eq!(out.result("app2", "become4")["stdout"], "root");
+    // One login for the user's shell, one for the shell that runs sudo.
+    assert_eq!(logins(fleet, "app2", "shellonce"), 2);
+
+    login_counting_user(fleet, "app2", "shellonce");
+    let out = project.site(&["--session-per-command"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(logins(fleet, "app2", "shellonce") >= 20);
+}
+
+#[test]
+fn a_shell_killed_between_tasks_is_replaced_with_a_warning() {
+    let Some(fleet) = fleet() else { return };
+    login_counting_user(fleet, "app3", "shellkill");
+    let playbook = r#"- hosts: app3
+  gather_facts: false
+  tasks:
+    - name: before
+      command: "true"
+    - name: kill the shell
+      shell: "(sleep 1; pkill -9 -u shellkill -f 'deployer-shell-read[y]') >/dev/null 2>&1 &"
+    - name: wait
+      pause: {seconds: 2}
+    - name: after
+      command: echo after
+      register: after
+"#;
+    let out = project_as(fleet, "app3", "shellkill", playbook).site(&["--format", "json"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(out.result("app3", "after")["stdout"], "after");
+    assert!(
+        out.stderr.contains("starting a new one"),
+        "no warning:\n{}",
+        out.stderr
+    );
+    assert_eq!(logins(fleet, "app3", "shellkill"), 2);
+}
