@@ -147,4 +147,19 @@ impl Fleet {
             + &String::from_utf8_lossy(&out.stderr);
         (out.status.code().unwrap_or(-1), text)
     }
+
+    /// Creates `user` on `host` (the fleet's key, passwordless sudo) with a `.bashrc` that counts
+    /// logins, and empties the count.
+    pub fn login_counting_user(&self, host: &str, user: &str) {
+        let script = format!(
+            "id {user} >/dev/null 2>&1 || /usr/sbin/useradd -m -s /bin/bash {user}; \
+             install -d -m 700 -o {user} -g {user} /home/{user}/.ssh && \
+             install -m 600 -o {user} -g {user} /home/deploy/.ssh/authorized_keys /home/{user}/.ssh/ && \
+             echo '{user} ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/{user} && \
+             echo 'echo login >> \"$HOME/logins\"' > /home/{user}/.bashrc && \
+             install -m 644 -o {user} -g {user} /dev/null /home/{user}/logins"
+        );
+        let (code, out) = self.exec(host, &script);
+        assert_eq!(code, 0, "cannot create {user} on {host}: {out}");
+    }
 }

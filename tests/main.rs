@@ -6,6 +6,7 @@ mod aws_ec2;
 mod bad_input;
 mod compile_errors;
 mod completions;
+mod connection_vars;
 mod deploys;
 mod dialect;
 mod differential;

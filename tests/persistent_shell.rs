@@ -5,21 +5,6 @@
 use crate::fleet::{Fleet, fleet};
 use crate::support::Project;
 
-/// Creates `user` on `host` (the fleet's key, passwordless sudo) with a `.bashrc` that counts
-/// logins, and empties the count.
-fn login_counting_user(fleet: &Fleet, host: &str, user: &str) {
-    let script = format!(
-        "id {user} >/dev/null 2>&1 || /usr/sbin/useradd -m -s /bin/bash {user}; \
-         install -d -m 700 -o {user} -g {user} /home/{user}/.ssh && \
-         install -m 600 -o {user} -g {user} /home/deploy/.ssh/authorized_keys /home/{user}/.ssh/ && \
-         echo '{user} ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/{user} && \
-         echo 'echo login >> \"$HOME/logins\"' > /home/{user}/.bashrc && \
-         install -m 644 -o {user} -g {user} /dev/null /home/{user}/logins"
-    );
-    let (code, out) = fleet.exec(host, &script);
-    assert_eq!(code, 0, "cannot create {user} on {host}: {out}");
-}
-
 /// A project running `playbook` on `host`, logged in as `user`.
 fn project_as(fleet: &Fleet, host: &str, user: &str, playbook: &str) -> Project {
     let inventory = std::fs::read_to_string(fleet.inventory()).expect("fleet inventory");
@@ -46,7 +31,7 @@ fn tasks(name: &str, count: usize, task: &str) -> String {
 #[test]
 fn a_login_is_paid_once_per_host_and_become_user() {
     let Some(fleet) = fleet() else { return };
-    login_counting_user(fleet, "app2", "shellonce");
+    fleet.login_counting_user("app2", "shellonce");
     fleet.exec("app2", "rm -f /tmp/shellonce-copy");
     let playbook = format!(
         "- hosts: app2\n  gather_facts: false\n  tasks:\n{}{}{}",
@@ -75,7 +60,7 @@ fn a_login_is_paid_once_per_host_and_become_user() {
     // One login for the user's shell, one for the shell that runs sudo.
     assert_eq!(logins(fleet, "app2", "shellonce"), 2);
 
-    login_counting_user(fleet, "app2", "shellonce");
+    fleet.login_counting_user("app2", "shellonce");
     let out = project.site(&["--session-per-command"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(logins(fleet, "app2", "shellonce") >= 20);
@@ -84,7 +69,7 @@ fn a_login_is_paid_once_per_host_and_become_user() {
 #[test]
 fn a_shell_killed_between_tasks_is_replaced_with_a_warning() {
     let Some(fleet) = fleet() else { return };
-    login_counting_user(fleet, "app3", "shellkill");
+    fleet.login_counting_user("app3", "shellkill");
     let playbook = r#"- hosts: app3
   gather_facts: false
   tasks:

@@ -21,8 +21,8 @@ use serde_json::Value;
 
 pub use keyword::{to_bool, to_count, to_seconds, to_text, to_timeout};
 pub use program::{
-    BatchSize, BecomeSpec, Block, Include, Keyword, Loop, LoopKind, Play, Program, Scope, Strategy,
-    Task, TaskNode, Vars,
+    BatchSize, BecomeSpec, Block, ConnectionKeywords, Include, Keyword, Loop, LoopKind, Play,
+    Program, Scope, Strategy, Task, TaskNode, Vars,
 };
 
 pub use kv::split_kv;
@@ -31,6 +31,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
 use crate::modules::ArgType;
 use crate::parse::{Node, Span};
 use crate::template::{TemplateError, Templater};
+use crate::transport::CONNECTION_VARS;
 use crate::vault::Vault;
 
 /// Compiles a playbook file, decrypting vault-encrypted files with `vault`. On success also returns the warnings found.
@@ -160,6 +161,11 @@ impl Compiler<'_> {
         }
         sources.extend(task.delegate_to.iter().cloned());
         sources.extend(task.keyword_templates().map(str::to_string));
+        sources.extend(
+            task.connection
+                .given()
+                .map(|(template, _)| template.to_string()),
+        );
         task.environment
             .iter()
             .for_each(|v| collect_strings(v, &mut sources));
@@ -167,6 +173,7 @@ impl Compiler<'_> {
             .iter()
             .filter_map(|s| self.templater.undeclared_variables(s).ok())
             .flatten()
+            .chain(CONNECTION_VARS.iter().map(|v| v.to_string()))
             .collect()
     }
 }

@@ -63,6 +63,8 @@ pub struct Play {
     pub gather_facts: bool,
     /// Tags of the play itself (inherited by its tasks).
     pub tags: Vec<String>,
+    /// The play's `remote_user`, `port` and `connection` (for gathering facts).
+    pub connection: ConnectionKeywords,
     /// `pre_tasks`, then roles and `tasks`, then `post_tasks`: handlers are flushed after each.
     pub sections: Vec<Vec<TaskNode>>,
     /// The play's handlers (role handlers included).
@@ -232,6 +234,31 @@ pub struct BecomeSpec {
     pub user: Option<String>,
 }
 
+/// Connection keywords in force (`remote_user`, `port`, `connection`), each as written (maybe
+/// a template). The matching variable (`ansible_user`, ...) wins over a keyword, as in Ansible.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnectionKeywords {
+    /// `remote_user`: the login user.
+    pub remote_user: Option<String>,
+    /// `port`: the SSH port.
+    pub port: Option<String>,
+    /// `connection`: `ssh` or `local`.
+    pub connection: Option<String>,
+}
+
+impl ConnectionKeywords {
+    /// Each keyword given, with the variables that override it (the first is the one it sets).
+    pub fn given(&self) -> impl Iterator<Item = (&str, &'static [&'static str])> {
+        [
+            (&self.remote_user, &["ansible_user", "ansible_ssh_user"][..]),
+            (&self.port, &["ansible_port", "ansible_ssh_port"][..]),
+            (&self.connection, &["ansible_connection"][..]),
+        ]
+        .into_iter()
+        .filter_map(|(value, vars)| Some((value.as_deref()?, vars)))
+    }
+}
+
 /// One task, with every inherited keyword already folded in.
 #[derive(Clone)]
 pub struct Task {
@@ -286,6 +313,8 @@ pub struct Task {
     pub scope: Arc<Scope>,
     /// `become` and `become_user`.
     pub become_spec: BecomeSpec,
+    /// `remote_user`, `port` and `connection`.
+    pub connection: ConnectionKeywords,
     /// Environment variables for remote commands: mappings (their values templated) or
     /// templates of one, outermost first.
     pub environment: Vec<Value>,

@@ -7,7 +7,9 @@ use serde_json::{Map, Value};
 
 use super::keyword;
 use super::kv::split_kv;
-use super::program::{BecomeSpec, Block, Keyword, Loop, LoopKind, Scope, Task, TaskNode, Vars};
+use super::program::{
+    BecomeSpec, Block, ConnectionKeywords, Keyword, Loop, LoopKind, Scope, Task, TaskNode, Vars,
+};
 use super::values::{boolean, number, string_list, suggest, text, vars};
 use super::{Compiler, strip_braces};
 use crate::diagnostic::Diagnostic;
@@ -41,6 +43,9 @@ pub const TASK_KEYWORDS: &[&str] = &[
     "become",
     "become_user",
     "become_method",
+    "remote_user",
+    "port",
+    "connection",
     "environment",
     "check_mode",
     "diff",
@@ -62,6 +67,9 @@ const BLOCK_KEYWORDS: &[&str] = &[
     "become",
     "become_user",
     "become_method",
+    "remote_user",
+    "port",
+    "connection",
     "environment",
     "ignore_errors",
     "ignore_unreachable",
@@ -101,6 +109,8 @@ pub struct Inherited {
     pub tags: Vec<String>,
     /// `become` settings in force.
     pub become_spec: BecomeSpec,
+    /// `remote_user`, `port` and `connection` in force.
+    pub connection: ConnectionKeywords,
     /// Environment in force: mappings or templates of one, outermost first.
     pub environment: Vec<Value>,
     /// `ignore_errors` in force.
@@ -254,6 +264,14 @@ impl Compiler<'_> {
                             ));
                         }
                     }
+                    "remote_user" => {
+                        inner.connection.remote_user =
+                            Some(self.template_text("remote_user", value)?)
+                    }
+                    "port" => inner.connection.port = Some(self.template_text("port", value)?),
+                    "connection" => {
+                        inner.connection.connection = Some(self.template_text("connection", value)?)
+                    }
                     "environment" => inner.environment.push(self.environment(value)?),
                     "ignore_errors" => inner.ignore_errors = self.flag("ignore_errors", value)?,
                     "ignore_unreachable" => {
@@ -289,6 +307,12 @@ impl Compiler<'_> {
                 None
             }
         }
+    }
+
+    /// A connection keyword's text (`remote_user`, `port`, `connection`), its templates checked.
+    fn template_text(&mut self, keyword: &str, value: &Node) -> Result<String, Diagnostic> {
+        self.check_templates(&value.to_json(), value);
+        text(keyword, value)
     }
 
     /// Compiles one task mapping (not a block, not an include).
@@ -353,6 +377,7 @@ impl Compiler<'_> {
             no_log: common.no_log.clone(),
             scope: Arc::clone(&common.scope),
             become_spec: common.become_spec.clone(),
+            connection: common.connection.clone(),
             environment: common.environment.clone(),
             check_mode: common.check_mode.clone(),
             diff: common.diff.clone(),

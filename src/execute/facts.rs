@@ -8,9 +8,10 @@ use serde_json::Map;
 use super::Run;
 use super::context::PlayContext;
 use super::state::HostState;
+use crate::modules::ModuleError;
 use crate::modules::setup::{PROBE, facts_from, with_namespace};
 use crate::report::{Event, HostResult, Status};
-use crate::transport::{ExecRequest, Transport};
+use crate::transport::{ExecRequest, Transport, TransportError};
 
 impl Run<'_> {
     /// Gathers facts on every host of the batch, in parallel, counted as one `ok` task.
@@ -27,7 +28,12 @@ impl Run<'_> {
                 .await
                 .expect("the forks semaphore is never closed");
             let started = Instant::now();
-            let output = host.connection.exec(ExecRequest::new(PROBE)).await;
+            let output = match self.play_connection(play, host).await {
+                Ok(Some(own)) => own.exec(ExecRequest::new(PROBE)).await,
+                Ok(None) => host.connection.exec(ExecRequest::new(PROBE)).await,
+                Err(ModuleError::Transport(e)) => Err(e),
+                Err(ModuleError::Args(e)) => Err(TransportError::Config(e.message)),
+            };
             let (status, result) = match output {
                 Ok(out) if out.exit_code == 0 => {
                     let facts = facts_from(&out.stdout_text());

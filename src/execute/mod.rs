@@ -2,6 +2,7 @@
 //! accounting, handlers and the recap. Reaches hosts only through the [`Connector`]; never
 //! names SSH and never prints (it emits [`Event`]s).
 
+mod connection;
 mod context;
 mod facts;
 mod include;

@@ -516,12 +516,17 @@ impl Run<'_> {
         };
         let transport: Arc<dyn Transport>;
         let via: &dyn Transport = match delegate.as_deref() {
-            None => &host.connection,
-            Some(name) if name == host.name => &host.connection,
-            Some(name) => {
+            Some(name) if name != host.name => {
                 transport = self.delegate(name).await?;
                 transport.as_ref()
             }
+            _ => match self.connection_for(host, &task.connection, context).await? {
+                Some(own) => {
+                    transport = own;
+                    transport.as_ref()
+                }
+                None => &host.connection,
+            },
         };
         let traced;
         let via: &dyn Transport = if task.no_log.or(true) {

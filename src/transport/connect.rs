@@ -12,6 +12,25 @@ use serde_json::{Map, Value};
 use super::ssh::{Credentials, SshConnector};
 use super::{HostShells, LocalTransport, ResidentTransport, Transport, TransportError};
 
+/// The host variables that say how to reach a host. Ansible reads them per task, so a task whose
+/// variables give other values than the inventory's (play `vars`, `set_fact`, ...) connects with
+/// those.
+pub const CONNECTION_VARS: &[&str] = &[
+    "ansible_connection",
+    "ansible_host",
+    "ansible_ssh_host",
+    "ansible_port",
+    "ansible_ssh_port",
+    "ansible_user",
+    "ansible_ssh_user",
+    "ansible_ssh_private_key_file",
+    "ansible_private_key_file",
+    "ansible_ssh_common_args",
+    "ansible_ssh_extra_args",
+    "deployer_known_hosts",
+    "bastion",
+];
+
 /// Unanswered keepalives in a row after which a connection is given up (like OpenSSH's
 /// `ServerAliveCountMax`).
 pub const KEEPALIVE_MAX: usize = 3;

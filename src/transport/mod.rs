@@ -9,7 +9,7 @@ mod resident;
 mod shell;
 pub mod ssh;
 
-pub use connect::{ConnectOptions, Connector, KEEPALIVE_MAX};
+pub use connect::{CONNECTION_VARS, ConnectOptions, Connector, KEEPALIVE_MAX};
 pub use local::LocalTransport;
 pub use resident::{HostShells, ResidentTransport};
 pub use shell::{is_env_name, quote, quote_command, quote_glob, remote_command};

@@ -391,6 +391,9 @@ impl Shell {
             }
         }
         self.input.flush().await?;
+        if stdin_len > 0 {
+            tracing::debug!(bytes = stdin_len, "sent stdin");
+        }
         Ok(())
     }
 }
