@@ -49,6 +49,7 @@ macro_rules! corpus {
 }
 
 corpus!(
+    ansible_code,
     block_rescue,
     blockinfile,
     command,
@@ -152,7 +153,7 @@ fn run_ansible(ansible: &Path, fleet: &Fleet, playbook: &Path, root: &str) -> Ou
         .into()
 }
 
-fn run_deployer(fleet: &Fleet, playbook: &Path, root: &str) -> Output {
+fn run_deployer(ansible: &Path, fleet: &Fleet, playbook: &Path, root: &str) -> Output {
     let runs = tempfile::tempdir().expect("a temporary runs folder");
     Command::new(env!("CARGO_BIN_EXE_deployer"))
         .arg("run")
@@ -162,9 +163,18 @@ fn run_deployer(fleet: &Fleet, playbook: &Path, root: &str) -> Output {
         .arg("--runs-dir")
         .arg(runs.path())
         .env("NO_COLOR", "1")
+        // deployer runs the modules it has not built in with the Ansible beside this one.
+        .env("PATH", path_with(ansible.parent().expect("a folder")))
         .output()
         .expect("deployer runs")
         .into()
+}
+
+/// `PATH` with `dir` first.
+fn path_with(dir: &Path) -> std::ffi::OsString {
+    let rest = std::env::var_os("PATH").unwrap_or_default();
+    std::env::join_paths(std::iter::once(dir.to_path_buf()).chain(std::env::split_paths(&rest)))
+        .expect("a valid PATH")
 }
 
 /// A host's tree without the entries [`EXCLUDED`] names for `playbook` (an entry's line and the
@@ -207,7 +217,7 @@ fn compare(name: &str) {
         assert_eq!(code, 0, "{out}");
     }
     let by_ansible = run_ansible(ansible, fleet, &playbook, &format!("{base}/ansible"));
-    let by_deployer = run_deployer(fleet, &playbook, &format!("{base}/deployer"));
+    let by_deployer = run_deployer(ansible, fleet, &playbook, &format!("{base}/deployer"));
     let both = format!(
         "{name}: ansible-playbook printed:\n{}{}\ndeployer printed:\n{}{}",
         by_ansible.stdout, by_ansible.stderr, by_deployer.stdout, by_deployer.stderr

@@ -203,12 +203,13 @@ fn tags_limit_and_run_once() {
 
 #[test]
 fn roles_with_defaults_vars_handlers_and_dependencies() {
-    let p = Project::local(&["localhost"], "- hosts: app\n  gather_facts: false\n  roles:\n    - role: web\n      port: 8080\n")
+    // `port` would be the connection keyword on a role entry, as in Ansible: params are the rest.
+    let p = Project::local(&["localhost"], "- hosts: app\n  gather_facts: false\n  roles:\n    - role: web\n      listen: 8080\n")
         .file("roles/base/tasks/main.yml", "- debug: {msg: \"base first\"}\n")
         .file("roles/web/meta/main.yml", "dependencies: [base]\n")
-        .file("roles/web/defaults/main.yml", "port: 80\nname: web\n")
+        .file("roles/web/defaults/main.yml", "listen: 80\nname: web\n")
         .file("roles/web/vars/main.yml", "flavour: nginx\n")
-        .file("roles/web/tasks/main.yml", "- name: show\n  command: echo {{ name }} {{ flavour }} {{ port }}\n  notify: restart web\n- import_tasks: more.yml\n")
+        .file("roles/web/tasks/main.yml", "- name: show\n  command: echo {{ name }} {{ flavour }} {{ listen }}\n  notify: restart web\n- import_tasks: more.yml\n")
         .file("roles/web/tasks/more.yml", "- debug: {msg: \"more from {{ role_name }}\"}\n")
         .file("roles/web/handlers/main.yml", "- name: restart web\n  debug: {msg: restarted}\n");
     let out = p.site(&["-v"]);

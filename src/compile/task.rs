@@ -13,6 +13,7 @@ use super::program::{
 use super::values::{boolean, number, string_list, suggest, text, vars};
 use super::{Compiler, strip_braces};
 use crate::diagnostic::Diagnostic;
+use crate::modules::ansible_code::{self, AnsibleCode};
 use crate::modules::not_built_in::{self, NotBuiltIn};
 use crate::modules::{self, Module};
 use crate::parse::{Node, NodeValue};
@@ -322,7 +323,7 @@ impl Compiler<'_> {
             key: module_key,
             args,
             local,
-        } = self.module_of(node)?;
+        } = self.module_of(node, inherited)?;
         let mut task = self.task_running(node, inherited, handler, module, Value::Object(args))?;
         if local {
             task.delegate_to = Some("localhost".into());
@@ -525,7 +526,7 @@ impl Compiler<'_> {
     }
 
     /// Finds the module key of a task and its arguments (`args:` merged in).
-    fn module_of(&mut self, node: &Node) -> Option<ModuleCall> {
+    fn module_of(&mut self, node: &Node, inherited: &Inherited) -> Option<ModuleCall> {
         let entries = node.as_map().unwrap_or_default();
         let candidates: Vec<&(Node, Node)> = entries
             .iter()
@@ -555,7 +556,8 @@ impl Compiler<'_> {
             (key.scalar_text().unwrap_or_default(), (*value).clone())
         };
         let value = &value;
-        let Some(module) = modules::lookup(&name).or_else(|| self.not_built_in(&name, key)) else {
+        let not_built_in = || self.not_built_in(&name, key, inherited);
+        let Some(module) = modules::lookup(&name).or_else(not_built_in) else {
             let mut d = Diagnostic::error(
                 key.span.clone(),
                 format!("unknown module or task keyword `{name}`"),
@@ -614,13 +616,39 @@ impl Compiler<'_> {
         })
     }
 
-    /// A module Ansible has and deployer has not built in: a deferred error (ansible-core accepts
-    /// the task; it fails on a host that runs it).
-    fn not_built_in(&mut self, name: &str, key: &Node) -> Option<Arc<dyn Module>> {
-        let full_name = not_built_in::ansible_module(name)?;
+    /// A module deployer has not built in: Ansible's code for it when the controller has it (a
+    /// role's or the playbook's `library/`, ansible-core, the collections), else a deferred error
+    /// (ansible-core accepts the task; it fails on a host that runs it).
+    fn not_built_in(
+        &mut self,
+        name: &str,
+        key: &Node,
+        inherited: &Inherited,
+    ) -> Option<Arc<dyn Module>> {
+        let library: Vec<_> = (inherited.scope.role_path.iter())
+            .chain([&self.play_dir])
+            .map(|dir| dir.join("library"))
+            .collect();
+        if let Some(source) = ansible_code::library_module(&library, name) {
+            return Some(Arc::new(AnsibleCode::new(name, source)));
+        }
+        // A full name Ansible's lists lack may still be a collection installed here.
+        let known = not_built_in::ansible_module(name);
+        let full_name = known
+            .clone()
+            .or_else(|| name.contains('.').then(|| name.into()))?;
+        let playbook_collections = [self.play_dir.join("collections")];
+        let installation = ansible_code::Installation::get();
+        let why = match installation.module(&full_name, &playbook_collections) {
+            Ok(source) => return Some(Arc::new(AnsibleCode::new(name, source))),
+            Err(_) if known.is_none() => return None,
+            Err(why) => why,
+        };
         self.error(
             Diagnostic::error(key.span.clone(), not_built_in::describe(name, &full_name))
-                .with_help("the task fails if a host runs it")
+                .with_help(format!(
+                    "deployer cannot run Ansible's code for it: {why}; the task fails if a host runs it"
+                ))
                 .deferred(),
         );
         Some(Arc::new(NotBuiltIn::new(name, full_name)))

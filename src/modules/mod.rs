@@ -4,6 +4,7 @@
 //! changes only that, reporting `changed` truthfully. Modules reach hosts only through
 //! [`ModuleContext`], never a transport directly, and never print.
 
+pub mod ansible_code;
 mod apt;
 mod apt_repository;
 mod assert;

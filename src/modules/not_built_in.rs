@@ -100,7 +100,7 @@ impl NotBuiltIn {
 }
 
 /// A spec that takes any argument, named `name`: one per distinct name, kept for the process.
-fn spec_named(name: &str) -> &'static ModuleSpec {
+pub(super) fn spec_named(name: &str) -> &'static ModuleSpec {
     static SPECS: LazyLock<Mutex<HashMap<String, &'static ModuleSpec>>> =
         LazyLock::new(Mutex::default);
     let mut specs = SPECS.lock().expect("module specs lock");
