@@ -293,6 +293,7 @@ async fn run(
         user: std::env::var("USER")
             .or_else(|_| std::env::var("GITHUB_ACTOR"))
             .unwrap_or_else(|_| "unknown".into()),
+        verbosity: args.verbose,
         ..RunOptions::default()
     };
     let sink = logging.log_sink.as_deref().map(str::parse::<Sink>);

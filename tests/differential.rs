@@ -171,7 +171,7 @@ fn run_deployer(ansible: &Path, fleet: &Fleet, playbook: &Path, root: &str) -> O
 }
 
 /// `PATH` with `dir` first.
-fn path_with(dir: &Path) -> std::ffi::OsString {
+pub fn path_with(dir: &Path) -> std::ffi::OsString {
     let rest = std::env::var_os("PATH").unwrap_or_default();
     std::env::join_paths(std::iter::once(dir.to_path_buf()).chain(std::env::split_paths(&rest)))
         .expect("a valid PATH")

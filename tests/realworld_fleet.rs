@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use crate::differential::{ansible_home, ansible_playbook};
+use crate::differential::{ansible_home, ansible_playbook, path_with};
 use crate::fleet::{Fleet, fleet};
 use crate::realworld::{cases, corpus_dir, first_error, in_parallel, read_tsv, write_tsv};
 use crate::support::Output;
@@ -113,7 +113,9 @@ fn run_case(ansible: &Path, fleet: &Fleet, case: &str) -> (String, String, Outpu
         .arg("run")
         .arg("--runs-dir")
         .arg(runs.path())
-        .env("NO_COLOR", "1");
+        .env("NO_COLOR", "1")
+        // The modules deployer has not built in run with this Ansible's code.
+        .env("PATH", path_with(ansible.parent().expect("a folder")));
     let by_deployer = check_run(command, case, fleet);
     let after = states(fleet);
     (

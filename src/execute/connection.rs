@@ -49,26 +49,44 @@ impl Run<'_> {
     }
 }
 
-/// The connection variables `vars` and `keywords` give, over the inventory's; `None` when they
-/// change nothing. `vars` holds the task's variables with the connection variables resolved.
+/// The connection variables every host has unless its variables say otherwise, as Ansible
+/// defines them: `ansible_connection` (ansible.cfg's `transport`, else `ssh`).
+pub(super) fn connection_defaults() -> Map<String, Value> {
+    let connection = crate::config::settings()
+        .connection
+        .as_deref()
+        .unwrap_or("ssh");
+    Map::from_iter([("ansible_connection".to_string(), Value::from(connection))])
+}
+
+/// The connection variables `vars` and `keywords` give, over the inventory's (and the defaults);
+/// `None` when they change nothing. `vars` holds the task's variables with the connection
+/// variables resolved.
 fn connection_vars(
     inventory: &Map<String, Value>,
     keywords: &ConnectionKeywords,
     vars: &Value,
     templater: &Templater,
 ) -> Result<Option<Map<String, Value>>, String> {
-    let mut wanted = inventory.clone();
+    let defaults = connection_defaults();
+    let mut wanted = defaults.clone();
+    wanted.extend(inventory.clone());
     let mut changed = false;
     for name in CONNECTION_VARS {
         if let Some(value) = vars.get(*name)
-            && inventory.get(*name) != Some(value)
+            && wanted.get(*name) != Some(value)
         {
             wanted.insert(name.to_string(), value.clone());
             changed = true;
         }
     }
+    // A variable beats a keyword; the defaults are no variable of the author's.
+    let set = |name: &str| {
+        vars.get(name)
+            .is_some_and(|v| inventory.contains_key(name) || defaults.get(name) != Some(v))
+    };
     for (template, overridden_by) in keywords.given() {
-        if overridden_by.iter().any(|name| vars.get(*name).is_some()) {
+        if overridden_by.iter().any(|name| set(name)) {
             continue;
         }
         let value = templater
@@ -132,7 +150,7 @@ mod tests {
                 connection: Some("local".into()),
                 ..keywords(Some("ops"), None)
             },
-            &json!({}),
+            &json!({"ansible_connection": "ssh"}),
             &Templater::new(),
         )
         .unwrap()

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::Run;
+use super::connection::connection_defaults;
 use super::state::HostState;
 
 use crate::compile::{Play, Task};
@@ -37,6 +38,7 @@ impl Run<'_> {
     ) -> Map<String, Value> {
         // Only the author's variables are templates; facts, results and the rest are data.
         let mut vars = Layers::new();
+        vars.data(connection_defaults());
         if let Some(task) = task {
             vars.author(&task.scope.role_defaults);
         }
@@ -122,6 +124,7 @@ impl Run<'_> {
             ("ansible_check_mode", Value::Bool(self.options.check)),
             ("ansible_diff_mode", Value::Bool(self.options.diff)),
             ("ansible_forks", Value::from(self.options.forks)),
+            ("ansible_verbosity", Value::from(self.options.verbosity)),
             ("ansible_run_tags", Value::from(self.options.tags.clone())),
             (
                 "ansible_skip_tags",

@@ -57,6 +57,8 @@ pub struct RunOptions {
     pub become_password: BecomePassword,
     /// Who runs deployer (`$USER`, else `$GITHUB_ACTOR`), named in the deploy locks it takes.
     pub user: String,
+    /// How many `-v` were given (`ansible_verbosity`).
+    pub verbosity: u8,
 }
 
 /// A sudo password given to the controller; `Debug` never shows it.
@@ -121,6 +123,7 @@ impl Default for RunOptions {
             stop: StopSignal::default(),
             become_password: BecomePassword::default(),
             user: "unknown".into(),
+            verbosity: 0,
         }
     }
 }

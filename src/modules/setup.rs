@@ -40,6 +40,10 @@ echo "os_version=${VERSION_ID:-}"
 echo "os_codename=${VERSION_CODENAME:-}"
 if command -v apt-get >/dev/null 2>&1; then echo pkg_mgr=apt; elif command -v dnf >/dev/null 2>&1; then echo pkg_mgr=dnf; elif command -v yum >/dev/null 2>&1; then echo pkg_mgr=yum; elif command -v apk >/dev/null 2>&1; then echo pkg_mgr=apk; else echo pkg_mgr=unknown; fi
 if [ -d /run/systemd/system ]; then echo service_mgr=systemd; else echo service_mgr=service; fi
+if [ -f /.dockerenv ]; then echo virt=docker; elif [ -f /run/.containerenv ]; then echo virt=podman; \
+elif command -v systemd-detect-virt >/dev/null 2>&1; then echo "virt=$(systemd-detect-virt 2>/dev/null)"; fi
+py=$(command -v python3 || command -v python || command -v /usr/libexec/platform-python) && \
+  echo "python=$("$py" -c 'import sys; print(sys.implementation.name, *sys.version_info, sys.executable)' 2>/dev/null)"
 "#;
 
 /// The `setup` module.
@@ -167,7 +171,49 @@ pub fn facts_from(output: &str) -> Map<String, Value> {
     put("os_family", Value::String(family.to_string()));
     put("pkg_mgr", Value::String(get("pkg_mgr")));
     put("service_mgr", Value::String(get("service_mgr")));
+    let (virtualization_type, virtualization_role) = match get("virt").as_str() {
+        "" | "none" => ("NA".to_string(), "NA"),
+        kind => (kind.to_string(), "guest"),
+    };
+    put("virtualization_type", Value::String(virtualization_type));
+    put(
+        "virtualization_role",
+        Value::String(virtualization_role.into()),
+    );
+    if let Some((python, version)) = python_facts(&get("python")) {
+        put("python", python);
+        put("python_version", Value::String(version));
+    }
     facts
+}
+
+/// `ansible_python` and `ansible_python_version` from the probe's `python=IMPL MAJOR MINOR MICRO
+/// RELEASELEVEL SERIAL EXECUTABLE` line, as Ansible's setup gives them.
+fn python_facts(line: &str) -> Option<(Value, String)> {
+    let words: Vec<&str> = line.splitn(7, ' ').collect();
+    let [
+        implementation,
+        major,
+        minor,
+        micro,
+        level,
+        serial,
+        executable,
+    ] = words[..]
+    else {
+        return None;
+    };
+    let number = |word: &str| word.parse::<u64>().ok();
+    let (major, minor, micro) = (number(major)?, number(minor)?, number(micro)?);
+    let serial = number(serial)?;
+    let python = serde_json::json!({
+        "executable": executable,
+        "has_sslcontext": true,
+        "type": implementation,
+        "version": {"major": major, "minor": minor, "micro": micro, "releaselevel": level, "serial": serial},
+        "version_info": [major, minor, micro, level, serial],
+    });
+    Some((python, format!("{major}.{minor}.{micro}")))
 }
 
 /// `ansible_facts` holds the same facts without the `ansible_` prefix.
@@ -233,5 +279,24 @@ mod tests {
         let vars = with_namespace(&facts, &known);
         assert_eq!(vars["ansible_facts"]["other"], 1);
         assert_eq!(vars["ansible_facts"]["hostname"], "app1");
+        assert!(facts.get("ansible_python").is_none());
+        assert_eq!(facts["ansible_virtualization_type"], "NA");
+        let in_docker = facts_from("virt=docker\n");
+        assert_eq!(in_docker["ansible_virtualization_type"], "docker");
+        assert_eq!(in_docker["ansible_virtualization_role"], "guest");
+    }
+
+    #[test]
+    fn the_hosts_python_is_described_as_ansible_describes_it() {
+        let facts = facts_from("python=cpython 3 11 2 final 0 /usr/bin/python3\n");
+        assert_eq!(facts["ansible_python_version"], "3.11.2");
+        let python = &facts["ansible_python"];
+        assert_eq!(python["executable"], "/usr/bin/python3");
+        assert_eq!(python["version"]["minor"], 11);
+        assert_eq!(
+            python["version_info"],
+            serde_json::json!([3, 11, 2, "final", 0])
+        );
+        assert!(facts_from("python=\n").get("ansible_python").is_none());
     }
 }

@@ -87,13 +87,8 @@ pub(crate) async fn run(
     session: &Session,
     request: ExecRequest,
 ) -> Result<ExecOutput, TransportError> {
-    let permit = session
-        .channels
-        .clone()
-        .acquire_owned()
-        .await
-        .expect("the channel semaphore is never closed");
-    let (reader, writer) = open_channel(session).await?.split();
+    let (channel, permit) = open_channel(session).await?;
+    let (reader, writer) = channel.split();
     let mut running = Running {
         parts: Some((reader, writer, permit)),
     };
@@ -118,13 +113,7 @@ pub(crate) async fn run(
 /// Starts `line` on a channel of its own that stays open until the returned pipes are dropped
 /// (holding one of the connection's channel slots all that time).
 pub(crate) async fn spawn(session: &Session, line: String) -> Result<Pipes, TransportError> {
-    let permit = session
-        .channels
-        .clone()
-        .acquire_owned()
-        .await
-        .expect("the channel semaphore is never closed");
-    let channel = open_channel(session).await?;
+    let (channel, permit) = open_channel(session).await?;
     channel.exec(true, line).await.map_err(|e| {
         lost_connection(
             session,
@@ -139,12 +128,21 @@ pub(crate) async fn spawn(session: &Session, line: String) -> Result<Pipes, Tran
     })
 }
 
-/// Opens a session channel, retrying while the server is short of session slots.
-async fn open_channel(session: &Session) -> Result<russh::Channel<Msg>, TransportError> {
+/// Takes one of the connection's channel slots and opens a session channel in it, retrying while
+/// the server is short of session slots.
+async fn open_channel(
+    session: &Session,
+) -> Result<(russh::Channel<Msg>, OwnedSemaphorePermit), TransportError> {
+    let permit = session
+        .channels
+        .clone()
+        .acquire_owned()
+        .await
+        .expect("the channel semaphore is never closed");
     let mut delay = Duration::from_millis(25);
     for attempt in 1..=OPEN_ATTEMPTS {
         match session.handle().channel_open_session().await {
-            Ok(channel) => return Ok(channel),
+            Ok(channel) => return Ok((channel, permit)),
             Err(russh::Error::ChannelOpenFailure(
                 ChannelOpenFailure::ConnectFailed | ChannelOpenFailure::ResourceShortage,
             )) if attempt < OPEN_ATTEMPTS => {
