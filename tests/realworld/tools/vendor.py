@@ -6,7 +6,8 @@ tests/realworld/CASE/, with its LICENSE, a SOURCE note, a tiny play.yml and an i
 Usage: tools/vendor.py [CASE...]   (every case of cases.tsv when none is given)
 
 cases.tsv columns: case, owner/name, path in the repo ("." for the root), kind (role|project),
-role name or entry playbook, license file in the repo, license name, extra play lines (\\n-escaped).
+role name or entry playbook, license file in the repo, license name, extra play lines (\\n-escaped;
+for a project, lines added to its import_playbook, e.g. the `vars:` its users give with -e).
 """
 import configparser, os, re, subprocess, sys
 
@@ -94,9 +95,10 @@ def vendor(case, repo_name, path, kind, target, license_file, license_name, extr
         play = f"- hosts: all\n  become: true\n{extra}  roles:\n    - role: {target}\n"
         inventory = LOCAL
     else:
-        play = f"- import_playbook: {target}\n"
-        hosts = next((h for h in ("hosts", "hosts.ini", "inventory", "provisioning/inventory")
-                      if os.path.exists(os.path.join(dest, h))), None)
+        play = f"- import_playbook: {target}\n{extra}"
+        hosts = next((h for h in ("hosts", "hosts.ini", "inventory", "provisioning/inventory",
+                                  "hosts/production")
+                      if os.path.isfile(os.path.join(dest, h))), None)
         inventory = inventory_from(open(os.path.join(dest, hosts)).read()) if hosts else LOCAL
     with open(os.path.join(dest, "play.yml"), "w") as f:
         f.write("---\n" + play)
