@@ -30,9 +30,16 @@ def blocker(message):
         return f"templated keyword `{m.group(1)}`"
     if message.startswith("expected `key=value` arguments"):
         return "free-form arguments with spaces in `{{ }}`"
+    m = re.match(r"template syntax error: unknown (filter|test) `([^`]+)`", message)
+    if m:
+        return f"{m.group(1)} `{m.group(2)}`"
     if message.startswith("template syntax error"):
         return "template syntax: " + re.sub(r"`[^`]*`", "`…`", message.split(": ", 1)[1])
-    return re.sub(r"`[^`]*`", "`…`", message)
+    m = re.match(r"a task runs one module: found `([^`]+)` besides", message)
+    if m:
+        return ("task keywords `async` and `poll`" if m.group(1) in ("async", "poll")
+                else f"task keyword `{m.group(1)}`")
+    return re.sub(r"'[^']*' is undefined", "'…' is undefined", re.sub(r"`[^`]*`", "`…`", message))
 
 
 def kind(name):
