@@ -167,3 +167,23 @@ fn sysctl_sets_and_removes_entries_in_a_sysctl_file() {
     }
     .exercise(|p| p);
 }
+
+#[test]
+fn known_hosts_adds_replaces_and_removes_keys() {
+    Case {
+        name: "natives-known-hosts",
+        setup: "printf 'old.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGfu+ayOVwYYp1BMVUDx/Obd+7KK1eIA4l8G2d4ZI3Qj\\n' > \"$ROOT/kh\" && chown deploy: \"$ROOT/kh\"",
+        tasks: r#"    - known_hosts:
+        name: natives.example
+        key: natives.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl
+        path: "{{ root }}/kh"
+    - known_hosts: {name: old.example, state: absent, path: "{{ root }}/kh"}
+"#,
+        check_changed: 2,
+        changed: 2,
+        state: "cat \"$ROOT/kh\"",
+        expect: "natives.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n",
+        ..CASE
+    }
+    .exercise(|p| p);
+}

@@ -27,6 +27,7 @@ mod health_check;
 mod http;
 mod include;
 mod include_vars;
+mod known_hosts;
 mod lineinfile;
 mod meta;
 pub mod mode;
@@ -260,6 +261,7 @@ static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
         Arc::new(group::Group),
         Arc::new(health_check::HealthCheck),
         Arc::new(include_vars::IncludeVars),
+        Arc::new(known_hosts::KnownHosts),
         Arc::new(lineinfile::LineInFile),
         Arc::new(meta::Meta),
         Arc::new(package::Package),
