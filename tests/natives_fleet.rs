@@ -187,3 +187,33 @@ fn known_hosts_adds_replaces_and_removes_keys() {
     }
     .exercise(|p| p);
 }
+
+#[test]
+fn hostname_writes_the_permanent_name_of_the_file_strategies() {
+    // The fleet's containers may not rename themselves (`hostnamectl` and `hostname` are refused
+    // there, by ansible-core too), so the cases use the strategies that only write a file.
+    let runs = Case {
+        name: "natives-hostname",
+        setup: "mkdir -p /etc/sysconfig && printf 'NETWORKING=yes\\nHOSTNAME=old\\n' > /etc/sysconfig/network && rm -f /etc/HOSTNAME",
+        tasks: r#"    - name: sles
+      hostname: {name: "{{ inventory_hostname }}.natives.example", use: sles}
+      become: true
+    - name: redhat
+      hostname: {name: "{{ inventory_hostname }}-natives", use: redhat}
+      become: true
+    - assert:
+        that: ["ansible_nodename == inventory_hostname ~ '-natives'", "ansible_facts.hostname == inventory_hostname ~ '-natives'"]
+"#,
+        check_changed: 2,
+        changed: 2,
+        state: "cat /etc/HOSTNAME /etc/sysconfig/network",
+        expect: "{host}.natives.example\nNETWORKING=yes\nHOSTNAME={host}-natives\n",
+        teardown: "rm -f /etc/HOSTNAME /etc/sysconfig/network && rmdir --ignore-fail-on-non-empty /etc/sysconfig",
+        ..CASE
+    }
+    .exercise(|p| p);
+    let Some(runs) = runs else { return };
+    let sles = runs.first.result("app1", "sles");
+    assert_eq!(sles["name"], "app1.natives.example");
+    assert_eq!(sles["ansible_facts"]["ansible_hostname"], "app1");
+}

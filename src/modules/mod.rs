@@ -24,6 +24,7 @@ mod get_url;
 mod getent;
 mod group;
 mod health_check;
+mod hostname;
 mod http;
 mod include;
 mod include_vars;
@@ -260,6 +261,7 @@ static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
         Arc::new(getent::Getent),
         Arc::new(group::Group),
         Arc::new(health_check::HealthCheck),
+        Arc::new(hostname::Hostname),
         Arc::new(include_vars::IncludeVars),
         Arc::new(known_hosts::KnownHosts),
         Arc::new(lineinfile::LineInFile),
