@@ -217,3 +217,89 @@ fn hostname_writes_the_permanent_name_of_the_file_strategies() {
     assert_eq!(sles["name"], "app1.natives.example");
     assert_eq!(sles["ansible_facts"]["ansible_hostname"], "app1");
 }
+
+/// Makes a repository in `$ROOT/src` (commit `one`, tag `v1`, commit `two` on `main`) and its
+/// bare clone `$ROOT/origin.git`, owned by the login user.
+const GIT_REPO: &str = "cd \"$ROOT\" && git init -q -b main src && cd src && \
+    c() { git -c user.name=natives -c user.email=natives@example.org commit -q \"$@\"; } && \
+    echo one > f && git add f && c -m one && git tag v1 && echo two > f && c -am two && \
+    git clone -q --bare . ../origin.git && chown -R deploy: \"$ROOT\"";
+
+#[test]
+fn git_clones_a_branch_a_shallow_tag_and_a_bare_mirror_once() {
+    let runs = Case {
+        name: "natives-git",
+        setup: GIT_REPO,
+        tasks: r#"    - name: clone
+      git: {repo: "{{ root }}/origin.git", dest: "{{ root }}/checkout"}
+    - name: tag
+      git: {repo: "file://{{ root }}/origin.git", dest: "{{ root }}/tagged", version: v1, depth: 1}
+    - name: bare
+      git: {repo: "{{ root }}/origin.git", dest: "{{ root }}/mirror.git", bare: true}
+"#,
+        check_changed: 3,
+        changed: 3,
+        state: "g() { git -c safe.directory='*' \"$@\"; }; cat \"$ROOT/checkout/f\" \"$ROOT/tagged/f\"; \
+                g -C \"$ROOT/tagged\" rev-list --count HEAD; g -C \"$ROOT/checkout\" branch --show-current; \
+                test \"$(g -C \"$ROOT/mirror.git\" rev-parse main)\" = \"$(g -C \"$ROOT/src\" rev-parse main)\" && echo mirrored",
+        expect: "two\none\n1\nmain\nmirrored\n",
+        ..CASE
+    }
+    .exercise(|p| p);
+    let Some(runs) = runs else { return };
+    let clone = runs.first.result("app1", "clone");
+    assert_eq!(clone["before"], serde_json::Value::Null);
+    assert_eq!(clone["after"].as_str().map(str::len), Some(40), "{clone}");
+}
+
+/// Undoes the SSH test's setup on app1 and app2, also when the test fails.
+struct SshRepoCleanup(&'static crate::fleet::Fleet);
+
+impl Drop for SshRepoCleanup {
+    fn drop(&mut self) {
+        let cleanup = "sed -i '/ natives-git-ssh$/d' ~deploy/.ssh/authorized_keys; rm -rf /tmp/natives-git-ssh";
+        for host in ["app1", "app2"] {
+            self.0.exec(host, cleanup);
+        }
+    }
+}
+
+#[test]
+fn git_clones_over_ssh_from_another_fleet_host_with_a_key_file() {
+    let Some(fleet) = crate::fleet::fleet() else {
+        return;
+    };
+    let _cleanup = SshRepoCleanup(fleet);
+    let (code, out) = fleet.exec(
+        "app1",
+        "d=/tmp/natives-git-ssh; rm -rf $d && mkdir -p $d && \
+         ssh-keygen -q -t ed25519 -N '' -C natives-git-ssh -f $d/id && chown -R deploy: $d && cat $d/id.pub",
+    );
+    assert_eq!(code, 0, "{out}");
+    let serve = format!(
+        "ROOT=/tmp/natives-git-ssh; rm -rf $ROOT && mkdir -p $ROOT && {GIT_REPO} && \
+         f=~deploy/.ssh/authorized_keys; [ -z \"$(tail -c 1 $f)\" ] || echo >> $f; \
+         printf '%s\\n' '{}' >> $f",
+        out.trim()
+    );
+    let (code, out) = fleet.exec("app2", &serve);
+    assert_eq!(code, 0, "{out}");
+    Case {
+        name: "natives-git-ssh",
+        all_hosts: false,
+        tasks: r#"    - git:
+        repo: deploy@app2:/tmp/natives-git-ssh/origin.git
+        dest: "{{ root }}/checkout"
+        version: main
+        key_file: /tmp/natives-git-ssh/id
+        accept_hostkey: true
+        ssh_opts: -o UserKnownHostsFile=/dev/null
+"#,
+        check_changed: 1,
+        changed: 1,
+        state: "cat \"$ROOT/checkout/f\"",
+        expect: "two\n",
+        ..CASE
+    }
+    .exercise(|p| p);
+}

@@ -22,6 +22,7 @@ mod file;
 mod find;
 mod get_url;
 mod getent;
+mod git;
 mod group;
 mod health_check;
 mod hostname;
@@ -259,6 +260,7 @@ static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
         Arc::new(find::Find),
         Arc::new(get_url::GetUrl),
         Arc::new(getent::Getent),
+        Arc::new(git::Git),
         Arc::new(group::Group),
         Arc::new(health_check::HealthCheck),
         Arc::new(hostname::Hostname),
