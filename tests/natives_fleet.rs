@@ -303,3 +303,68 @@ fn git_clones_over_ssh_from_another_fleet_host_with_a_key_file() {
     }
     .exercise(|p| p);
 }
+
+/// Builds two wheels of `natives-pkg` (1.0 and 2.0) in `$ROOT/wheels`, without a network.
+const WHEELS: &str = "mkdir -p \"$ROOT/wheels\" && cd \"$ROOT/wheels\" && python3 - <<'PY'
+import zipfile
+for v in ('1.0', '2.0'):
+    info = 'natives_pkg-%s.dist-info/' % v
+    with zipfile.ZipFile('natives_pkg-%s-py3-none-any.whl' % v, 'w') as z:
+        z.writestr('natives_pkg/__init__.py', 'VERSION = %r\\n' % v)
+        z.writestr(info + 'METADATA', 'Metadata-Version: 2.1\\nName: natives-pkg\\nVersion: %s\\n' % v)
+        z.writestr(info + 'WHEEL', 'Wheel-Version: 1.0\\nGenerator: natives\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n')
+        z.writestr(info + 'RECORD', '')
+PY
+printf 'natives-pkg>=2.0\\n' > requirements.txt && chown -R deploy: \"$ROOT\"";
+
+#[test]
+fn pip_installs_pinned_and_latest_wheels_into_new_virtualenvs_and_removes_them() {
+    let runs = Case {
+        name: "natives-pip",
+        setup: WHEELS,
+        tasks: r#"    - name: pinned
+      pip:
+        name: natives-pkg
+        version: "1.0"
+        virtualenv: "{{ root }}/pinned"
+        virtualenv_command: python3 -m venv
+        extra_args: "--no-index --find-links {{ root }}/wheels"
+    - name: latest
+      pip:
+        name: [natives-pkg]
+        state: latest
+        virtualenv: "{{ root }}/latest"
+        virtualenv_command: python3 -m venv
+        extra_args: "--no-index --find-links {{ root }}/wheels"
+    - name: requirements
+      pip:
+        requirements: "{{ root }}/wheels/requirements.txt"
+        virtualenv: "{{ root }}/latest"
+        extra_args: "--no-index --find-links {{ root }}/wheels"
+    - name: absent
+      pip: {name: natives-gone, state: absent, virtualenv: "{{ root }}/pinned"}
+"#,
+        check_changed: 4,
+        changed: 2,
+        state: "for v in pinned latest; do \"$ROOT/$v/bin/python\" -c 'import natives_pkg; print(natives_pkg.VERSION)'; done",
+        expect: "1.0\n2.0\n",
+        ..CASE
+    }
+    .exercise(|p| p);
+    let Some(runs) = runs else { return };
+    let pinned = runs.first.result("app1", "pinned");
+    assert_eq!(
+        pinned["virtualenv"],
+        "/tmp/modules-fleet/natives-pip/pinned"
+    );
+    assert_eq!(
+        pinned["cmd"][0], "/tmp/modules-fleet/natives-pip/pinned/bin/pip3",
+        "{pinned}"
+    );
+    assert!(
+        pinned["stdout"]
+            .as_str()
+            .unwrap()
+            .contains("Successfully installed natives-pkg-1.0")
+    );
+}

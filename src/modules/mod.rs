@@ -38,6 +38,7 @@ mod package;
 mod package_facts;
 mod pause;
 mod ping;
+mod pip;
 mod probe;
 mod raw;
 mod release;
@@ -271,6 +272,7 @@ static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
         Arc::new(package::Package),
         Arc::new(package_facts::PackageFacts),
         Arc::new(pause::Pause),
+        Arc::new(pip::Pip),
         Arc::new(ping::Ping),
         Arc::new(raw::Raw),
         Arc::new(release::Release),
