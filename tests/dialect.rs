@@ -133,17 +133,17 @@ fn module_aliases_and_package_pass_through_arguments_are_accepted() {
 
 #[test]
 fn a_module_deployer_lacks_warns_and_a_misspelt_one_is_an_error() {
-    // `pip` is an Ansible module deployer has not built in: like ansible-core, validate accepts the
+    // `rpm_key` is an Ansible module deployer has not built in: like ansible-core, validate accepts the
     // task (with a warning) and the host that runs it fails; `snmp_facts_x` is no module at all.
     let p = Project::local(
         &["localhost"],
-        "- hosts: app\n  gather_facts: false\n  tasks:\n    - pip: {name: flask}\n      when: false\n    - community.general.ufw: state=enabled\n      when: inventory_hostname == 'nowhere'\n    - debug: {msg: reached}\n    - pip: name=flask\n",
+        "- hosts: app\n  gather_facts: false\n  tasks:\n    - rpm_key: {key: /tmp/key.asc}\n      when: false\n    - community.general.ufw: state=enabled\n      when: inventory_hostname == 'nowhere'\n    - debug: {msg: reached}\n    - rpm_key: key=/tmp/key.asc\n",
     );
     let out = p.run(&["validate", "site.yml", "-i", "inv.yml"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(
         out.stderr.contains(
-            "warning: module `pip` (ansible.builtin.pip) is not built into deployer yet\n  --> site.yml:4:7\n"
+            "warning: module `rpm_key` (ansible.builtin.rpm_key) is not built into deployer yet\n  --> site.yml:4:7\n"
         ),
         "{}",
         out.stderr
@@ -162,7 +162,7 @@ fn a_module_deployer_lacks_warns_and_a_misspelt_one_is_an_error() {
     );
     assert!(
         run.stdout
-            .contains("module `pip` (ansible.builtin.pip) is not built into deployer yet"),
+            .contains("module `rpm_key` (ansible.builtin.rpm_key) is not built into deployer yet"),
         "{}",
         run.stdout
     );

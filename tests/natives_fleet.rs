@@ -167,3 +167,204 @@ fn sysctl_sets_and_removes_entries_in_a_sysctl_file() {
     }
     .exercise(|p| p);
 }
+
+#[test]
+fn known_hosts_adds_replaces_and_removes_keys() {
+    Case {
+        name: "natives-known-hosts",
+        setup: "printf 'old.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGfu+ayOVwYYp1BMVUDx/Obd+7KK1eIA4l8G2d4ZI3Qj\\n' > \"$ROOT/kh\" && chown deploy: \"$ROOT/kh\"",
+        tasks: r#"    - known_hosts:
+        name: natives.example
+        key: natives.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl
+        path: "{{ root }}/kh"
+    - known_hosts: {name: old.example, state: absent, path: "{{ root }}/kh"}
+"#,
+        check_changed: 2,
+        changed: 2,
+        state: "cat \"$ROOT/kh\"",
+        expect: "natives.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n",
+        ..CASE
+    }
+    .exercise(|p| p);
+}
+
+#[test]
+fn hostname_writes_the_permanent_name_of_the_file_strategies() {
+    // The fleet's containers may not rename themselves (`hostnamectl` and `hostname` are refused
+    // there, by ansible-core too), so the cases use the strategies that only write a file.
+    let runs = Case {
+        name: "natives-hostname",
+        setup: "mkdir -p /etc/sysconfig && printf 'NETWORKING=yes\\nHOSTNAME=old\\n' > /etc/sysconfig/network && rm -f /etc/HOSTNAME",
+        tasks: r#"    - name: sles
+      hostname: {name: "{{ inventory_hostname }}.natives.example", use: sles}
+      become: true
+    - name: redhat
+      hostname: {name: "{{ inventory_hostname }}-natives", use: redhat}
+      become: true
+    - assert:
+        that: ["ansible_nodename == inventory_hostname ~ '-natives'", "ansible_facts.hostname == inventory_hostname ~ '-natives'"]
+"#,
+        check_changed: 2,
+        changed: 2,
+        state: "cat /etc/HOSTNAME /etc/sysconfig/network",
+        expect: "{host}.natives.example\nNETWORKING=yes\nHOSTNAME={host}-natives\n",
+        teardown: "rm -f /etc/HOSTNAME /etc/sysconfig/network && rmdir --ignore-fail-on-non-empty /etc/sysconfig",
+        ..CASE
+    }
+    .exercise(|p| p);
+    let Some(runs) = runs else { return };
+    let sles = runs.first.result("app1", "sles");
+    assert_eq!(sles["name"], "app1.natives.example");
+    assert_eq!(sles["ansible_facts"]["ansible_hostname"], "app1");
+}
+
+/// Makes a repository in `$ROOT/src` (commit `one`, tag `v1`, commit `two` on `main`) and its
+/// bare clone `$ROOT/origin.git`, owned by the login user.
+const GIT_REPO: &str = "cd \"$ROOT\" && git init -q -b main src && cd src && \
+    c() { git -c user.name=natives -c user.email=natives@example.org commit -q \"$@\"; } && \
+    echo one > f && git add f && c -m one && git tag v1 && echo two > f && c -am two && \
+    git clone -q --bare . ../origin.git && chown -R deploy: \"$ROOT\"";
+
+#[test]
+fn git_clones_a_branch_a_shallow_tag_and_a_bare_mirror_once() {
+    let runs = Case {
+        name: "natives-git",
+        setup: GIT_REPO,
+        tasks: r#"    - name: clone
+      git: {repo: "{{ root }}/origin.git", dest: "{{ root }}/checkout"}
+    - name: tag
+      git: {repo: "file://{{ root }}/origin.git", dest: "{{ root }}/tagged", version: v1, depth: 1}
+    - name: bare
+      git: {repo: "{{ root }}/origin.git", dest: "{{ root }}/mirror.git", bare: true}
+"#,
+        check_changed: 3,
+        changed: 3,
+        state: "g() { git -c safe.directory='*' \"$@\"; }; cat \"$ROOT/checkout/f\" \"$ROOT/tagged/f\"; \
+                g -C \"$ROOT/tagged\" rev-list --count HEAD; g -C \"$ROOT/checkout\" branch --show-current; \
+                test \"$(g -C \"$ROOT/mirror.git\" rev-parse main)\" = \"$(g -C \"$ROOT/src\" rev-parse main)\" && echo mirrored",
+        expect: "two\none\n1\nmain\nmirrored\n",
+        ..CASE
+    }
+    .exercise(|p| p);
+    let Some(runs) = runs else { return };
+    let clone = runs.first.result("app1", "clone");
+    assert_eq!(clone["before"], serde_json::Value::Null);
+    assert_eq!(clone["after"].as_str().map(str::len), Some(40), "{clone}");
+}
+
+/// Undoes the SSH test's setup on app1 and app2, also when the test fails.
+struct SshRepoCleanup(&'static crate::fleet::Fleet);
+
+impl Drop for SshRepoCleanup {
+    fn drop(&mut self) {
+        let cleanup = "sed -i '/ natives-git-ssh$/d' ~deploy/.ssh/authorized_keys; rm -rf /tmp/natives-git-ssh";
+        for host in ["app1", "app2"] {
+            self.0.exec(host, cleanup);
+        }
+    }
+}
+
+#[test]
+fn git_clones_over_ssh_from_another_fleet_host_with_a_key_file() {
+    let Some(fleet) = crate::fleet::fleet() else {
+        return;
+    };
+    let _cleanup = SshRepoCleanup(fleet);
+    let (code, out) = fleet.exec(
+        "app1",
+        "d=/tmp/natives-git-ssh; rm -rf $d && mkdir -p $d && \
+         ssh-keygen -q -t ed25519 -N '' -C natives-git-ssh -f $d/id && chown -R deploy: $d && cat $d/id.pub",
+    );
+    assert_eq!(code, 0, "{out}");
+    let serve = format!(
+        "ROOT=/tmp/natives-git-ssh; rm -rf $ROOT && mkdir -p $ROOT && {GIT_REPO} && \
+         f=~deploy/.ssh/authorized_keys; [ -z \"$(tail -c 1 $f)\" ] || echo >> $f; \
+         printf '%s\\n' '{}' >> $f",
+        out.trim()
+    );
+    let (code, out) = fleet.exec("app2", &serve);
+    assert_eq!(code, 0, "{out}");
+    Case {
+        name: "natives-git-ssh",
+        all_hosts: false,
+        tasks: r#"    - git:
+        repo: deploy@app2:/tmp/natives-git-ssh/origin.git
+        dest: "{{ root }}/checkout"
+        version: main
+        key_file: /tmp/natives-git-ssh/id
+        accept_hostkey: true
+        ssh_opts: -o UserKnownHostsFile=/dev/null
+"#,
+        check_changed: 1,
+        changed: 1,
+        state: "cat \"$ROOT/checkout/f\"",
+        expect: "two\n",
+        ..CASE
+    }
+    .exercise(|p| p);
+}
+
+/// Builds two wheels of `natives-pkg` (1.0 and 2.0) in `$ROOT/wheels`, without a network.
+const WHEELS: &str = "mkdir -p \"$ROOT/wheels\" && cd \"$ROOT/wheels\" && python3 - <<'PY'
+import zipfile
+for v in ('1.0', '2.0'):
+    info = 'natives_pkg-%s.dist-info/' % v
+    with zipfile.ZipFile('natives_pkg-%s-py3-none-any.whl' % v, 'w') as z:
+        z.writestr('natives_pkg/__init__.py', 'VERSION = %r\\n' % v)
+        z.writestr(info + 'METADATA', 'Metadata-Version: 2.1\\nName: natives-pkg\\nVersion: %s\\n' % v)
+        z.writestr(info + 'WHEEL', 'Wheel-Version: 1.0\\nGenerator: natives\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n')
+        z.writestr(info + 'RECORD', '')
+PY
+printf 'natives-pkg>=2.0\\n' > requirements.txt && chown -R deploy: \"$ROOT\"";
+
+#[test]
+fn pip_installs_pinned_and_latest_wheels_into_new_virtualenvs_and_removes_them() {
+    let runs = Case {
+        name: "natives-pip",
+        setup: WHEELS,
+        tasks: r#"    - name: pinned
+      pip:
+        name: natives-pkg
+        version: "1.0"
+        virtualenv: "{{ root }}/pinned"
+        virtualenv_command: python3 -m venv
+        extra_args: "--no-index --find-links {{ root }}/wheels"
+    - name: latest
+      pip:
+        name: [natives-pkg]
+        state: latest
+        virtualenv: "{{ root }}/latest"
+        virtualenv_command: python3 -m venv
+        extra_args: "--no-index --find-links {{ root }}/wheels"
+    - name: requirements
+      pip:
+        requirements: "{{ root }}/wheels/requirements.txt"
+        virtualenv: "{{ root }}/latest"
+        extra_args: "--no-index --find-links {{ root }}/wheels"
+    - name: absent
+      pip: {name: natives-gone, state: absent, virtualenv: "{{ root }}/pinned"}
+"#,
+        check_changed: 4,
+        changed: 2,
+        state: "for v in pinned latest; do \"$ROOT/$v/bin/python\" -c 'import natives_pkg; print(natives_pkg.VERSION)'; done",
+        expect: "1.0\n2.0\n",
+        ..CASE
+    }
+    .exercise(|p| p);
+    let Some(runs) = runs else { return };
+    let pinned = runs.first.result("app1", "pinned");
+    assert_eq!(
+        pinned["virtualenv"],
+        "/tmp/modules-fleet/natives-pip/pinned"
+    );
+    assert_eq!(
+        pinned["cmd"][0], "/tmp/modules-fleet/natives-pip/pinned/bin/pip3",
+        "{pinned}"
+    );
+    assert!(
+        pinned["stdout"]
+            .as_str()
+            .unwrap()
+            .contains("Successfully installed natives-pkg-1.0")
+    );
+}

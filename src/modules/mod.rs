@@ -23,11 +23,14 @@ mod file;
 mod find;
 mod get_url;
 mod getent;
+mod git;
 mod group;
 mod health_check;
+mod hostname;
 mod http;
 mod include;
 mod include_vars;
+mod known_hosts;
 mod lineinfile;
 mod meta;
 pub mod mode;
@@ -36,6 +39,7 @@ mod package;
 mod package_facts;
 mod pause;
 mod ping;
+mod pip;
 mod probe;
 mod raw;
 mod release;
@@ -258,14 +262,18 @@ static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
         Arc::new(find::Find),
         Arc::new(get_url::GetUrl),
         Arc::new(getent::Getent),
+        Arc::new(git::Git),
         Arc::new(group::Group),
         Arc::new(health_check::HealthCheck),
+        Arc::new(hostname::Hostname),
         Arc::new(include_vars::IncludeVars),
+        Arc::new(known_hosts::KnownHosts),
         Arc::new(lineinfile::LineInFile),
         Arc::new(meta::Meta),
         Arc::new(package::Package),
         Arc::new(package_facts::PackageFacts),
         Arc::new(pause::Pause),
+        Arc::new(pip::Pip),
         Arc::new(ping::Ping),
         Arc::new(raw::Raw),
         Arc::new(release::Release),
