@@ -255,3 +255,27 @@ fn throttle_from_a_variable_limits_the_hosts_running_a_task_at_once() {
         plan.stdout
     );
 }
+
+#[test]
+fn async_limits_the_task_and_poll_zero_runs_it_to_its_end_with_a_warning() {
+    // Recaps and message as ansible-core 2.19 gives them for the same playbook.
+    let p = Project::local(
+        &["localhost"],
+        "- hosts: app\n  gather_facts: false\n  vars: {limit: 1}\n  tasks:\n    - command: 'true'\n      async: 30\n      poll: 5\n    - command: sleep 5\n      async: \"{{ limit }}\"\n      poll: \"{{ 1 }}\"\n      ignore_errors: true\n      register: slow\n    - assert: {that: [\"slow.msg == 'async task did not complete within the requested time - 1s'\"]}\n    - command: 'true'\n      async: 10\n      poll: 0\n",
+    );
+    let checked = p.run(&["validate", "site.yml", "-i", "inv.yml"]);
+    assert_eq!(checked.code, 0, "{}{}", checked.stdout, checked.stderr);
+    assert!(
+        checked
+            .stderr
+            .contains("`poll: 0` starts a task in the background"),
+        "{}",
+        checked.stderr
+    );
+    let out = p.site(&[]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.recap("localhost"),
+        format!("ok=4 changed=2 {RECAP_ZERO} ignored=1")
+    );
+}

@@ -298,6 +298,11 @@ pub struct Task {
     pub delay: Keyword<f64>,
     /// Fail the task (each attempt) when it runs longer than this (the `timeout` keyword).
     pub timeout: Keyword<Option<std::time::Duration>>,
+    /// `async`: fail the task when it runs longer than this, with Ansible's message.
+    pub async_limit: Keyword<Option<std::time::Duration>>,
+    /// `poll`: seconds between Ansible's checks of an `async` task (`0`: do not wait; deployer
+    /// runs it to its end all the same).
+    pub poll: Keyword<u32>,
     /// Run on the first host only and share the result.
     pub run_once: Keyword<bool>,
     /// Run on at most this many hosts at a time (`0`: as many as `forks` allows).
@@ -363,6 +368,8 @@ impl Task {
             self.retries.template(),
             self.delay.template(),
             self.timeout.template(),
+            self.async_limit.template(),
+            self.poll.template(),
             self.run_once.template(),
             self.throttle.template(),
             self.no_log.template(),

@@ -35,6 +35,8 @@ pub const TASK_KEYWORDS: &[&str] = &[
     "until",
     "retries",
     "delay",
+    "async",
+    "poll",
     "run_once",
     "delegate_to",
     "delegate_facts",
@@ -290,7 +292,7 @@ impl Compiler<'_> {
                             self.keyword(value, |n| Ok(number("throttle", n)? as u32))?
                     }
                     "delegate_to" => inner.delegate_to = Some(text("delegate_to", value)?),
-                    "timeout" => inner.timeout = self.keyword(value, timeout)?,
+                    "timeout" => inner.timeout = self.keyword(value, |n| seconds("timeout", n))?,
                     "vars" => {
                         let mut scope = (*inner.scope).clone();
                         scope.task_vars.extend(vars("vars", value)?);
@@ -369,6 +371,8 @@ impl Compiler<'_> {
             ignore_unreachable: common.ignore_unreachable.clone(),
             until: None,
             retries: Keyword::Literal(3),
+            async_limit: Keyword::Literal(None),
+            poll: Keyword::Literal(15),
             delay: Keyword::Literal(5.0),
             timeout: common.timeout.clone(),
             run_once: common.run_once.clone(),
@@ -463,6 +467,17 @@ impl Compiler<'_> {
                     task.retries = self.keyword(value, |n| Ok(number("retries", n)? as u32))?
                 }
                 "delay" => task.delay = self.keyword(value, |n| number("delay", n))?,
+                "async" => task.async_limit = self.keyword(value, |n| seconds("async", n))?,
+                "poll" => {
+                    task.poll = self.keyword(value, |n| Ok(number("poll", n)? as u32))?;
+                    if task.poll == Keyword::Literal(0) {
+                        self.error(Diagnostic::warning(
+                            value.span.clone(),
+                            "`poll: 0` starts a task in the background in Ansible; deployer runs it \
+                             to its end before the next task",
+                        ));
+                    }
+                }
                 _ => {}
             }
         }
@@ -751,13 +766,13 @@ fn known_lookup(lookup: &str, key: &Node) -> Result<String, Diagnostic> {
     Err(d)
 }
 
-/// A task's `timeout`: whole seconds, `0` meaning none, like Ansible.
-fn timeout(node: &Node) -> Result<Option<std::time::Duration>, Diagnostic> {
-    let seconds = number("timeout", node)?;
+/// A task's `timeout` or `async`: whole seconds, `0` meaning none, like Ansible.
+fn seconds(keyword: &str, node: &Node) -> Result<Option<std::time::Duration>, Diagnostic> {
+    let seconds = number(keyword, node)?;
     if seconds < 0.0 || seconds.fract() != 0.0 {
         return Err(Diagnostic::error(
             node.span.clone(),
-            format!("`timeout` must be a whole number of seconds, not {seconds}"),
+            format!("`{keyword}` must be a whole number of seconds, not {seconds}"),
         ));
     }
     Ok((seconds > 0.0).then(|| std::time::Duration::from_secs(seconds as u64)))

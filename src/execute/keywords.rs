@@ -40,6 +40,8 @@ impl Run<'_> {
         resolved.retries = task.retries.resolve("retries", t, vars, to_count)?;
         resolved.delay = task.delay.resolve("delay", t, vars, to_seconds)?;
         resolved.timeout = task.timeout.resolve("timeout", t, vars, to_timeout)?;
+        resolved.async_limit = task.async_limit.resolve("async", t, vars, to_timeout)?;
+        resolved.poll = task.poll.resolve("poll", t, vars, to_count)?;
         resolved.become_spec.enabled = flag("become", &task.become_spec.enabled)?;
         if let Some(user) = &task.become_spec.user {
             let user = Keyword::Template(user.clone()).resolve("become_user", t, vars, to_text)?;

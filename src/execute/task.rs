@@ -334,16 +334,13 @@ impl Run<'_> {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let result = match task.timeout.or(None) {
+            let result = match time_limit(task) {
                 None => self.run_module(host, task, &context).await,
-                Some(limit) => tokio::time::timeout(limit, self.run_module(host, task, &context))
-                    .await
-                    .unwrap_or_else(|_| {
-                        Ok(ModuleResult::failed(format!(
-                            "the task did not finish within its timeout ({} s) and was stopped",
-                            limit.as_secs()
-                        )))
-                    }),
+                Some((limit, message)) => {
+                    tokio::time::timeout(limit, self.run_module(host, task, &context))
+                        .await
+                        .unwrap_or_else(|_| Ok(ModuleResult::failed(message)))
+                }
             };
             let mut result = match result {
                 Ok(result) => result,
@@ -599,6 +596,28 @@ impl Run<'_> {
         }
         Ok(self.connector.connect(name, &vars).await?)
     }
+}
+
+/// The shorter of a task's `timeout` and `async` limits, and what to say when it is reached.
+fn time_limit(task: &Task) -> Option<(Duration, String)> {
+    let timeout = task.timeout.or(None).map(|limit| {
+        let message = format!(
+            "the task did not finish within its timeout ({} s) and was stopped",
+            limit.as_secs()
+        );
+        (limit, message)
+    });
+    let asynchronous = task.async_limit.or(None).map(|limit| {
+        let message = format!(
+            "async task did not complete within the requested time - {}s",
+            limit.as_secs()
+        );
+        (limit, message)
+    });
+    [timeout, asynchronous]
+        .into_iter()
+        .flatten()
+        .min_by_key(|(limit, _)| *limit)
 }
 
 /// A rendered `environment` mapping as variables, their names checked, their values as text.

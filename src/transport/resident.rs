@@ -28,7 +28,7 @@ use super::shell::{as_user, script_with_env, with_remote_deadline};
 use super::{Become, ExecOutput, ExecRequest, Pipes, Stdin, Transport, TransportError};
 
 /// The line the loop prints once it is ready for requests (after whatever the login printed).
-const READY: &str = "deployer-shell-ready-1";
+const READY: &str = "deployer-shell-ready-2";
 /// What the loop prints instead when it cannot serve requests on this host.
 const UNSUPPORTED: &str = "deployer-shell: ";
 /// Shells kept per host at most (they hold channel slots); more commands at once run in a
@@ -39,25 +39,40 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How much a login may print before the loop's ready line.
 const MAX_BANNER: usize = 64 * 1024;
 
-/// The loop run by `sh` on the host.
-const LOOP: &str = r#"d=$(mktemp -d 2>/dev/null) || { echo 'deployer-shell: mktemp -d failed'; exit 0; }
-trap 'rm -rf "$d"' EXIT
+/// The line that ends a request's script (a script holding it runs in a session of its own).
+const END_OF_SCRIPT: &str = "__deployer_end_of_script_5c1e__";
+
+/// The loop run by `sh` on the host. The script is read with `read` and run by `eval` in a
+/// subshell, and its output's lengths taken only when there is output, so that a command that
+/// prints nothing costs a fork and no program start. In the subshell `$$` is the loop's PID, as
+/// in any subshell.
+const LOOP: &str = r#"__dpl_d=$(mktemp -d 2>/dev/null) || { echo 'deployer-shell: mktemp -d failed'; exit 0; }
+trap 'rm -rf "$__dpl_d"' EXIT
 trap 'exit 129' HUP
 trap 'exit 143' TERM
 [ "$(printf abc | { head -c 1 >/dev/null; cat; })" = bc ] || { echo 'deployer-shell: head -c reads ahead'; exit 0; }
-printf '\n%s\n' deployer-shell-ready-1
-while read -r n m; do
-  [ -d "$d" ] && [ ! -L "$d" ] && head -c "$n" >"$d/s" || exit 1
+printf '\n%s\n' deployer-shell-ready-2
+while IFS= read -r __dpl_m; do
+  __dpl_s=
+  while IFS= read -r __dpl_l; do
+    [ "$__dpl_l" = __deployer_end_of_script_5c1e__ ] && break
+    __dpl_s="$__dpl_s$__dpl_l
+"
+  done
+  [ "$__dpl_l" = __deployer_end_of_script_5c1e__ ] && [ -d "$__dpl_d" ] && [ ! -L "$__dpl_d" ] || exit 1
   printf 'A\n'
-  if [ "$m" = 0 ]; then
-    sh "$d/s" </dev/null >"$d/o" 2>"$d/e"; s=$?
+  if [ "$__dpl_m" = 0 ]; then
+    (set --; eval "$__dpl_s") </dev/null >"$__dpl_d/o" 2>"$__dpl_d/e"; __dpl_r=$?
   else
-    head -c "$m" | { sh "$d/s" >"$d/o" 2>"$d/e"; s=$?; cat >/dev/null; exit $s; }; s=$?
+    head -c "$__dpl_m" | { (set --; eval "$__dpl_s") >"$__dpl_d/o" 2>"$__dpl_d/e"; __dpl_r=$?; cat >/dev/null; exit $__dpl_r; }; __dpl_r=$?
   fi
-  set -- $(wc -c <"$d/o") $(wc -c <"$d/e")
-  printf '%s %s %s\n' "$s" "$1" "$2"
-  cat "$d/o" "$d/e"
-  rm -f "$d/o" "$d/e"
+  if [ -s "$__dpl_d/o" ] || [ -s "$__dpl_d/e" ]; then
+    set -- $(wc -c "$__dpl_d/o" "$__dpl_d/e")
+    printf '%s %s %s\n' "$__dpl_r" "$1" "$3"
+    cat "$__dpl_d/o" "$__dpl_d/e"
+  else
+    printf '%s 0 0\n' "$__dpl_r"
+  fi
 done
 "#;
 
@@ -114,6 +129,12 @@ impl HostShells {
         host: &dyn Transport,
         request: &ExecRequest,
     ) -> Option<Result<ExecOutput, TransportError>> {
+        if script_with_env(request)
+            .lines()
+            .any(|line| line == END_OF_SCRIPT)
+        {
+            return None;
+        }
         let user = request.become_user.as_ref().map(|b| b.user.clone());
         let mut restarted = false;
         loop {
@@ -372,9 +393,13 @@ impl Shell {
 
     /// Writes the request: header, script, then exactly `stdin_len` bytes of stdin.
     async fn send(&mut self, script: &str, stdin: &Stdin, stdin_len: u64) -> Result<(), Sending> {
-        let header = format!("{} {stdin_len}\n", script.len());
-        self.input.write_all(header.as_bytes()).await?;
-        self.input.write_all(script.as_bytes()).await?;
+        let mut request = format!("{stdin_len}\n{script}");
+        if !request.ends_with('\n') {
+            request.push('\n');
+        }
+        request.push_str(END_OF_SCRIPT);
+        request.push('\n');
+        self.input.write_all(request.as_bytes()).await?;
         match stdin {
             Stdin::Null => {}
             Stdin::Bytes(bytes) => self.input.write_all(bytes).await?,
@@ -455,14 +480,14 @@ mod tests {
     #[tokio::test]
     async fn commands_share_one_shell_and_keep_their_own_stdin() {
         let host = resident();
-        let shell = run(&host, "echo $PPID", Stdin::Null).await.stdout_text();
+        let shell = run(&host, "echo $$", Stdin::Null).await.stdout_text();
         let taken = run(&host, "head -c 3", bytes(b"abcdef")).await;
         assert_eq!(taken.stdout_text(), "abc");
         let rest = run(&host, "cat", bytes(b"xyz")).await;
         assert_eq!(rest.stdout_text(), "xyz");
         assert_eq!(run(&host, "cat", Stdin::Null).await.stdout_text(), "");
         assert_eq!(
-            run(&host, "echo $PPID", Stdin::Null).await.stdout_text(),
+            run(&host, "echo $$", Stdin::Null).await.stdout_text(),
             shell
         );
     }
@@ -477,8 +502,28 @@ mod tests {
         assert_eq!(out.stdout, b"\0\xff\n");
         assert_eq!(out.stderr_text(), "it's me");
         assert_eq!(out.exit_code, 7);
-        let killed = run(&host, "kill -9 $$", Stdin::Null).await;
+        let killed = run(&host, "sh -c 'kill -9 $$'", Stdin::Null).await;
         assert_eq!(killed.exit_code, 137);
+    }
+
+    #[tokio::test]
+    async fn scripts_arrive_as_written() {
+        let host = resident();
+        let script =
+            "x='  a\\b  '\n\nprintf '[%s]' \"$x\"\ncat <<'EOF'\n\tkept \\\nEOF\nprintf '%s' \"$#\"";
+        let out = run(&host, script, Stdin::Null).await;
+        assert_eq!(out.stdout_text(), "[  a\\b  ]\tkept \\\n0");
+        let holding = format!("echo one\n{END_OF_SCRIPT}\necho two 2>/dev/null || true");
+        let out = run(&host, &holding, Stdin::Null).await;
+        assert!(
+            out.stdout_text().starts_with("one\n"),
+            "{}",
+            out.stdout_text()
+        );
+        assert_eq!(
+            run(&host, "echo after", Stdin::Null).await.stdout_text(),
+            "after\n"
+        );
     }
 
     #[tokio::test]
@@ -513,26 +558,26 @@ mod tests {
     #[tokio::test]
     async fn a_timeout_fails_the_command_and_the_next_one_gets_a_new_shell() {
         let host = resident();
-        let before = run(&host, "echo $PPID", Stdin::Null).await.stdout_text();
+        let before = run(&host, "echo $$", Stdin::Null).await.stdout_text();
         let mut slow = ExecRequest::new("sleep 5");
         slow.timeout = Some(Duration::from_millis(200));
         let err = host.exec(slow).await.unwrap_err();
         assert!(matches!(err, TransportError::Timeout(_)), "{err}");
-        let after = run(&host, "echo $PPID", Stdin::Null).await.stdout_text();
+        let after = run(&host, "echo $$", Stdin::Null).await.stdout_text();
         assert_ne!(before, after);
     }
 
     #[tokio::test]
     async fn a_shell_killed_between_commands_is_replaced() {
         let host = resident();
-        let shell = run(&host, "echo $PPID", Stdin::Null).await.stdout_text();
+        let shell = run(&host, "echo $$", Stdin::Null).await.stdout_text();
         let status = std::process::Command::new("kill")
             .args(["-9", shell.trim()])
             .status()
             .unwrap();
         assert!(status.success());
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let out = run(&host, "echo $PPID", Stdin::Null).await;
+        let out = run(&host, "echo $$", Stdin::Null).await;
         assert_eq!(out.exit_code, 0);
         assert_ne!(out.stdout_text(), shell);
     }
@@ -541,7 +586,7 @@ mod tests {
     async fn a_shell_killed_during_a_command_fails_it_as_unreachable() {
         let host = resident();
         let err = host
-            .exec(ExecRequest::new("kill -9 $PPID; sleep 1"))
+            .exec(ExecRequest::new("kill -9 $$; sleep 1"))
             .await
             .unwrap_err();
         assert!(err.is_unreachable(), "{err}");
