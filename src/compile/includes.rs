@@ -14,7 +14,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::Compiler;
-use super::program::{Include, Scope, Task, TaskNode, Vars};
+use super::program::{Include, Scope, Task, TaskNode, Vars, playbook_dir};
 use super::roles::{RoleRequest, include_options, is_task_keyword};
 use super::task::{Inherited, is_loop_keyword};
 use crate::diagnostic::Diagnostic;
@@ -373,10 +373,12 @@ impl Compiler<'_> {
         if !raw.contains("{{") {
             return Some(raw.to_string());
         }
-        match self
-            .templater
-            .render_str(raw, &Value::Object(known.clone()))
-        {
+        // As in Ansible, a name may use `playbook_dir` before any host runs.
+        let mut known = known.clone();
+        known
+            .entry("playbook_dir")
+            .or_insert_with(|| Value::String(playbook_dir(&self.play_dir).display().to_string()));
+        match self.templater.render_str(raw, &Value::Object(known)) {
             Ok(name) => Some(name),
             Err(e) => {
                 let span = super::find_scalar(at, raw).unwrap_or(at).span.clone();

@@ -22,7 +22,7 @@ use serde_json::Value;
 pub use keyword::{to_bool, to_count, to_seconds, to_text, to_timeout};
 pub use program::{
     BatchSize, BecomeSpec, Block, ConnectionKeywords, Include, Keyword, Loop, LoopKind, Play,
-    Program, Scope, Strategy, Task, TaskNode, Vars,
+    Program, Scope, Strategy, Task, TaskNode, Vars, playbook_dir,
 };
 
 pub use kv::split_kv;

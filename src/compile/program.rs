@@ -73,6 +73,16 @@ pub struct Play {
     pub dir: PathBuf,
 }
 
+/// `dir` (a playbook's folder) made absolute, as Ansible's `playbook_dir` is (a playbook named
+/// without a folder lives in the current one).
+pub fn playbook_dir(dir: &std::path::Path) -> PathBuf {
+    if dir.as_os_str().is_empty() {
+        std::env::current_dir().unwrap_or_default()
+    } else {
+        std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
+    }
+}
+
 /// A node of a task tree.
 pub enum TaskNode {
     /// A single task.

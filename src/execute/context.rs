@@ -7,7 +7,7 @@ use super::Run;
 use super::connection::connection_defaults;
 use super::state::HostState;
 
-use crate::compile::{Play, Task};
+use crate::compile::{Play, Task, playbook_dir};
 use crate::template::Layers;
 
 /// The value `{{ omit }}` renders to; arguments holding it are dropped before the module runs.
@@ -116,7 +116,7 @@ impl Run<'_> {
             ("ansible_play_name", Value::String(play.play.name.clone())),
             (
                 "playbook_dir",
-                Value::String(absolute(&play.play.dir).display().to_string()),
+                Value::String(playbook_dir(&play.play.dir).display().to_string()),
             ),
             ("inventory_file", source_var(source)),
             ("inventory_dir", source_var(source.and_then(|p| p.parent()))),
@@ -182,16 +182,6 @@ fn ansible_version() -> Value {
         "revision": revision,
         "string": full,
     })
-}
-
-/// `dir` made absolute, as Ansible's `playbook_dir` is (a playbook named without a folder
-/// lives in the current one).
-fn absolute(dir: &std::path::Path) -> std::path::PathBuf {
-    if dir.as_os_str().is_empty() {
-        std::env::current_dir().unwrap_or_default()
-    } else {
-        std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
-    }
 }
 
 /// Drops arguments whose value is `{{ omit }}`.

@@ -1,4 +1,5 @@
-//! Filters reshaping lists and dictionaries: `combine`, `dict2items`, `items2dict`, `flatten`.
+//! Filters reshaping lists and dictionaries: `combine`, `dict2items`, `items2dict`, `flatten`,
+//! `subelements`.
 
 use minijinja::value::{Kwargs, Rest};
 use minijinja::{Environment, Error, Value};
@@ -12,6 +13,25 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("dict2items", dict2items);
     env.add_filter("items2dict", items2dict);
     env.add_filter("flatten", flatten);
+    env.add_filter("subelements", subelements);
+}
+
+/// Ansible's `subelements(key, skip_missing=False)` filter: the lookup's pairs of each record and
+/// each item of its list under `key`.
+fn subelements(
+    records: Value,
+    key: Value,
+    rest: Rest<Value>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
+    let skip_missing = match kwargs.get::<Option<Value>>("skip_missing")? {
+        Some(flag) => flag,
+        None => rest.first().cloned().unwrap_or(Value::from(false)),
+    };
+    kwargs.assert_all_used()?;
+    let flags = from_data(&serde_json::json!({"skip_missing": skip_missing.is_true()}));
+    let pairs = super::lookups::subelements(&[records, key, flags])?;
+    Ok(Value::from(pairs))
 }
 
 /// How `combine` merges two lists found under the same key.
@@ -242,6 +262,25 @@ fn flatten_into(items: Vec<Data>, levels: Option<usize>, skip_nulls: bool, out: 
 mod tests {
     use crate::template::filters::tests::{eval, render_error};
     use serde_json::json;
+
+    #[test]
+    fn subelements_pairs_records_with_their_items() {
+        let vars = json!({"users": [{"name": "a", "keys": ["k1", "k2"]}, {"name": "b"}]});
+        assert_eq!(
+            eval(
+                "users | subelements('keys', skip_missing=true) | map('last') | list",
+                vars.clone()
+            ),
+            json!(["k1", "k2"])
+        );
+        assert_eq!(
+            eval("users | subelements('keys', True) | length", vars.clone()),
+            json!(2)
+        );
+        assert!(
+            render_error("{{ [{'name': 'b'}] | subelements('keys') }}", json!({})).contains("keys")
+        );
+    }
 
     #[test]
     fn combine_shallow_and_recursive() {

@@ -10,6 +10,8 @@ mod commands;
 mod files;
 mod lists;
 
+pub(super) use lists::subelements;
+
 use std::path::{Path, PathBuf};
 
 use minijinja::value::{Kwargs, Rest, ValueKind};
