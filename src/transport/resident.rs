@@ -343,20 +343,46 @@ impl Shell {
         stdin: &Stdin,
         stdin_len: u64,
     ) -> Result<ExecOutput, RunError> {
-        let sent = self.send(script, stdin, stdin_len).await;
-        if let Err(Sending::Local(e)) = sent {
+        // The request is sent while the reply is watched: a shell (or a connection) that ends
+        // while a large input is still being sent must not leave the sending stuck.
+        let Shell { input, output, .. } = self;
+        let sending = send(input.as_mut(), script, stdin, stdin_len);
+        tokio::pin!(sending);
+        let mut ack = Vec::new();
+        let (sent, acked) = tokio::select! {
+            sent = &mut sending => (Some(sent), None),
+            acked = output.read_until(b'\n', &mut ack) => (None, Some(acked)),
+        };
+        if let Some(Err(Sending::Local(e))) = sent {
             return Err(RunError::Local(e));
         }
         // Whether the command started tells a dead shell from a lost command, even when sending
         // failed half-way.
-        let mut ack = Vec::new();
-        match self.output.read_until(b'\n', &mut ack).await {
+        let acked = match acked {
+            Some(acked) => acked,
+            None => output.read_until(b'\n', &mut ack).await,
+        };
+        match acked {
             Ok(_) if ack == b"A\n" => {}
             Ok(0) | Err(_) => return Err(RunError::NotStarted),
             Ok(_) => return Err(lost("an unexpected reply")),
         }
-        if sent.is_err() {
-            return Err(lost("it stopped reading the command's input"));
+        let sent = match sent {
+            Some(sent) => sent,
+            // The command runs and reads its input: finish sending it, unless the shell ends.
+            None => tokio::select! {
+                sent = &mut sending => sent,
+                filled = output.fill_buf() => match filled {
+                    Ok([]) | Err(_) => return Err(lost("the connection ended while the input was sent")),
+                    Ok(_) => sending.await,
+                },
+            },
+        };
+        if let Err(e) = sent {
+            return Err(match e {
+                Sending::Local(e) => RunError::Local(e),
+                Sending::Remote => lost("it stopped reading the command's input"),
+            });
         }
         let mut header = String::new();
         self.output
@@ -390,37 +416,43 @@ impl Shell {
             .map_err(|e| lost(&e.to_string()))?;
         Ok(output)
     }
+}
 
-    /// Writes the request: header, script, then exactly `stdin_len` bytes of stdin.
-    async fn send(&mut self, script: &str, stdin: &Stdin, stdin_len: u64) -> Result<(), Sending> {
-        let mut request = format!("{stdin_len}\n{script}");
-        if !request.ends_with('\n') {
-            request.push('\n');
-        }
-        request.push_str(END_OF_SCRIPT);
+/// Writes a request to a shell: the input's length, the script and its end line, then exactly
+/// `stdin_len` bytes of stdin.
+async fn send(
+    input: &mut (dyn AsyncWrite + Send + Unpin),
+    script: &str,
+    stdin: &Stdin,
+    stdin_len: u64,
+) -> Result<(), Sending> {
+    let mut request = format!("{stdin_len}\n{script}");
+    if !request.ends_with('\n') {
         request.push('\n');
-        self.input.write_all(request.as_bytes()).await?;
-        match stdin {
-            Stdin::Null => {}
-            Stdin::Bytes(bytes) => self.input.write_all(bytes).await?,
-            Stdin::File(path) => {
-                let file = tokio::fs::File::open(path).await.map_err(Sending::Local)?;
-                let mut limited = file.take(stdin_len);
-                let copied = copy_local(&mut limited, &mut self.input).await?;
-                if copied != stdin_len {
-                    return Err(Sending::Local(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        format!("{} shrank while it was sent", path.display()),
-                    )));
-                }
+    }
+    request.push_str(END_OF_SCRIPT);
+    request.push('\n');
+    input.write_all(request.as_bytes()).await?;
+    match stdin {
+        Stdin::Null => {}
+        Stdin::Bytes(bytes) => input.write_all(bytes).await?,
+        Stdin::File(path) => {
+            let file = tokio::fs::File::open(path).await.map_err(Sending::Local)?;
+            let mut limited = file.take(stdin_len);
+            let copied = copy_local(&mut limited, input).await?;
+            if copied != stdin_len {
+                return Err(Sending::Local(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("{} shrank while it was sent", path.display()),
+                )));
             }
         }
-        self.input.flush().await?;
-        if stdin_len > 0 {
-            tracing::debug!(bytes = stdin_len, "sent stdin");
-        }
-        Ok(())
     }
+    input.flush().await?;
+    if stdin_len > 0 {
+        tracing::debug!(bytes = stdin_len, "sent stdin");
+    }
+    Ok(())
 }
 
 /// Why sending a request stopped.
