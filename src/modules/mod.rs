@@ -63,6 +63,7 @@ mod unarchive;
 mod uri;
 mod user;
 mod wait_for;
+mod wait_for_connection;
 
 use std::path::PathBuf;
 use std::sync::{Arc, LazyLock};
@@ -294,6 +295,7 @@ static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
         Arc::new(uri::Uri),
         Arc::new(user::User),
         Arc::new(wait_for::WaitFor),
+        Arc::new(wait_for_connection::WaitForConnection),
     ]
 });
 
