@@ -253,8 +253,7 @@ impl Compiler<'_> {
                     "tags" => inner.tags.extend(string_list("tags", value, true)?),
                     "become" => inner.become_spec.enabled = self.flag("become", value)?,
                     "become_user" => {
-                        self.check_templates(&value.to_json(), value);
-                        inner.become_spec.user = Some(text("become_user", value)?)
+                        inner.become_spec.user = Some(self.template_text("become_user", value)?)
                     }
                     "become_method" => {
                         let method = text("become_method", value)?;
@@ -312,7 +311,8 @@ impl Compiler<'_> {
         }
     }
 
-    /// A connection keyword's text (`remote_user`, `port`, `connection`), its templates checked.
+    /// A keyword's text (`become_user`, `remote_user`, `port`, `connection`), its templates
+    /// checked.
     fn template_text(&mut self, keyword: &str, value: &Node) -> Result<String, Diagnostic> {
         self.check_templates(&value.to_json(), value);
         text(keyword, value)

@@ -69,15 +69,13 @@ fn connection_vars(
     templater: &Templater,
 ) -> Result<Option<Map<String, Value>>, String> {
     let defaults = connection_defaults();
-    let mut wanted = defaults.clone();
-    wanted.extend(inventory.clone());
-    let mut changed = false;
+    let known = |name: &str| inventory.get(name).or_else(|| defaults.get(name));
+    let mut changes = Map::new();
     for name in CONNECTION_VARS {
         if let Some(value) = vars.get(*name)
-            && wanted.get(*name) != Some(value)
+            && known(name) != Some(value)
         {
-            wanted.insert(name.to_string(), value.clone());
-            changed = true;
+            changes.insert(name.to_string(), value.clone());
         }
     }
     // A variable beats a keyword; the defaults are no variable of the author's.
@@ -92,10 +90,16 @@ fn connection_vars(
         let value = templater
             .render_value(&Value::String(template.to_string()), vars)
             .map_err(|e| format!("cannot render `{template}`: {e}"))?;
-        wanted.insert(overridden_by[0].to_string(), value);
-        changed = true;
+        changes.insert(overridden_by[0].to_string(), value);
     }
-    Ok(changed.then_some(wanted))
+    if changes.is_empty() {
+        return Ok(None);
+    }
+    // Only a task that connects differently pays for a copy of the host's variables.
+    let mut wanted = defaults;
+    wanted.extend(inventory.clone());
+    wanted.extend(changes);
+    Ok(Some(wanted))
 }
 
 #[cfg(test)]

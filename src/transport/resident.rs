@@ -129,10 +129,8 @@ impl HostShells {
         host: &dyn Transport,
         request: &ExecRequest,
     ) -> Option<Result<ExecOutput, TransportError>> {
-        if script_with_env(request)
-            .lines()
-            .any(|line| line == END_OF_SCRIPT)
-        {
+        let script = script_with_env(&with_remote_deadline(request.clone()));
+        if script.lines().any(|line| line == END_OF_SCRIPT) {
             return None;
         }
         let user = request.become_user.as_ref().map(|b| b.user.clone());
@@ -145,7 +143,7 @@ impl HostShells {
                     Err(e) => return Some(Err(e)),
                 },
             };
-            match shell.run(request).await {
+            match shell.run(&script, request).await {
                 Ok(output) => {
                     self.lock_idle().entry(user).or_default().push(shell);
                     return Some(Ok(output));
@@ -317,9 +315,9 @@ impl Shell {
     }
 
     /// Sends `request` and reads its reply.
-    async fn run(&mut self, request: &ExecRequest) -> Result<ExecOutput, RunError> {
-        let request = with_remote_deadline(request.clone());
-        let script = script_with_env(&request);
+    /// Sends `script` (the request's, with its environment and deadline) and the request's stdin,
+    /// and reads the reply.
+    async fn run(&mut self, script: &str, request: &ExecRequest) -> Result<ExecOutput, RunError> {
         let stdin_len = match &request.stdin {
             Stdin::Null => 0,
             Stdin::Bytes(bytes) => bytes.len() as u64,
@@ -328,7 +326,7 @@ impl Shell {
                 .map_err(RunError::Local)?
                 .len(),
         };
-        let exchange = self.exchange(&script, &request.stdin, stdin_len);
+        let exchange = self.exchange(script, &request.stdin, stdin_len);
         match request.timeout {
             Some(limit) => tokio::time::timeout(limit, exchange)
                 .await
