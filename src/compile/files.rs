@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::program::Task;
 use super::{Compiler, collect_strings, find_scalar};
 use crate::diagnostic::Diagnostic;
+use crate::modules::ModuleKind;
 use crate::modules::transfer::{find_local, search_order};
 use crate::parse::{MAX_YAML_BYTES, Node, Source, Span};
 
@@ -24,7 +25,7 @@ impl Compiler<'_> {
     /// arguments are written.
     pub(super) fn check_template_files(&mut self, task: &Task, args_node: &Node) {
         let mut names: Vec<String> = Vec::new();
-        if task.module.spec().name == "template"
+        if task.module.kind() == ModuleKind::Template
             && let Some(Value::String(src)) = task.args.get("src")
             && !src.contains("{{")
             && !src.contains("{%")

@@ -8,6 +8,7 @@ use super::connection::connection_defaults;
 use super::state::HostState;
 
 use crate::compile::{Play, Task, playbook_dir};
+use crate::modules::ModuleKind;
 use crate::template::Layers;
 
 /// The value `{{ omit }}` renders to; arguments holding it are dropped before the module runs.
@@ -165,7 +166,7 @@ impl Run<'_> {
 /// Whether a task renders template files, whose variables are only known when it runs (so
 /// they may read `hostvars`).
 fn renders_files(task: &Task) -> bool {
-    task.module.spec().name == "template"
+    task.module.kind() == ModuleKind::Template
 }
 
 /// The ansible-core release deployer behaves like, as `ansible_version` gives it.

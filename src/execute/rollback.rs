@@ -7,13 +7,14 @@
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use serde_json::Map;
 
 use super::Run;
 use super::state::{HostState, SwitchRecord};
 use super::task::TaskOutcome;
 use super::walk::PlayRun;
 use crate::compile::Task;
+use crate::modules::ModuleKind;
 use crate::report::{Event, Status};
 
 impl Run<'_> {
@@ -23,29 +24,16 @@ impl Run<'_> {
             return;
         }
         let mut switch = host.switch.lock().expect("switch lock");
-        match task.module.spec().name {
-            "release" if outcome.registered.get("switched") == Some(&Value::Bool(true)) => {
-                let field = |k: &str| {
-                    outcome
-                        .registered
-                        .get(k)
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string()
-                };
-                *switch = Some(SwitchRecord {
-                    task: Arc::clone(task),
-                    deploy_to: field("deploy_to"),
-                    previous: field("previous_release"),
-                    checks: Vec::new(),
-                });
-            }
-            "health_check" => {
-                if let Some(record) = switch.as_mut() {
-                    record.checks.push(Arc::clone(task));
-                }
-            }
-            _ => {}
+        if let Some(made) = &outcome.switch {
+            *switch = Some(SwitchRecord {
+                task: Arc::clone(task),
+                switch: made.clone(),
+                checks: Vec::new(),
+            });
+        } else if task.module.kind() == ModuleKind::HealthCheck
+            && let Some(record) = switch.as_mut()
+        {
+            record.checks.push(Arc::clone(task));
         }
     }
 
@@ -56,7 +44,7 @@ impl Run<'_> {
         let Some(record) = host.switch.lock().expect("switch lock").take() else {
             return;
         };
-        if record.previous.is_empty() {
+        if record.switch.previous.is_empty() {
             self.emitter.emit(Event::Warning {
                 message: format!("{}: failed after its first release switch; there is no previous release to roll back to", host.name),
             });
@@ -106,8 +94,8 @@ impl Run<'_> {
 /// become and notifications.
 fn rollback_task(record: &SwitchRecord) -> Task {
     let mut task = (*record.task).clone();
-    task.name = Some(format!("Roll back to release {}", record.previous));
-    task.args = serde_json::json!({"deploy_to": record.deploy_to, "state": "rollback", "release": record.previous});
+    task.name = Some(format!("Roll back to release {}", record.switch.previous));
+    task.args = serde_json::json!({"deploy_to": record.switch.deploy_to, "state": "rollback", "release": record.switch.previous});
     task.when.clear();
     task.looping = None;
     task.register = None;

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
 
 use crate::compile::Task;
+use crate::modules::{ModuleKind, ReleaseSwitch};
 use crate::report::HostStats;
 use crate::transport::{Connector, ExecOutput, ExecRequest, Transport, TransportError};
 
@@ -37,10 +38,8 @@ pub struct HostState {
 pub struct SwitchRecord {
     /// The `release` task that switched.
     pub task: Arc<Task>,
-    /// The folder the releases live in.
-    pub deploy_to: String,
-    /// The release that was current before the switch (empty on a first deploy).
-    pub previous: String,
+    /// Where it switched, and from which release.
+    pub switch: ReleaseSwitch,
     /// `health_check` tasks run after the switch.
     pub checks: Vec<Arc<Task>>,
 }
@@ -73,7 +72,7 @@ impl HostState {
     /// Keeps what `task` set on this host: its variables (those of `include_vars` below facts and
     /// registered results, as in Ansible) and its registered result.
     pub fn remember(&self, task: &Task, facts: &Map<String, Value>, registered: &Value) {
-        if task.module.spec().name == "include_vars" {
+        if task.module.kind() == ModuleKind::VarsLoader {
             let mut included = self.included.lock().expect("included lock");
             included.extend(facts.clone());
         } else {

@@ -12,7 +12,9 @@ use super::state::HostState;
 use super::traced::Traced;
 use super::{BecomePassword, Run};
 use crate::compile::{Task, strip_braces};
-use crate::modules::{Control, ModuleContext, ModuleError, ModuleResult};
+use crate::modules::{
+    Control, ModuleContext, ModuleError, ModuleKind, ModuleResult, ReleaseSwitch,
+};
 use crate::report::{Event, HostResult, HostStats, Status};
 use crate::template::insert_data;
 use crate::transport::{Become, LocalTransport, Transport};
@@ -32,6 +34,8 @@ pub struct TaskOutcome {
     pub facts: Map<String, Value>,
     /// What it asks the executor to do.
     pub control: Option<Control>,
+    /// The release switch it made.
+    pub switch: Option<ReleaseSwitch>,
 }
 
 impl Run<'_> {
@@ -116,7 +120,7 @@ impl Run<'_> {
             host.set_facts(failure_facts(task, &outcome.registered));
         }
         // Like Ansible, `meta` tasks are not counted in the recap.
-        if task.module.spec().name != "meta" {
+        if task.module.kind() != ModuleKind::Meta {
             host.count(|s| count(s, outcome, rescuable));
         }
         if outcome.status == Status::Changed {
@@ -196,6 +200,7 @@ impl Run<'_> {
         let (mut changed, mut failed, mut all_skipped) = (false, false, true);
         let mut failures_ignored = true;
         let mut facts = Map::new();
+        let mut switch = None;
         for (index, item) in items.iter().cloned().enumerate() {
             if index > 0 && looping.pause > 0.0 {
                 tokio::time::sleep(Duration::from_secs_f64(looping.pause)).await;
@@ -220,6 +225,7 @@ impl Run<'_> {
             failures_ignored &= outcome.status != Status::Failed;
             all_skipped &= outcome.status == Status::Skipped;
             facts.extend(outcome.facts);
+            switch = outcome.switch.or(switch);
             let label = self.item_label(task, &vars, &item);
             let mut registered = outcome.registered;
             if let Value::Object(map) = &mut registered {
@@ -268,6 +274,7 @@ impl Run<'_> {
             registered: Value::Object(registered),
             facts,
             control: None,
+            switch,
         }
     }
 
@@ -350,6 +357,7 @@ impl Run<'_> {
                         registered: serde_json::json!({"unreachable": true, "msg": e.to_string(), "changed": false}),
                         facts: Map::new(),
                         control: None,
+                        switch: None,
                     };
                 }
                 Err(e) => ModuleResult::failed(e.to_string()),
@@ -412,6 +420,7 @@ impl Run<'_> {
             registered,
             facts: result.facts,
             control: result.control,
+            switch: result.switch,
         }
     }
 
@@ -688,6 +697,7 @@ fn skipped_outcome(condition: &str) -> TaskOutcome {
         }),
         facts: Map::new(),
         control: None,
+        switch: None,
     }
 }
 
@@ -703,6 +713,7 @@ fn empty_loop_outcome() -> TaskOutcome {
         }),
         facts: Map::new(),
         control: None,
+        switch: None,
     }
 }
 
@@ -747,6 +758,7 @@ fn failed_outcome(task: &Task, message: String) -> TaskOutcome {
         registered: serde_json::json!({"changed": false, "failed": true, "msg": message}),
         facts: Map::new(),
         control: None,
+        switch: None,
     }
 }
 

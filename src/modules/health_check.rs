@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 use super::spec::{ArgSpec, ArgType, ModuleSpec};
-use super::{Module, ModuleContext, ModuleError, ModuleResult, arg_str};
+use super::{Module, ModuleContext, ModuleError, ModuleKind, ModuleResult, arg_str};
 use crate::transport::quote;
 
 static SPEC: ModuleSpec = ModuleSpec {
@@ -36,6 +36,10 @@ pub struct HealthCheck;
 impl Module for HealthCheck {
     fn spec(&self) -> &'static ModuleSpec {
         &SPEC
+    }
+
+    fn kind(&self) -> ModuleKind {
+        ModuleKind::HealthCheck
     }
 
     async fn run(

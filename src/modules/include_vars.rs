@@ -12,7 +12,7 @@ use regex::Regex;
 use serde_json::{Map, Value};
 
 use super::spec::{ArgSpec, ArgType, ModuleSpec};
-use super::{Module, ModuleContext, ModuleError, ModuleResult, arg_bool, arg_str};
+use super::{Module, ModuleContext, ModuleError, ModuleKind, ModuleResult, arg_bool, arg_str};
 
 /// Arguments that only make sense with `dir`.
 const DIR_ARGS: &[&str] = &[
@@ -50,6 +50,10 @@ pub struct IncludeVars;
 impl Module for IncludeVars {
     fn spec(&self) -> &'static ModuleSpec {
         &SPEC
+    }
+
+    fn kind(&self) -> ModuleKind {
+        ModuleKind::VarsLoader
     }
 
     async fn run(

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 use super::spec::ModuleSpec;
-use super::{Control, Module, ModuleContext, ModuleError, ModuleResult, arg_str};
+use super::{Control, Module, ModuleContext, ModuleError, ModuleKind, ModuleResult, arg_str};
 
 static SPEC: ModuleSpec = ModuleSpec {
     name: "meta",
@@ -31,6 +31,10 @@ pub struct Meta;
 impl Module for Meta {
     fn spec(&self) -> &'static ModuleSpec {
         &SPEC
+    }
+
+    fn kind(&self) -> ModuleKind {
+        ModuleKind::Meta
     }
 
     async fn run(

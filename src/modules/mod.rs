@@ -119,6 +119,32 @@ pub struct ModuleResult {
     pub facts: Map<String, Value>,
     /// An action for the executor (`meta`).
     pub control: Option<Control>,
+    /// The release switch it made (`release`), which a failed host is rolled back from.
+    pub switch: Option<ReleaseSwitch>,
+}
+
+/// A release switch a `release` task made on a host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseSwitch {
+    /// The folder the releases live in.
+    pub deploy_to: String,
+    /// The release that was current before the switch (empty on a first deploy).
+    pub previous: String,
+}
+
+/// What the executor must know of a module beyond its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModuleKind {
+    /// An ordinary task.
+    Task,
+    /// `meta`: steers the run and is not counted in the recap.
+    Meta,
+    /// `include_vars`: its variables rank below facts and registered results.
+    VarsLoader,
+    /// `template`: renders a controller file named by `src`, whose variables may read `hostvars`.
+    Template,
+    /// `health_check`: run again after a failed host is rolled back.
+    HealthCheck,
 }
 
 impl ModuleResult {
@@ -235,6 +261,11 @@ impl ModuleContext<'_> {
 pub trait Module: Send + Sync {
     /// The arguments it accepts; the compiler checks tasks against it.
     fn spec(&self) -> &'static ModuleSpec;
+
+    /// What the executor must know of it.
+    fn kind(&self) -> ModuleKind {
+        ModuleKind::Task
+    }
 
     /// Decides what must change and, unless `ctx.check_mode`, applies it. `args` are rendered and
     /// normalised (canonical names, declared types).

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::spec::{ArgSpec, ArgType, ModuleSpec};
-use super::{Module, ModuleContext, ModuleError, ModuleResult, arg_str};
+use super::{Module, ModuleContext, ModuleError, ModuleResult, ReleaseSwitch, arg_str};
 use crate::transport::{Stdin, quote};
 
 static SPEC: ModuleSpec = ModuleSpec {
@@ -101,6 +101,7 @@ impl Module for Release {
                     result.failed = switched.failed;
                     result.msg = switched.msg.or(result.msg);
                     result.data.extend(switched.data);
+                    result.switch = switched.switch;
                 }
                 result
             }
@@ -257,7 +258,7 @@ async fn switch(
         return Ok(ModuleResult::ok().with("switched", false));
     }
     let previous = before.current.clone().unwrap_or_default();
-    let result = ModuleResult::changed()
+    let mut result = ModuleResult::changed()
         .with("switched", true)
         .with("previous_release", previous.clone());
     if ctx.check_mode {
@@ -285,6 +286,10 @@ async fn switch(
             out.stderr_text().trim()
         )));
     }
+    result.switch = Some(ReleaseSwitch {
+        deploy_to: deploy_to.to_string(),
+        previous,
+    });
     Ok(result)
 }
 

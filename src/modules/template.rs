@@ -18,7 +18,7 @@ use super::copy::place;
 use super::facts::{FileError, basename, finish};
 use super::spec::{ArgSpec, ArgType, ModuleSpec};
 use super::transfer::{Content, find_local, search_order};
-use super::{Module, ModuleContext, ModuleError, ModuleResult, arg_str};
+use super::{Module, ModuleContext, ModuleError, ModuleKind, ModuleResult, arg_str};
 
 static SPEC: ModuleSpec = ModuleSpec {
     name: "template",
@@ -48,6 +48,10 @@ pub struct Template;
 impl Module for Template {
     fn spec(&self) -> &'static ModuleSpec {
         &SPEC
+    }
+
+    fn kind(&self) -> ModuleKind {
+        ModuleKind::Template
     }
 
     async fn run(
