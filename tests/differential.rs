@@ -55,6 +55,7 @@ corpus!(
     command,
     copy,
     dnf_on_debian,
+    dynamic_inventory,
     file,
     filters,
     getent,

@@ -40,8 +40,13 @@ impl Run<'_> {
         keywords: &ConnectionKeywords,
         vars: &Value,
     ) -> Result<Option<Arc<dyn Transport>>, ModuleError> {
-        let wanted = connection_vars(&host.inventory_vars, keywords, vars, self.templater)
-            .map_err(|message| ArgError { arg: None, message })?;
+        let wanted = connection_vars(
+            &host.inventory_vars.lock().expect("vars lock"),
+            keywords,
+            vars,
+            self.templater,
+        )
+        .map_err(|message| ArgError { arg: None, message })?;
         match wanted {
             None => Ok(None),
             Some(wanted) => Ok(Some(self.connector.connect(&host.name, &wanted).await?)),

@@ -1,6 +1,8 @@
 //! The variables a task sees on a host, layered in Ansible's precedence order (lowest first),
 //! plus the magic variables (`inventory_hostname`, `groups`, `hostvars`, ...).
 
+use std::path::Path;
+
 use serde_json::{Map, Value};
 
 use super::Run;
@@ -43,7 +45,7 @@ impl Run<'_> {
         if let Some(task) = task {
             vars.author(&task.scope.role_defaults);
         }
-        vars.author(&host.inventory_vars);
+        vars.author(&host.inventory_vars.lock().expect("vars lock"));
         vars.author(&play.play.vars);
         if let Some(task) = task {
             vars.author(&task.scope.role_vars);
@@ -89,8 +91,11 @@ impl Run<'_> {
                 .collect()
         };
         let active = up(play.batch);
-        let source = self.inventory.source_of(&host.name);
-        let source_var = |path: Option<&std::path::Path>| {
+        let source = self
+            .inventory()
+            .source_of(&host.name)
+            .map(Path::to_path_buf);
+        let source_var = |path: Option<&Path>| {
             path.map_or(Value::Null, |p| Value::String(p.display().to_string()))
         };
         let short = host
@@ -104,9 +109,9 @@ impl Run<'_> {
             ("inventory_hostname_short", Value::String(short)),
             (
                 "group_names",
-                Value::from(self.inventory.groups_of(&host.name)),
+                Value::from(self.inventory().groups_of(&host.name)),
             ),
-            ("groups", Value::Object(self.inventory.groups_map())),
+            ("groups", Value::Object(self.inventory().groups_map())),
             (
                 "ansible_play_hosts_all",
                 Value::from(play.all_hosts.to_vec()),
@@ -119,8 +124,11 @@ impl Run<'_> {
                 "playbook_dir",
                 Value::String(playbook_dir(&play.play.dir).display().to_string()),
             ),
-            ("inventory_file", source_var(source)),
-            ("inventory_dir", source_var(source.and_then(|p| p.parent()))),
+            ("inventory_file", source_var(source.as_deref())),
+            (
+                "inventory_dir",
+                source_var(source.as_deref().and_then(Path::parent)),
+            ),
             ("ansible_version", ansible_version()),
             ("ansible_check_mode", Value::Bool(self.options.check)),
             ("ansible_diff_mode", Value::Bool(self.options.diff)),
@@ -150,7 +158,7 @@ impl Run<'_> {
         let mut all = Map::new();
         for (name, state) in hosts.iter() {
             let mut layers = Layers::new();
-            layers.author(&state.inventory_vars);
+            layers.author(&state.inventory_vars.lock().expect("vars lock"));
             layers.author(&play.play.vars);
             layers.author(&state.included.lock().expect("included lock"));
             layers.data(state.facts.lock().expect("facts lock").clone());

@@ -18,14 +18,15 @@ mod walk;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
 use futures::future::join_all;
 use tokio::sync::{Notify, Semaphore};
 
 use crate::compile::{Program, Strategy};
 use crate::inventory::Inventory;
-use crate::plan::{Plan, PlayPlan, batches, exceeds};
+use crate::modules::InventoryChange;
+use crate::plan::{Limit, Plan, PlayPlan, batches, exceeds, play_hosts};
 use crate::report::{Emitter, Event, Recap, RunId};
 use crate::template::Templater;
 use crate::transport::Connector;
@@ -131,7 +132,8 @@ impl Default for RunOptions {
 /// The state of one run across its plays.
 pub struct Run<'a> {
     program: &'a Program,
-    inventory: &'a Inventory,
+    /// The inventory, changed during the run by `add_host` and `group_by`.
+    inventory: RwLock<Inventory>,
     options: &'a RunOptions,
     connector: Arc<Connector>,
     templater: &'a Templater,
@@ -157,7 +159,7 @@ pub async fn execute(
 ) -> Recap {
     let run = Run {
         program: plan.program,
-        inventory,
+        inventory: RwLock::new(inventory.clone()),
         options,
         connector,
         templater,
@@ -202,10 +204,14 @@ impl Run<'_> {
     /// Runs one play, batch by batch. Returns false when the run must stop.
     async fn play(&self, planned: &PlayPlan<'_>) -> bool {
         let play = planned.play;
-        let hosts: Vec<String> = (planned.hosts.iter())
-            .filter(|h| !self.is_down(h))
-            .cloned()
-            .collect();
+        // Selected again: `add_host` and `group_by` may have changed the inventory since the
+        // plan was made.
+        let hosts: Vec<String> = {
+            let inventory = self.inventory();
+            let limit = Limit::new(&inventory, self.options.limit.as_deref());
+            play_hosts(&inventory, play, &limit)
+        };
+        let hosts: Vec<String> = hosts.into_iter().filter(|h| !self.is_down(h)).collect();
         self.emitter.emit(Event::PlayStarted {
             name: play.name.clone(),
             hosts: hosts.clone(),
@@ -301,10 +307,34 @@ impl Run<'_> {
         Arc::clone(hosts.entry(name.to_string()).or_insert_with(|| {
             Arc::new(HostState::new(
                 name,
-                self.inventory.host_vars(name),
+                self.inventory().host_vars(name),
                 Arc::clone(&self.connector),
             ))
         }))
+    }
+
+    /// The inventory as the run has changed it so far.
+    fn inventory(&self) -> RwLockReadGuard<'_, Inventory> {
+        self.inventory.read().expect("inventory lock")
+    }
+
+    /// Applies a task's change to the inventory (for `host`, the host it ran for); returns
+    /// whether it changed anything, as Ansible counts it.
+    fn change_inventory(&self, host: &str, change: &InventoryChange) -> Result<bool, String> {
+        let mut inventory = self.inventory.write().expect("inventory lock");
+        let (changed, host) = match change {
+            InventoryChange::AddHost { name, groups, vars } => (
+                inventory.add_dynamic_host(name, groups, vars),
+                name.as_str(),
+            ),
+            InventoryChange::GroupBy { group, parents } => {
+                (inventory.add_dynamic_group(host, group, parents)?, host)
+            }
+        };
+        if let Some(state) = self.hosts.lock().expect("hosts lock").get(host) {
+            *state.inventory_vars.lock().expect("vars lock") = inventory.host_vars(host);
+        }
+        Ok(changed)
     }
 
     fn is_down(&self, host: &str) -> bool {

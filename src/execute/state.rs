@@ -17,8 +17,9 @@ use crate::transport::{Connector, ExecOutput, ExecRequest, Transport, TransportE
 pub struct HostState {
     /// The inventory name.
     pub name: String,
-    /// Inventory variables (already merged by precedence).
-    pub inventory_vars: Map<String, Value>,
+    /// Inventory variables (already merged by precedence; read again when `group_by` or
+    /// `add_host` changes the host's groups or variables).
+    pub inventory_vars: Mutex<Map<String, Value>>,
     /// Variables loaded by `include_vars` (below `facts` in precedence, as in Ansible).
     pub included: Mutex<Map<String, Value>>,
     /// Facts, `set_fact` values and registered results: Ansible's host-level run-time variables.
@@ -55,7 +56,7 @@ impl HostState {
                 connector,
                 cell: OnceCell::new(),
             },
-            inventory_vars,
+            inventory_vars: Mutex::new(inventory_vars),
             included: Mutex::new(Map::new()),
             facts: Mutex::new(Map::new()),
             stats: Mutex::new(HostStats::default()),

@@ -362,6 +362,12 @@ impl Run<'_> {
                 }
                 Err(e) => ModuleResult::failed(e.to_string()),
             };
+            if let Some(change) = result.inventory.take().filter(|_| !result.failed) {
+                match self.change_inventory(&host.name, &change) {
+                    Ok(changed) => result.changed = changed,
+                    Err(message) => result = ModuleResult::failed(at_task(task, message)),
+                }
+            }
             if let Err(message) = self.apply_overrides(task, &context, &mut result) {
                 result = ModuleResult::failed(message);
             }
@@ -594,7 +600,7 @@ impl Run<'_> {
     /// The transport for a `delegate_to` target: the controller for `localhost`, else the
     /// inventory host's connection.
     async fn delegate(&self, name: &str) -> Result<Arc<dyn Transport>, ModuleError> {
-        let vars = self.inventory.host_vars(name);
+        let vars = self.inventory().host_vars(name);
         let is_local = matches!(name, "localhost" | "127.0.0.1")
             && vars
                 .get("ansible_connection")

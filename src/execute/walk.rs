@@ -14,7 +14,7 @@ use super::context::PlayContext;
 use super::lockstep::{Lockstep, Position};
 use super::state::HostState;
 use crate::compile::Task;
-use crate::modules::Control;
+use crate::modules::{Control, ModuleKind};
 use crate::plan::{Step as PlanStep, StepId};
 use crate::report::{Event, Status};
 
@@ -257,9 +257,14 @@ impl Run<'_> {
         };
         let task = &self.step_keywords(&play.ctx, host, step.task, step.bound);
         let (position, bound) = (&step.position, step.bound);
-        let outcome = if task.run_once.or(false) {
+        let run_once = task.run_once.or(false);
+        // Like Ansible's `BYPASS_HOST_LOOP`: the other hosts take nothing from it (no result,
+        // no count), unlike `run_once`.
+        let bypass = !run_once && task.module.kind() == ModuleKind::OncePerBatch;
+        let outcome = if run_once || bypass {
             match self.run_once(play, host, &step, rescuable, leads).await {
                 RunOnce::Ran(outcome) => outcome,
+                RunOnce::Shared(_) if bypass => return Flow::Continue,
                 RunOnce::Shared(first) => return adopt(host, task, &first),
                 RunOnce::Aborted => return Flow::EndPlay,
             }

@@ -22,7 +22,7 @@ const GROUP_PRIORITY: &str = "ansible_group_priority";
 const DEFAULT_PRIORITY: i64 = 1;
 
 /// A host and the variables written for it in inventory sources.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(super) struct Host {
     /// Variables from the inventory sources, in the order set.
     pub vars: Vars,
@@ -33,7 +33,7 @@ pub(super) struct Host {
 }
 
 /// A group, its direct members and its place in the group tree.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(super) struct Group {
     /// Hosts put in this group directly, in the order met.
     pub hosts: Vec<String>,
@@ -50,7 +50,7 @@ pub(super) struct Group {
 }
 
 /// Every host and group of an inventory, in the order they were first met.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct Graph {
     /// Hosts by name, in definition order.
     pub hosts: IndexMap<String, Host>,

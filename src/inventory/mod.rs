@@ -41,7 +41,7 @@ const LOCALHOST_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 pub type Vars = serde_json::Map<String, Value>;
 
 /// Hosts and groups with their variables, as read from an inventory and its vars directories.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Inventory {
     graph: Graph,
     /// `group_vars/`+`host_vars/` roots: the inventory's first, then each added playbook's.
@@ -155,6 +155,67 @@ impl Inventory {
         (self.graph.groups.keys())
             .map(|name| (name.clone(), Value::from(self.graph.group_hosts(name))))
             .collect()
+    }
+
+    /// Adds a host at run time (`add_host`): made in `all` when new, `vars` merged into its own,
+    /// put in `groups` (made when new). Returns whether anything changed, as Ansible counts it.
+    pub fn add_dynamic_host(&mut self, name: &str, groups: &[String], vars: &Vars) -> bool {
+        let mut changed = !self.graph.hosts.contains_key(name);
+        if changed {
+            self.graph.add_host(name, ALL);
+        }
+        let own = &mut self.graph.hosts[name].vars;
+        for (key, value) in vars {
+            if own.get(key) != Some(value) {
+                own.insert(key.clone(), value.clone());
+                changed = true;
+            }
+        }
+        for group in groups {
+            if !self.in_group(name, group) {
+                self.graph.add_host(name, group);
+                changed = true;
+            }
+        }
+        if changed {
+            self.graph.reconcile();
+        }
+        changed
+    }
+
+    /// Puts `host` in `group` at run time (`group_by`), making the group, and `parents` with it
+    /// as a child, when new. Returns whether anything changed.
+    pub fn add_dynamic_group(
+        &mut self,
+        host: &str,
+        group: &str,
+        parents: &[String],
+    ) -> Result<bool, String> {
+        let mut changed = false;
+        for parent in parents {
+            let linked = self
+                .graph
+                .groups
+                .get(parent)
+                .is_some_and(|p| p.children.iter().any(|c| c == group));
+            if !linked {
+                self.graph.add_child(parent, group)?;
+                changed = true;
+            }
+        }
+        if !self.in_group(host, group) {
+            self.graph.add_host(host, group);
+            changed = true;
+        }
+        if changed {
+            self.graph.reconcile();
+        }
+        Ok(changed)
+    }
+
+    /// Whether `host` was put in `group` directly.
+    fn in_group(&self, host: &str, group: &str) -> bool {
+        (self.graph.hosts.get(host)).is_some_and(|h| h.groups.iter().any(|g| g == group))
     }
 
     /// Reads `dir/group_vars/` and `dir/host_vars/` for every known group and host.

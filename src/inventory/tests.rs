@@ -339,3 +339,50 @@ fn the_local_sample_inventory_runs_on_this_machine() {
         json!("local")
     );
 }
+
+#[test]
+fn add_host_makes_a_host_with_its_groups_and_variables_and_counts_only_changes() {
+    let dir = tree(&[
+        ("inv.yml", "all:\n  hosts:\n    web1: {}\n"),
+        ("group_vars/late.yml", "from_late: 1\n"),
+    ]);
+    let mut inventory = Inventory::load(&dir.path().join("inv.yml")).unwrap();
+    let vars: Vars =
+        serde_json::from_value(serde_json::json!({"ansible_host": "10.0.0.9"})).unwrap();
+    let groups = vec!["late".to_string()];
+    assert!(inventory.add_dynamic_host("new1", &groups, &vars));
+    assert!(
+        !inventory.add_dynamic_host("new1", &groups, &vars),
+        "nothing new"
+    );
+    assert_eq!(inventory.select("late").unwrap(), ["new1"]);
+    let seen = inventory.host_vars("new1");
+    assert_eq!(
+        (seen["ansible_host"].clone(), seen["from_late"].clone()),
+        ("10.0.0.9".into(), 1.into())
+    );
+    assert!(
+        inventory.add_dynamic_host("web1", &[], &vars),
+        "new variables"
+    );
+    assert_eq!(inventory.select("ungrouped").unwrap(), ["web1"]);
+}
+
+#[test]
+fn group_by_puts_the_host_in_a_group_under_its_parents() {
+    let mut inventory = sample();
+    let host = inventory.hosts().next().unwrap().to_string();
+    let parents = vec!["kinds".to_string()];
+    assert_eq!(
+        inventory.add_dynamic_group(&host, "kind_a", &parents),
+        Ok(true)
+    );
+    assert_eq!(
+        inventory.add_dynamic_group(&host, "kind_a", &parents),
+        Ok(false)
+    );
+    assert_eq!(inventory.select("kinds").unwrap(), vec![host.clone()]);
+    assert!(inventory.groups_of(&host).contains(&"kind_a".to_string()));
+    let looped = inventory.add_dynamic_group(&host, "kinds", &["kind_a".to_string()]);
+    assert!(looped.is_err(), "a loop of groups is refused: {looped:?}");
+}

@@ -19,7 +19,7 @@ use crate::vault::Vault;
 const EXTENSIONS: [&str; 3] = ["yml", "yaml", "json"];
 
 /// The group and host variables found under one directory.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(super) struct VarsDir {
     groups: HashMap<String, Vars>,
     hosts: HashMap<String, Vars>,
@@ -36,8 +36,8 @@ impl VarsDir {
         errors: &mut Vec<Diagnostic>,
     ) -> VarsDir {
         VarsDir {
-            groups: load_kind(&dir.join("group_vars"), groups, vault, errors),
-            hosts: load_kind(&dir.join("host_vars"), hosts, vault, errors),
+            groups: load_kind_and_others(&dir.join("group_vars"), groups, vault, errors),
+            hosts: load_kind_and_others(&dir.join("host_vars"), hosts, vault, errors),
         }
     }
 
@@ -55,6 +55,49 @@ impl VarsDir {
     pub fn host(&self, name: &str) -> Option<&Vars> {
         self.hosts.get(name)
     }
+}
+
+/// The variables of `names` (problems pushed onto `errors`), and those of the other names with
+/// files under `dir`, for groups and hosts made at run time (`group_by`, `add_host`): like
+/// Ansible, which reads their files only once they exist, a problem in them is not an error
+/// before then, and an encrypted one is not decrypted.
+fn load_kind_and_others<'a>(
+    dir: &Path,
+    names: impl IntoIterator<Item = &'a str>,
+    vault: &Vault,
+    errors: &mut Vec<Diagnostic>,
+) -> HashMap<String, Vars> {
+    let names: Vec<&str> = names.into_iter().collect();
+    let mut found = load_kind(dir, names.iter().copied(), vault, errors);
+    let others = other_names(dir, &names);
+    found.extend(load_kind(
+        dir,
+        others.iter().map(String::as_str),
+        &Vault::default(),
+        &mut Vec::new(),
+    ));
+    found
+}
+
+/// The names with files or folders under `dir` (extensions stripped) that are not in `known`.
+fn other_names(dir: &Path, known: &[&str]) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            let stem = match path.extension().and_then(|e| e.to_str()) {
+                Some(ext) if EXTENSIONS.contains(&ext) => path.file_stem(),
+                _ => path.file_name(),
+            }?;
+            Some(stem.to_string_lossy().into_owned())
+        })
+        .filter(|name| !name.starts_with('.') && !known.contains(&name.as_str()))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// The variables of every name that has files under `dir`.

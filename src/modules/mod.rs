@@ -4,6 +4,7 @@
 //! changes only that, reporting `changed` truthfully. Modules reach hosts only through
 //! [`ModuleContext`], never a transport directly, and never print.
 
+mod add_host;
 pub mod ansible_code;
 mod apt;
 mod apt_repository;
@@ -25,6 +26,7 @@ mod get_url;
 mod getent;
 mod git;
 mod group;
+mod group_by;
 mod health_check;
 mod hostname;
 mod http;
@@ -121,6 +123,29 @@ pub struct ModuleResult {
     pub control: Option<Control>,
     /// The release switch it made (`release`), which a failed host is rolled back from.
     pub switch: Option<ReleaseSwitch>,
+    /// A change to the run's inventory (`add_host`, `group_by`).
+    pub inventory: Option<InventoryChange>,
+}
+
+/// A change to the run's in-memory inventory, seen by the plays and tasks after it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InventoryChange {
+    /// Add a host, or update it: its groups and variables.
+    AddHost {
+        /// The inventory name.
+        name: String,
+        /// Groups to put it in.
+        groups: Vec<String>,
+        /// Variables to set on it.
+        vars: Map<String, Value>,
+    },
+    /// Put the task's host in a group.
+    GroupBy {
+        /// The group.
+        group: String,
+        /// Groups the group becomes a child of.
+        parents: Vec<String>,
+    },
 }
 
 /// A release switch a `release` task made on a host.
@@ -145,6 +170,9 @@ pub enum ModuleKind {
     Template,
     /// `health_check`: run again after a failed host is rolled back.
     HealthCheck,
+    /// `add_host`: runs once per batch, for the first host, like `run_once` (Ansible's
+    /// `BYPASS_HOST_LOOP`).
+    OncePerBatch,
 }
 
 impl ModuleResult {
@@ -279,6 +307,7 @@ pub trait Module: Send + Sync {
 /// Every built-in module, built once.
 static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
     vec![
+        Arc::new(add_host::AddHost),
         Arc::new(apt::Apt),
         Arc::new(apt_repository::AptRepository),
         Arc::new(assert::Assert),
@@ -294,6 +323,7 @@ static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
         Arc::new(find::Find),
         Arc::new(get_url::GetUrl),
         Arc::new(getent::Getent),
+        Arc::new(group_by::GroupBy),
         Arc::new(git::Git),
         Arc::new(group::Group),
         Arc::new(health_check::HealthCheck),

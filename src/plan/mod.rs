@@ -87,12 +87,7 @@ pub fn build<'p>(
         .plays
         .iter()
         .map(|play| {
-            let hosts: Vec<String> = inventory
-                .select(&play.hosts)
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|h| limit.allows(h))
-                .collect();
+            let hosts = play_hosts(inventory, play, limit);
             PlayPlan {
                 play,
                 name: play.name.clone(),
@@ -115,6 +110,16 @@ pub fn build<'p>(
         })
         .collect();
     Plan { program, plays }
+}
+
+/// The hosts a play's pattern selects in `inventory`, narrowed by `limit`, in inventory order.
+pub fn play_hosts(inventory: &Inventory, play: &Play, limit: &Limit) -> Vec<String> {
+    (inventory
+        .select(&play.hosts)
+        .unwrap_or_default()
+        .into_iter())
+    .filter(|h| limit.allows(h))
+    .collect()
 }
 
 impl Plan<'_> {
