@@ -50,6 +50,7 @@ macro_rules! corpus {
 
 corpus!(
     ansible_code,
+    assemble,
     block_rescue,
     blockinfile,
     command,

@@ -368,3 +368,27 @@ fn pip_installs_pinned_and_latest_wheels_into_new_virtualenvs_and_removes_them()
             .contains("Successfully installed natives-pkg-1.0")
     );
 }
+
+#[test]
+fn assemble_joins_host_and_controller_fragments_once() {
+    Case {
+        name: "natives-assemble",
+        setup: "mkdir \"$ROOT/parts\" && printf 'b=2' > \"$ROOT/parts/20-b.conf\" && \
+                printf 'a=1\\n' > \"$ROOT/parts/10-a.conf\" && printf 'x\\n' > \"$ROOT/parts/.x.conf\" && \
+                chown -R deploy: \"$ROOT\"",
+        tasks: r##"    - assemble: {src: "{{ root }}/parts", dest: "{{ root }}/all.conf", delimiter: "#--", ignore_hidden: true, mode: "0600"}
+    - assemble: {src: fragments, dest: "{{ root }}/local", remote_src: false, regexp: '^[0-9]'}
+"##,
+        files: &[
+            ("files/fragments/1", "one\n"),
+            ("files/fragments/2", "two"),
+            ("files/fragments/skipped", "no\n"),
+        ],
+        check_changed: 2,
+        changed: 2,
+        state: "stat -c '%a' \"$ROOT/all.conf\"; cat \"$ROOT/all.conf\" \"$ROOT/local\"",
+        expect: "600\na=1\n#--\nb=2one\ntwo",
+        ..CASE
+    }
+    .exercise(|p| p);
+}

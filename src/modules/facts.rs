@@ -278,15 +278,12 @@ const PROBE_FUNCTION: &str = r#"probe() {
 }
 "#;
 
-/// The script that probes `probes`, then prints the bytes of `content_of` when it is a regular
-/// file.
-pub fn probe_script(probes: &[Probe], content_of: Option<&str>) -> String {
+/// The script that probes `probes`, then runs `tail` (which prints what the caller reads after
+/// the probes' output).
+pub fn probe_script(probes: &[Probe], tail: &str) -> String {
     let mut script = probe_header();
     push_probes(&mut script, probes);
-    if let Some(path) = content_of {
-        let path = quote(path);
-        script.push_str(&format!("if [ -f {path} ]; then cat -- {path}; fi\n"));
-    }
+    script.push_str(tail);
     script.push_str("exit 0\n");
     script
 }
@@ -415,7 +412,7 @@ pub async fn run_long(ctx: &ModuleContext<'_>, script: String) -> Result<ExecOut
 
 /// Probes every path in one round trip.
 pub async fn probe_all(ctx: &ModuleContext<'_>, probes: &[Probe]) -> Result<Probed, FileError> {
-    let output = run_long(ctx, probe_script(probes, None)).await?;
+    let output = run_long(ctx, probe_script(probes, "")).await?;
     let (probed, _) = parse_probe(&output.stdout, probes.len())
         .map_err(|e| probe_failed(&e, &output.stderr_text()))?;
     Ok(probed)
@@ -445,13 +442,25 @@ pub async fn probe_with_content(
     ctx: &ModuleContext<'_>,
     probe: Probe,
 ) -> Result<(PathState, Probed, Option<Vec<u8>>), FileError> {
-    let script = probe_script(std::slice::from_ref(&probe), Some(&probe.path));
-    let output = ctx.run(script).await?;
-    let (probed, rest) =
-        parse_probe(&output.stdout, 1).map_err(|e| probe_failed(&e, &output.stderr_text()))?;
+    let path = quote(&probe.path);
+    let tail = format!("if [ -f {path} ]; then cat -- {path}; fi\n");
+    let (probed, rest) = probe_then(ctx, std::slice::from_ref(&probe), &tail).await?;
     let state = probed.states[0].clone();
-    let content = (state.kind == Kind::File).then(|| rest.to_vec());
+    let content = (state.kind == Kind::File).then_some(rest);
     Ok((state, probed, content))
+}
+
+/// Probes `probes`, then runs the shell `tail` in the same round trip; returns the states and
+/// what `tail` printed.
+pub async fn probe_then(
+    ctx: &ModuleContext<'_>,
+    probes: &[Probe],
+    tail: &str,
+) -> Result<(Probed, Vec<u8>), FileError> {
+    let output = run_long(ctx, probe_script(probes, tail)).await?;
+    let (probed, rest) = parse_probe(&output.stdout, probes.len())
+        .map_err(|e| probe_failed(&e, &output.stderr_text()))?;
+    Ok((probed, rest.to_vec()))
 }
 
 /// A remote file's bytes.

@@ -7,6 +7,7 @@
 pub mod ansible_code;
 mod apt;
 mod apt_repository;
+mod assemble;
 mod assert;
 pub mod attrs;
 mod blockinfile;
@@ -250,6 +251,7 @@ static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
     vec![
         Arc::new(apt::Apt),
         Arc::new(apt_repository::AptRepository),
+        Arc::new(assemble::Assemble),
         Arc::new(assert::Assert),
         Arc::new(blockinfile::BlockInFile),
         Arc::new(command::Command),
