@@ -55,6 +55,7 @@ corpus!(
     blockinfile,
     command,
     copy,
+    deb822_repository,
     dnf_on_debian,
     file,
     filters,

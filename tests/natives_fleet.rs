@@ -392,3 +392,36 @@ fn assemble_joins_host_and_controller_fragments_once() {
     }
     .exercise(|p| p);
 }
+
+#[test]
+fn deb822_repository_writes_a_sources_file_once_and_removes_it() {
+    Case {
+        name: "natives-deb822",
+        tasks: r#"    - deb822_repository:
+        name: Natives deb822
+        uris: http://natives.invalid/debian
+        suites: [bookworm]
+        components: main
+        enabled: false
+        signed_by: |
+          -----BEGIN PGP PUBLIC KEY BLOCK-----
+
+          mQENBFnatives
+          -----END PGP PUBLIC KEY BLOCK-----
+        mode: "0600"
+      become: true
+    - deb822_repository: {name: natives-deb822-gone, state: absent}
+      become: true
+"#,
+        check_changed: 1,
+        changed: 1,
+        state: "f=/etc/apt/sources.list.d/natives-deb822.sources; stat -c '%a %U' $f; cat $f",
+        expect: "600 root\nComponents: main\nEnabled: no\nX-Repolib-Name: Natives deb822\n\
+                 Signed-By:\n    -----BEGIN PGP PUBLIC KEY BLOCK-----\n    .\n    mQENBFnatives\n    \
+                 -----END PGP PUBLIC KEY BLOCK-----\nSuites: bookworm\nTypes: deb\n\
+                 URIs: http://natives.invalid/debian\n",
+        teardown: "rm -f /etc/apt/sources.list.d/natives-deb822.sources",
+        ..CASE
+    }
+    .exercise(|p| p);
+}

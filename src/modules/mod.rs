@@ -14,6 +14,7 @@ mod blockinfile;
 mod command;
 mod copy;
 mod cron;
+mod deb822_repository;
 mod debug;
 mod dnf;
 mod edit;
@@ -257,6 +258,7 @@ static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
         Arc::new(command::Command),
         Arc::new(copy::Copy),
         Arc::new(cron::Cron),
+        Arc::new(deb822_repository::Deb822Repository),
         Arc::new(debug::Debug),
         Arc::new(dnf::Dnf),
         Arc::new(fail::Fail),
