@@ -35,6 +35,10 @@ const EXCLUDED: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Playbooks whose Ansible side needs a collection that ansible-core does not bring (`pip install
+/// ansible` does): (playbook, collection). Without it they skip loudly.
+const NEEDS_COLLECTION: &[(&str, &str)] = &[("mount", "ansible.posix")];
+
 /// The playbooks, one test each; `corpus_lists_every_playbook` keeps this list complete.
 macro_rules! corpus {
     ($($name:ident),* $(,)?) => {
@@ -68,6 +72,7 @@ corpus!(
     lineinfile,
     lookups,
     loops,
+    mount,
     replace,
     serial_run_once,
     setup,
@@ -172,6 +177,16 @@ fn run_deployer(ansible: &Path, fleet: &Fleet, playbook: &Path, root: &str) -> O
         .into()
 }
 
+/// Whether `ansible-galaxy` beside `ansible` lists `collection`.
+fn has_collection(ansible: &Path, collection: &str) -> bool {
+    let galaxy = ansible.with_file_name("ansible-galaxy");
+    Command::new(galaxy)
+        .args(["collection", "list", collection])
+        .env("ANSIBLE_CONFIG", ansible_home().join("ansible.cfg"))
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains(collection))
+}
+
 /// `PATH` with `dir` first.
 pub fn path_with(dir: &Path) -> std::ffi::OsString {
     let rest = std::env::var_os("PATH").unwrap_or_default();
@@ -205,6 +220,16 @@ fn compare(name: &str) {
     let Some(ansible) = ansible_playbook() else {
         return;
     };
+    let needed = NEEDS_COLLECTION
+        .iter()
+        .find(|(playbook, _)| *playbook == name);
+    if let Some((_, collection)) = needed
+        && !has_collection(ansible, collection)
+    {
+        let reason = format!("{collection} is not installed beside ansible-playbook");
+        skip("differential", &reason);
+        return;
+    }
     let Some(fleet) = fleet() else { return };
     let playbook = corpus_dir().join(format!("{name}.yml"));
     let base = format!("/tmp/differential/{name}");

@@ -425,3 +425,21 @@ fn deb822_repository_writes_a_sources_file_once_and_removes_it() {
     }
     .exercise(|p| p);
 }
+
+#[test]
+fn mount_keeps_fstab_entries_once() {
+    Case {
+        name: "natives-mount",
+        setup: "printf '/dev/old /srv/old ext4 defaults 0 0\\n/dev/sdb1 /srv/data ext4 defaults\\n' > \"$ROOT/fstab\" && chown deploy: \"$ROOT/fstab\"",
+        tasks: r#"    - ansible.posix.mount: {path: /srv/data, src: /dev/sdb1, fstype: ext4, opts: noatime, fstab: "{{ root }}/fstab", state: present}
+    - mount: {path: /srv/new, src: "UUID=1", fstype: xfs, boot: false, fstab: "{{ root }}/fstab", state: present}
+    - mount: {path: /srv/old, fstab: "{{ root }}/fstab", state: absent_from_fstab}
+"#,
+        check_changed: 3,
+        changed: 3,
+        state: "cat \"$ROOT/fstab\"",
+        expect: "/dev/sdb1 /srv/data ext4 noatime 0 0\nUUID=1 /srv/new xfs defaults,noauto 0 0\n",
+        ..CASE
+    }
+    .exercise(|p| p);
+}

@@ -36,6 +36,7 @@ mod known_hosts;
 mod lineinfile;
 mod meta;
 pub mod mode;
+mod mount;
 pub mod not_built_in;
 mod package;
 mod package_facts;
@@ -275,6 +276,7 @@ static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
         Arc::new(known_hosts::KnownHosts),
         Arc::new(lineinfile::LineInFile),
         Arc::new(meta::Meta),
+        Arc::new(mount::Mount),
         Arc::new(package::Package),
         Arc::new(package_facts::PackageFacts),
         Arc::new(pause::Pause),
