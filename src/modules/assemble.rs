@@ -13,7 +13,9 @@ use sha1::{Digest, Sha1};
 
 use super::attrs::{ATTR_ARGS, Attrs};
 use super::copy::file_result;
-use super::facts::{FileError, Probe, finish, probe_all, probe_then};
+use super::facts::{
+    FileError, HostFile, Probe, cat_files_script, finish, parse_cat_files, probe_all, probe_then,
+};
 use super::spec::{ArgSpec, ArgType, ModuleSpec};
 use super::transfer::{Content, Placement, find_local, sync_file};
 use super::{Module, ModuleContext, ModuleError, ModuleResult, arg_bool, arg_str};
@@ -60,7 +62,7 @@ impl Module for Assemble {
 }
 
 /// One fragment: its file name and bytes.
-type Fragment = (Vec<u8>, Vec<u8>);
+type Fragment = HostFile;
 
 async fn assemble(
     args: &Map<String, Value>,
@@ -114,57 +116,35 @@ async fn assemble(
         .with_msg("OK"))
 }
 
-/// The shell that prints `missing`, `notdir`, or `dir` and then, per regular file of `src`
-/// (hidden ones too), its name, its size and its bytes (name and size NUL-terminated).
+/// The shell that prints `missing`, `notdir`, or `dir` and then each regular file of `src`
+/// (hidden ones too) as [`cat_files_script`] prints them.
 fn listing_script(src: &str) -> String {
     format!(
         "d={}\n\
          if [ ! -e \"$d\" ]; then printf missing; exit 0; fi\n\
          if [ ! -d \"$d\" ]; then printf notdir; exit 0; fi\n\
-         printf 'dir\\000'\n\
-         for f in \"$d\"/* \"$d\"/.[!.]* \"$d\"/..?*; do\n\
-         [ -f \"$f\" ] || continue\n\
-         if [ ! -r \"$f\" ]; then printf '%s\\000unreadable\\000' \"${{f##*/}}\"; continue; fi\n\
-         printf '%s\\000%s\\000' \"${{f##*/}}\" \"$(wc -c < \"$f\")\"\n\
-         cat -- \"$f\"\n\
-         done\n",
-        quote(src)
+         printf 'dir\\000'\n{}",
+        quote(src),
+        cat_files_script("\"$d\"/* \"$d\"/.[!.]* \"$d\"/..?*")
     )
 }
 
-/// Reads [`listing_script`]'s output: the fragments in name order.
+/// Reads [`listing_script`]'s output: the fragments (file names and bytes) in name order.
 fn parse_listing(src: &str, listing: &[u8]) -> Result<Vec<Fragment>, FileError> {
-    let mut rest = match listing {
+    let rest = match listing {
         b"missing" => return Err(FileError::failed(format!("Source ({src}) does not exist"))),
         b"notdir" => return Err(not_a_directory(src)),
         _ => listing
             .strip_prefix(b"dir\0")
             .ok_or_else(|| FileError::failed(format!("cannot read the fragments of {src}")))?,
     };
-    let ended = || FileError::failed(format!("the fragments of {src} changed while being read"));
-    let mut fragments = Vec::new();
-    while !rest.is_empty() {
-        let mut fields = rest.splitn(3, |&b| b == 0);
-        let (Some(name), Some(size), Some(tail)) = (fields.next(), fields.next(), fields.next())
-        else {
-            return Err(ended());
-        };
-        if size == b"unreadable" {
-            return Err(FileError::failed(format!(
-                "Permission denied: {src}/{}",
-                String::from_utf8_lossy(name)
-            )));
-        }
-        let size: usize = String::from_utf8_lossy(size)
-            .trim()
-            .parse()
-            .map_err(|_| ended())?;
-        if tail.len() < size {
-            return Err(ended());
-        }
-        fragments.push((name.to_vec(), tail[..size].to_vec()));
-        rest = &tail[size..];
-    }
+    let mut fragments: Vec<Fragment> = (parse_cat_files(rest).map_err(FileError::failed)?)
+        .into_iter()
+        .map(|(path, bytes)| {
+            let name = path.rsplit(|&b| b == b'/').next().unwrap_or_default();
+            (name.to_vec(), bytes)
+        })
+        .collect();
     fragments.sort();
     Ok(fragments)
 }

@@ -482,6 +482,47 @@ fn probe_failed(problem: &str, stderr: &str) -> FileError {
     ))
 }
 
+/// A file's path (or name) and bytes.
+pub type HostFile = (Vec<u8>, Vec<u8>);
+
+/// The shell that prints, per regular file among `words` (shell words, globs allowed), its path,
+/// its size and its bytes (path and size NUL-terminated; the size is `unreadable` for a file
+/// that cannot be read). [`parse_cat_files`] reads it.
+pub fn cat_files_script(words: &str) -> String {
+    format!(
+        "for f in {words}; do\n\
+         [ -f \"$f\" ] || continue\n\
+         if [ ! -r \"$f\" ]; then printf '%s\\000unreadable\\000' \"$f\"; continue; fi\n\
+         printf '%s\\000%s\\000' \"$f\" \"$(wc -c < \"$f\")\"\n\
+         cat -- \"$f\"\n\
+         done\n"
+    )
+}
+
+/// Reads [`cat_files_script`]'s output: each file's path and bytes, in the order printed.
+pub fn parse_cat_files(mut output: &[u8]) -> Result<Vec<HostFile>, String> {
+    let ended = || "the files changed while being read".to_string();
+    let mut files = Vec::new();
+    while !output.is_empty() {
+        let mut fields = output.splitn(3, |&b| b == 0);
+        let (Some(path), Some(size), Some(tail)) = (fields.next(), fields.next(), fields.next())
+        else {
+            return Err(ended());
+        };
+        if size == b"unreadable" {
+            return Err(format!(
+                "Permission denied: {}",
+                String::from_utf8_lossy(path)
+            ));
+        }
+        let size: usize = (String::from_utf8_lossy(size).trim().parse()).map_err(|_| ended())?;
+        let bytes = tail.get(..size).ok_or_else(ended)?;
+        files.push((path.to_vec(), bytes.to_vec()));
+        output = &tail[size..];
+    }
+    Ok(files)
+}
+
 /// The directory part of a remote path, as `dirname` gives it (`.` for a bare name).
 pub fn parent(path: &str) -> String {
     let trimmed = path.trim_end_matches('/');

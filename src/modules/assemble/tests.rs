@@ -46,14 +46,14 @@ fn escapes_decode_like_python() {
 
 #[test]
 fn the_listing_is_read_in_name_order_and_problems_are_ansibles() {
-    let listing = b"dir\0b\0 3\0twoa\0 0\0.h\x001\0x";
+    let listing = b"dir\0/s/b\0 3\0two/s/a\0 0\0/s/.h\x001\0x";
     let parsed = parse_listing("/s", listing).unwrap();
     assert_eq!(parsed, fragments(&[(".h", "x"), ("a", ""), ("b", "two")]));
     let fail = |listing: &[u8]| parse_listing("/s", listing).unwrap_err().to_string();
     assert_eq!(fail(b"missing"), "Source (/s) does not exist");
     assert_eq!(fail(b"notdir"), "Source (/s) is not a directory");
-    assert_eq!(fail(b"dir\0a\0unreadable\0"), "Permission denied: /s/a");
-    assert!(fail(b"dir\0a\x009\0short").contains("changed while being read"));
+    assert_eq!(fail(b"dir\0/s/a\0unreadable\0"), "Permission denied: /s/a");
+    assert!(fail(b"dir\0/s/a\x009\0short").contains("changed while being read"));
 }
 
 #[tokio::test]
