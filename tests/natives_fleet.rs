@@ -443,3 +443,24 @@ fn mount_keeps_fstab_entries_once() {
     }
     .exercise(|p| p);
 }
+
+#[test]
+fn apt_key_adds_a_key_to_trusted_gpg_d_once_and_removes_it() {
+    Case {
+        name: "natives-apt-key",
+        tasks: r#"    - name: add
+      apt_key: {data: "{{ lookup('file', 'one.asc') }}"}
+      become: true
+    - apt_key: {id: 56A3139B07BD28C5, state: absent}
+      become: true
+"#,
+        check_changed: 1,
+        changed: 1,
+        state: "cd /etc/apt/trusted.gpg.d && stat -c '%n %a %s' apt_key-*.gpg",
+        expect: "apt_key-EBB4B3CAE85C36FC.gpg 644 414\n",
+        files: &[("one.asc", include_str!("differential/files/one.asc"))],
+        teardown: "rm -f /etc/apt/trusted.gpg.d/apt_key-EBB4B3CAE85C36FC.gpg",
+        ..CASE
+    }
+    .exercise(|p| p);
+}

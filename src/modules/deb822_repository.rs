@@ -6,19 +6,17 @@
 //! path that is a file on the host, or inline key data, is written as it is. No Python is needed
 //! on the host.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 use super::attrs::Attrs;
-use super::facts::{self, FileError, Kind, Probe, finish, probe_all};
-use super::http::Request;
+use super::facts::{FileError, Kind, Probe, finish, probe_all};
+use super::http::fetch;
 use super::mode::Mode;
 use super::spec::{ArgSpec, ArgType, ModuleSpec};
 use super::transfer::{Content, Placement, sync_file};
 use super::{Module, ModuleContext, ModuleError, ModuleResult, arg_str};
-use crate::transport::{Stdin, quote};
+use crate::transport::quote;
 
 static SPEC: ModuleSpec = ModuleSpec {
     name: "deb822_repository",
@@ -201,7 +199,9 @@ async fn signed_by(ctx: &ModuleContext<'_>, value: &str, slug: &str) -> Result<K
     if !has_scheme(value) {
         return Ok(as_is(None));
     }
-    let data = download(ctx, value).await?;
+    let data = fetch(ctx, value, true)
+        .await
+        .map_err(|e| FileError::failed(format!("Could not fetch signed_by key: {e}")))?;
     if data.is_empty() {
         return Ok(as_is(Some(value.to_string())));
     }
@@ -252,46 +252,6 @@ fn has_scheme(value: &str) -> bool {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
     })
-}
-
-/// A URL's body, fetched on the host with `curl` (the URL goes in curl's config on stdin); a
-/// `file:` URL is read there.
-async fn download(ctx: &ModuleContext<'_>, url: &str) -> Result<Vec<u8>, FileError> {
-    if let Some(path) = file_url_path(url) {
-        return (facts::read(ctx, path).await)
-            .map_err(|e| FileError::failed(format!("Could not fetch signed_by key: {e}")));
-    }
-    let request = Request {
-        url: url.to_string(),
-        method: "GET".into(),
-        timeout: 10,
-        validate_certs: true,
-        follow_redirects: true,
-        ..Request::default()
-    };
-    let stdin = Stdin::Bytes(Arc::new(request.config().into_bytes()));
-    let out = ctx.run_with_stdin("curl -K - -sSf", stdin).await?;
-    match out.exit_code {
-        0 => Ok(out.stdout),
-        _ => Err(FileError::failed(format!(
-            "Could not fetch signed_by key: {}",
-            out.stderr_text().trim()
-        ))),
-    }
-}
-
-/// The path of a `file:` URL (`file:///p`, `file://localhost/p`, `file:/p`).
-fn file_url_path(url: &str) -> Option<&str> {
-    let (scheme, rest) = url.split_once(':')?;
-    if !scheme.eq_ignore_ascii_case("file") {
-        return None;
-    }
-    match rest.strip_prefix("//") {
-        Some(authority_and_path) => authority_and_path
-            .find('/')
-            .map(|at| &authority_and_path[at..]),
-        None => Some(rest),
-    }
 }
 
 /// The file name Ansible derives from `name`: lower case, runs of `_` and whitespace as `-`,

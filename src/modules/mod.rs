@@ -6,6 +6,7 @@
 
 pub mod ansible_code;
 mod apt;
+mod apt_key;
 mod apt_repository;
 mod assemble;
 mod assert;
@@ -252,6 +253,7 @@ pub trait Module: Send + Sync {
 static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
     vec![
         Arc::new(apt::Apt),
+        Arc::new(apt_key::AptKey),
         Arc::new(apt_repository::AptRepository),
         Arc::new(assemble::Assemble),
         Arc::new(assert::Assert),
