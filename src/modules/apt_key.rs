@@ -131,7 +131,10 @@ async fn apt_key(
             data = Some(download(ctx, args, url).await?);
         }
         let (source, bytes) = match (file, &data) {
-            (Some(file), _) => (format!("'{file}'"), file_data.clone()),
+            (Some(file), _) => (
+                format!("'{file}'"),
+                Some(file_data.clone().unwrap_or_default()),
+            ),
             (None, Some(bytes)) => ("'inline data'".to_string(), Some(bytes.clone())),
             (None, None) => (String::new(), None),
         };
@@ -179,6 +182,11 @@ async fn apt_key(
         }
         let bytes = match (file_data, data, arg_str(args, "url")) {
             (Some(bytes), _, _) | (None, Some(bytes), _) => bytes,
+            (None, None, _) if let Some(file) = file => {
+                return Err(FileError::failed(format!(
+                    "Unable to add a key from file {file}"
+                )));
+            }
             (None, None, Some(url)) => download(ctx, args, url).await?,
             (None, None, None) => {
                 return Err(FileError::failed(

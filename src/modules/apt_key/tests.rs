@@ -64,4 +64,10 @@ async fn a_key_is_added_once_to_a_keyring_and_removed() {
     let failed = run_local(&AptKey, wrong).await;
     assert!(failed.failed && failed.msg.unwrap().contains("failed to add the key"));
     assert_eq!(std::fs::read(&ring).unwrap(), two());
+    let missing = dir.path().join("missing.asc");
+    let no_file = run_local(&AptKey, args(json!({"file": missing, "keyring": ring}))).await;
+    assert_eq!(
+        no_file.msg.unwrap(),
+        format!("Unable to extract key from '{}'", missing.display())
+    );
 }
