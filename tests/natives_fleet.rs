@@ -368,3 +368,99 @@ fn pip_installs_pinned_and_latest_wheels_into_new_virtualenvs_and_removes_them()
             .contains("Successfully installed natives-pkg-1.0")
     );
 }
+
+#[test]
+fn assemble_joins_host_and_controller_fragments_once() {
+    Case {
+        name: "natives-assemble",
+        setup: "mkdir \"$ROOT/parts\" && printf 'b=2' > \"$ROOT/parts/20-b.conf\" && \
+                printf 'a=1\\n' > \"$ROOT/parts/10-a.conf\" && printf 'x\\n' > \"$ROOT/parts/.x.conf\" && \
+                chown -R deploy: \"$ROOT\"",
+        tasks: r##"    - assemble: {src: "{{ root }}/parts", dest: "{{ root }}/all.conf", delimiter: "#--", ignore_hidden: true, mode: "0600"}
+    - assemble: {src: fragments, dest: "{{ root }}/local", remote_src: false, regexp: '^[0-9]'}
+"##,
+        files: &[
+            ("files/fragments/1", "one\n"),
+            ("files/fragments/2", "two"),
+            ("files/fragments/skipped", "no\n"),
+        ],
+        check_changed: 2,
+        changed: 2,
+        state: "stat -c '%a' \"$ROOT/all.conf\"; cat \"$ROOT/all.conf\" \"$ROOT/local\"",
+        expect: "600\na=1\n#--\nb=2one\ntwo",
+        ..CASE
+    }
+    .exercise(|p| p);
+}
+
+#[test]
+fn deb822_repository_writes_a_sources_file_once_and_removes_it() {
+    Case {
+        name: "natives-deb822",
+        tasks: r#"    - deb822_repository:
+        name: Natives deb822
+        uris: http://natives.invalid/debian
+        suites: [bookworm]
+        components: main
+        enabled: false
+        signed_by: |
+          -----BEGIN PGP PUBLIC KEY BLOCK-----
+
+          mQENBFnatives
+          -----END PGP PUBLIC KEY BLOCK-----
+        mode: "0600"
+      become: true
+    - deb822_repository: {name: natives-deb822-gone, state: absent}
+      become: true
+"#,
+        check_changed: 1,
+        changed: 1,
+        state: "f=/etc/apt/sources.list.d/natives-deb822.sources; stat -c '%a %U' $f; cat $f",
+        expect: "600 root\nComponents: main\nEnabled: no\nX-Repolib-Name: Natives deb822\n\
+                 Signed-By:\n    -----BEGIN PGP PUBLIC KEY BLOCK-----\n    .\n    mQENBFnatives\n    \
+                 -----END PGP PUBLIC KEY BLOCK-----\nSuites: bookworm\nTypes: deb\n\
+                 URIs: http://natives.invalid/debian\n",
+        teardown: "rm -f /etc/apt/sources.list.d/natives-deb822.sources",
+        ..CASE
+    }
+    .exercise(|p| p);
+}
+
+#[test]
+fn mount_keeps_fstab_entries_once() {
+    Case {
+        name: "natives-mount",
+        setup: "printf '/dev/old /srv/old ext4 defaults 0 0\\n/dev/sdb1 /srv/data ext4 defaults\\n' > \"$ROOT/fstab\" && chown deploy: \"$ROOT/fstab\"",
+        tasks: r#"    - ansible.posix.mount: {path: /srv/data, src: /dev/sdb1, fstype: ext4, opts: noatime, fstab: "{{ root }}/fstab", state: present}
+    - mount: {path: /srv/new, src: "UUID=1", fstype: xfs, boot: false, fstab: "{{ root }}/fstab", state: present}
+    - mount: {path: /srv/old, fstab: "{{ root }}/fstab", state: absent_from_fstab}
+"#,
+        check_changed: 3,
+        changed: 3,
+        state: "cat \"$ROOT/fstab\"",
+        expect: "/dev/sdb1 /srv/data ext4 noatime 0 0\nUUID=1 /srv/new xfs defaults,noauto 0 0\n",
+        ..CASE
+    }
+    .exercise(|p| p);
+}
+
+#[test]
+fn apt_key_adds_a_key_to_trusted_gpg_d_once_and_removes_it() {
+    Case {
+        name: "natives-apt-key",
+        tasks: r#"    - name: add
+      apt_key: {data: "{{ lookup('file', 'one.asc') }}"}
+      become: true
+    - apt_key: {id: 56A3139B07BD28C5, state: absent}
+      become: true
+"#,
+        check_changed: 1,
+        changed: 1,
+        state: "cd /etc/apt/trusted.gpg.d && stat -c '%n %a %s' apt_key-*.gpg",
+        expect: "apt_key-EBB4B3CAE85C36FC.gpg 644 414\n",
+        files: &[("one.asc", include_str!("differential/files/one.asc"))],
+        teardown: "rm -f /etc/apt/trusted.gpg.d/apt_key-EBB4B3CAE85C36FC.gpg",
+        ..CASE
+    }
+    .exercise(|p| p);
+}

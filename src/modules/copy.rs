@@ -150,7 +150,7 @@ pub async fn place(
 
 /// What `copy` returns for a file: `dest`, `src`, `checksum`, `size`, `mode`, `state`, the owner
 /// and group when known, and `backup_file`.
-fn file_result(
+pub(super) fn file_result(
     args: &Map<String, Value>,
     target: &str,
     content: &Content,

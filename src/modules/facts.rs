@@ -278,15 +278,12 @@ const PROBE_FUNCTION: &str = r#"probe() {
 }
 "#;
 
-/// The script that probes `probes`, then prints the bytes of `content_of` when it is a regular
-/// file.
-pub fn probe_script(probes: &[Probe], content_of: Option<&str>) -> String {
+/// The script that probes `probes`, then runs `tail` (which prints what the caller reads after
+/// the probes' output).
+pub fn probe_script(probes: &[Probe], tail: &str) -> String {
     let mut script = probe_header();
     push_probes(&mut script, probes);
-    if let Some(path) = content_of {
-        let path = quote(path);
-        script.push_str(&format!("if [ -f {path} ]; then cat -- {path}; fi\n"));
-    }
+    script.push_str(tail);
     script.push_str("exit 0\n");
     script
 }
@@ -415,7 +412,7 @@ pub async fn run_long(ctx: &ModuleContext<'_>, script: String) -> Result<ExecOut
 
 /// Probes every path in one round trip.
 pub async fn probe_all(ctx: &ModuleContext<'_>, probes: &[Probe]) -> Result<Probed, FileError> {
-    let output = run_long(ctx, probe_script(probes, None)).await?;
+    let output = run_long(ctx, probe_script(probes, "")).await?;
     let (probed, _) = parse_probe(&output.stdout, probes.len())
         .map_err(|e| probe_failed(&e, &output.stderr_text()))?;
     Ok(probed)
@@ -445,13 +442,25 @@ pub async fn probe_with_content(
     ctx: &ModuleContext<'_>,
     probe: Probe,
 ) -> Result<(PathState, Probed, Option<Vec<u8>>), FileError> {
-    let script = probe_script(std::slice::from_ref(&probe), Some(&probe.path));
-    let output = ctx.run(script).await?;
-    let (probed, rest) =
-        parse_probe(&output.stdout, 1).map_err(|e| probe_failed(&e, &output.stderr_text()))?;
+    let path = quote(&probe.path);
+    let tail = format!("if [ -f {path} ]; then cat -- {path}; fi\n");
+    let (probed, rest) = probe_then(ctx, std::slice::from_ref(&probe), &tail).await?;
     let state = probed.states[0].clone();
-    let content = (state.kind == Kind::File).then(|| rest.to_vec());
+    let content = (state.kind == Kind::File).then_some(rest);
     Ok((state, probed, content))
+}
+
+/// Probes `probes`, then runs the shell `tail` in the same round trip; returns the states and
+/// what `tail` printed.
+pub async fn probe_then(
+    ctx: &ModuleContext<'_>,
+    probes: &[Probe],
+    tail: &str,
+) -> Result<(Probed, Vec<u8>), FileError> {
+    let output = run_long(ctx, probe_script(probes, tail)).await?;
+    let (probed, rest) = parse_probe(&output.stdout, probes.len())
+        .map_err(|e| probe_failed(&e, &output.stderr_text()))?;
+    Ok((probed, rest.to_vec()))
 }
 
 /// A remote file's bytes.
@@ -471,6 +480,47 @@ fn probe_failed(problem: &str, stderr: &str) -> FileError {
         "cannot read the state of the path: {problem}; {}",
         stderr.trim()
     ))
+}
+
+/// A file's path (or name) and bytes.
+pub type HostFile = (Vec<u8>, Vec<u8>);
+
+/// The shell that prints, per regular file among `words` (shell words, globs allowed), its path,
+/// its size and its bytes (path and size NUL-terminated; the size is `unreadable` for a file
+/// that cannot be read). [`parse_cat_files`] reads it.
+pub fn cat_files_script(words: &str) -> String {
+    format!(
+        "for f in {words}; do\n\
+         [ -f \"$f\" ] || continue\n\
+         if [ ! -r \"$f\" ]; then printf '%s\\000unreadable\\000' \"$f\"; continue; fi\n\
+         printf '%s\\000%s\\000' \"$f\" \"$(wc -c < \"$f\")\"\n\
+         cat -- \"$f\"\n\
+         done\n"
+    )
+}
+
+/// Reads [`cat_files_script`]'s output: each file's path and bytes, in the order printed.
+pub fn parse_cat_files(mut output: &[u8]) -> Result<Vec<HostFile>, String> {
+    let ended = || "the files changed while being read".to_string();
+    let mut files = Vec::new();
+    while !output.is_empty() {
+        let mut fields = output.splitn(3, |&b| b == 0);
+        let (Some(path), Some(size), Some(tail)) = (fields.next(), fields.next(), fields.next())
+        else {
+            return Err(ended());
+        };
+        if size == b"unreadable" {
+            return Err(format!(
+                "Permission denied: {}",
+                String::from_utf8_lossy(path)
+            ));
+        }
+        let size: usize = (String::from_utf8_lossy(size).trim().parse()).map_err(|_| ended())?;
+        let bytes = tail.get(..size).ok_or_else(ended)?;
+        files.push((path.to_vec(), bytes.to_vec()));
+        output = &tail[size..];
+    }
+    Ok(files)
 }
 
 /// The directory part of a remote path, as `dirname` gives it (`.` for a bare name).

@@ -7,7 +7,11 @@
 
 use serde_json::{Map, Value};
 
-use super::arg_str;
+use std::sync::Arc;
+
+use super::facts::{self, FileError};
+use super::{ModuleContext, arg_str};
+use crate::transport::Stdin;
 
 /// One request, as the modules' arguments describe it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -111,6 +115,46 @@ impl Request {
             lines.push("location".into());
         }
         lines.join("\n") + "\n"
+    }
+}
+
+/// A URL's body, fetched on the host with `curl` (the URL goes in curl's config on stdin); a
+/// `file:` URL is read there. `Err` says why it could not be had.
+pub(super) async fn fetch(
+    ctx: &ModuleContext<'_>,
+    url: &str,
+    validate_certs: bool,
+) -> Result<Vec<u8>, FileError> {
+    if let Some(path) = file_url_path(url) {
+        return facts::read(ctx, path).await;
+    }
+    let request = Request {
+        url: url.to_string(),
+        method: "GET".into(),
+        timeout: 10,
+        validate_certs,
+        follow_redirects: true,
+        ..Request::default()
+    };
+    let stdin = Stdin::Bytes(Arc::new(request.config().into_bytes()));
+    let out = ctx.run_with_stdin("curl -K - -sSf", stdin).await?;
+    match out.exit_code {
+        0 => Ok(out.stdout),
+        _ => Err(FileError::failed(out.stderr_text().trim().to_string())),
+    }
+}
+
+/// The path of a `file:` URL (`file:///p`, `file://localhost/p`, `file:/p`).
+fn file_url_path(url: &str) -> Option<&str> {
+    let (scheme, rest) = url.split_once(':')?;
+    if !scheme.eq_ignore_ascii_case("file") {
+        return None;
+    }
+    match rest.strip_prefix("//") {
+        Some(authority_and_path) => authority_and_path
+            .find('/')
+            .map(|at| &authority_and_path[at..]),
+        None => Some(rest),
     }
 }
 
@@ -225,6 +269,14 @@ pub(super) fn status_message(response: &Response) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_urls_name_a_host_path() {
+        assert_eq!(file_url_path("file:///etc/k.asc"), Some("/etc/k.asc"));
+        assert_eq!(file_url_path("FILE://localhost/k"), Some("/k"));
+        assert_eq!(file_url_path("file:/k"), Some("/k"));
+        assert_eq!(file_url_path("https://x/k"), None);
+    }
     use serde_json::json;
 
     #[test]

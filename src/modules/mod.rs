@@ -7,13 +7,16 @@
 mod add_host;
 pub mod ansible_code;
 mod apt;
+mod apt_key;
 mod apt_repository;
+mod assemble;
 mod assert;
 pub mod attrs;
 mod blockinfile;
 mod command;
 mod copy;
 mod cron;
+mod deb822_repository;
 mod debug;
 mod dnf;
 mod edit;
@@ -36,6 +39,7 @@ mod known_hosts;
 mod lineinfile;
 mod meta;
 pub mod mode;
+mod mount;
 pub mod not_built_in;
 mod package;
 mod package_facts;
@@ -309,12 +313,15 @@ static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
     vec![
         Arc::new(add_host::AddHost),
         Arc::new(apt::Apt),
+        Arc::new(apt_key::AptKey),
         Arc::new(apt_repository::AptRepository),
+        Arc::new(assemble::Assemble),
         Arc::new(assert::Assert),
         Arc::new(blockinfile::BlockInFile),
         Arc::new(command::Command),
         Arc::new(copy::Copy),
         Arc::new(cron::Cron),
+        Arc::new(deb822_repository::Deb822Repository),
         Arc::new(debug::Debug),
         Arc::new(dnf::Dnf),
         Arc::new(fail::Fail),
@@ -332,6 +339,7 @@ static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
         Arc::new(known_hosts::KnownHosts),
         Arc::new(lineinfile::LineInFile),
         Arc::new(meta::Meta),
+        Arc::new(mount::Mount),
         Arc::new(package::Package),
         Arc::new(package_facts::PackageFacts),
         Arc::new(pause::Pause),
