@@ -368,3 +368,62 @@ fn pip_installs_pinned_and_latest_wheels_into_new_virtualenvs_and_removes_them()
             .contains("Successfully installed natives-pkg-1.0")
     );
 }
+
+#[test]
+fn synchronize_pushes_pulls_deletes_and_excludes_through_the_bastion() {
+    let runs = Case {
+        name: "natives-synchronize",
+        setup: "cd \"$ROOT\" && mkdir -p site remote rootdir && echo old > site/stale.txt && \
+                echo remote > remote/r.txt && echo same > same.txt && touch -d 2001-01-01 same.txt && \
+                chown -R deploy: . && chown root: rootdir && chmod 700 rootdir",
+        tasks: r#"    - name: push
+      synchronize:
+        src: site/
+        dest: "{{ root }}/site/"
+        delete: true
+        rsync_opts: ["--exclude=*.log"]
+    - name: checksum
+      synchronize: {src: same.txt, dest: "{{ root }}/same.txt", archive: false, checksum: true}
+    - name: pull
+      synchronize: {mode: pull, src: "{{ root }}/remote/", dest: "pulled-{{ inventory_hostname }}/"}
+    - name: become
+      synchronize: {src: site/, dest: "{{ root }}/rootdir/", rsync_opts: ["--exclude=*.log"]}
+      become: true
+"#,
+        files: &[
+            ("files/site/index.html", "<p>hi</p>\n"),
+            ("files/site/sub/b.txt", "b\n"),
+            ("files/site/skip.log", "not sent\n"),
+            ("files/same.txt", "same\n"),
+        ],
+        check_changed: 3,
+        changed: 3,
+        state: "cd \"$ROOT\" && find site rootdir | sort && cat same.txt",
+        expect: "rootdir\nrootdir/index.html\nrootdir/sub\nrootdir/sub/b.txt\n\
+                 site\nsite/index.html\nsite/sub\nsite/sub/b.txt\nsame\n",
+        ..CASE
+    }
+    .exercise(|p| p);
+    let Some(runs) = runs else { return };
+    let push = runs.first.result("app1", "push");
+    let lines = push["stdout_lines"].as_array().unwrap();
+    for line in ["<f+++++++++ index.html", "*deleting   stale.txt"] {
+        assert!(lines.iter().any(|l| l == line), "{push}");
+    }
+    let cmd = push["cmd"].as_str().unwrap();
+    assert!(cmd.contains(" rsync-tunnel "), "{cmd}");
+    assert!(
+        cmd.ends_with(" deploy@app1:/tmp/modules-fleet/natives-synchronize/site/"),
+        "{cmd}"
+    );
+    let become_ = runs.first.result("app1", "become");
+    assert!(
+        become_["cmd"]
+            .as_str()
+            .unwrap()
+            .contains(" --rsync-path='sudo -u root rsync' "),
+        "{become_}"
+    );
+    let pulled = std::fs::read_to_string(runs.project.join("pulled-app1/r.txt")).unwrap();
+    assert_eq!(pulled, "remote\n");
+}
