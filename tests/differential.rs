@@ -69,6 +69,7 @@ corpus!(
     replace,
     serial_run_once,
     setup,
+    synchronize,
     tempfile,
     template,
     unarchive_remote,
@@ -205,6 +206,15 @@ fn compare(name: &str) {
     };
     let Some(fleet) = fleet() else { return };
     let playbook = corpus_dir().join(format!("{name}.yml"));
+    if let Some(collection) = needed_collection(&playbook)
+        && !has_collection(ansible, &collection)
+    {
+        skip(
+            "differential",
+            &format!("the ansible-playbook has no {collection} collection (pip install ansible)"),
+        );
+        return;
+    }
     let base = format!("/tmp/differential/{name}");
     let hosts = fleet.app_hosts();
     for host in &hosts {
@@ -238,4 +248,32 @@ fn compare(name: &str) {
             "{host}: trees differ (left: deployer, right: ansible); {both}"
         );
     }
+}
+
+/// The collection a playbook's first line says it needs (`# needs: ansible.posix`).
+fn needed_collection(playbook: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(playbook).expect("a readable playbook");
+    let first = text.lines().next()?;
+    Some(first.strip_prefix("# needs: ")?.trim().to_string())
+}
+
+/// Whether the Python environment of `ansible` (a venv's `bin/ansible-playbook`) holds the
+/// collection `namespace.name` beside ansible-core.
+fn has_collection(ansible: &Path, collection: &str) -> bool {
+    let Some(lib) = ansible
+        .parent()
+        .and_then(Path::parent)
+        .map(|v| v.join("lib"))
+    else {
+        return false;
+    };
+    let relative: PathBuf = ["ansible_collections"]
+        .into_iter()
+        .chain(collection.split('.'))
+        .collect();
+    std::fs::read_dir(lib)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|python| python.path().join("site-packages").join(&relative).is_dir())
 }

@@ -214,7 +214,7 @@ fn remote_user(ctx: &ModuleContext<'_>) -> Option<String> {
 
 /// A controller path as Ansible's action plugin makes it: `host:path` and absolute paths as
 /// they are, `~` the controller user's home, a relative one found under the role's or playbook's
-/// `files/` (or beside them), else relative to the playbook; a trailing `/` kept.
+/// `files/` (or beside them), else relative to the playbook, made absolute; a trailing `/` kept.
 fn controller_path(search_paths: &[PathBuf], path: &str) -> String {
     if path.contains(':') || path.starts_with('/') {
         return path.to_string();
@@ -236,7 +236,11 @@ fn controller_path(search_paths: &[PathBuf], path: &str) -> String {
             .map(|dir| dir.join(relative))
             .unwrap_or_else(|| relative.to_path_buf())
     };
-    let mut text = found.unwrap_or_else(base).display().to_string();
+    let chosen = found.unwrap_or_else(base);
+    let mut text = std::path::absolute(&chosen)
+        .unwrap_or(chosen)
+        .display()
+        .to_string();
     if path.ends_with('/') && !text.ends_with('/') {
         text.push('/');
     }
