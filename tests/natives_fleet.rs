@@ -427,3 +427,24 @@ fn synchronize_pushes_pulls_deletes_and_excludes_through_the_bastion() {
     let pulled = std::fs::read_to_string(runs.project.join("pulled-app1/r.txt")).unwrap();
     assert_eq!(pulled, "remote\n");
 }
+
+#[test]
+fn synchronize_says_why_the_remote_rsync_did_not_start() {
+    let Some(fleet) = crate::fleet::fleet() else {
+        return;
+    };
+    let project = fleet
+        .project(
+            "- hosts: app1\n  gather_facts: false\n  tasks:\n\
+             \x20   - name: sync\n\
+             \x20     synchronize: {src: site/, dest: /tmp/natives-synchronize-never/, rsync_path: /nonexistent/rsync}\n",
+        )
+        .file("files/site/a.txt", "a\n");
+    let out = project.run(&["run", "site.yml", "-i", "inv.yml", "--format", "json"]);
+    assert_ne!(out.code, 0);
+    let result = out.result("app1", "sync");
+    assert_eq!(result["rc"], 12, "{result}");
+    let msg = result["msg"].as_str().unwrap();
+    assert!(msg.contains("/nonexistent/rsync: not found"), "{msg}");
+    assert!(msg.contains("connection unexpectedly closed"), "{msg}");
+}
