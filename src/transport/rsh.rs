@@ -63,8 +63,14 @@ impl RemoteShell {
     /// prints it on the program's stderr.
     pub async fn serve(&self, host: &dyn Transport) {
         loop {
-            let Ok((stream, _)) = self.listener.accept().await else {
-                continue;
+            let stream = match self.listener.accept().await {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors, say: try again shortly rather than spin.
+                    tracing::debug!("remote shell: cannot accept: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
             };
             if let Err(e) = self.run_one(stream, host).await {
                 tracing::debug!(host = %host.describe(), "remote shell: {e}");
@@ -87,12 +93,15 @@ impl RemoteShell {
         };
         stream.write_u8(STARTED).await?;
         let (from_relay, to_relay) = stream.into_split();
-        tokio::try_join!(
+        // Both ways run to their end: the command's output is relayed in full even when its
+        // input could not be (it exited without reading it all).
+        let (sent, received) = tokio::join!(
             copy_then_close(from_relay, pipes.input),
             copy_then_close(pipes.output, to_relay)
-        )?;
+        );
         drop(pipes.keep);
-        Ok(())
+        received?;
+        Ok(sent?)
     }
 }
 
