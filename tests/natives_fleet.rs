@@ -429,13 +429,16 @@ fn synchronize_pushes_pulls_deletes_and_excludes_through_the_bastion() {
 }
 
 #[test]
-fn synchronize_says_why_the_remote_rsync_did_not_start() {
+fn synchronize_shows_the_remote_rsyncs_errors() {
     let Some(fleet) = crate::fleet::fleet() else {
         return;
     };
     let project = fleet
         .project(
             "- hosts: app1\n  gather_facts: false\n  tasks:\n\
+             \x20   - name: denied\n\
+             \x20     synchronize: {src: site/, dest: /root/natives-synchronize-never/}\n\
+             \x20     ignore_errors: true\n\
              \x20   - name: sync\n\
              \x20     synchronize: {src: site/, dest: /tmp/natives-synchronize-never/, rsync_path: /nonexistent/rsync}\n",
         )
@@ -445,6 +448,17 @@ fn synchronize_says_why_the_remote_rsync_did_not_start() {
     let result = out.result("app1", "sync");
     assert_eq!(result["rc"], 12, "{result}");
     let msg = result["msg"].as_str().unwrap();
-    assert!(msg.contains("/nonexistent/rsync: not found"), "{msg}");
+    assert!(msg.contains("/nonexistent/rsync: "), "{msg}");
     assert!(msg.contains("connection unexpectedly closed"), "{msg}");
+    // The remote rsync's own errors, which it writes on its stderr, are in the message.
+    let denied = out.result("app1", "denied");
+    let msg = denied["msg"].as_str().unwrap();
+    assert!(msg.starts_with("rsync: [Receiver] "), "{msg}");
+    assert!(msg.contains("Permission denied"), "{msg}");
+    let (code, leftovers) = fleet.exec("app1", "ls -a /tmp | grep -c deployer-rsh || true");
+    assert_eq!(
+        (code, leftovers.trim()),
+        (0, "0"),
+        "error files left on the host"
+    );
 }

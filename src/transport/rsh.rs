@@ -32,6 +32,9 @@ const MAX_LINE: u32 = 1 << 20;
 pub struct RemoteShell {
     dir: tempfile::TempDir,
     listener: UnixListener,
+    /// The host file (a shell word) the commands' stderr goes to, as a transport's pipes do not
+    /// carry it; it is removed by a command that succeeds, else read by [`Self::errors`].
+    errors_file: String,
 }
 
 impl RemoteShell {
@@ -39,7 +42,36 @@ impl RemoteShell {
     pub fn open() -> std::io::Result<RemoteShell> {
         let dir = tempfile::Builder::new().prefix("deployer-rsh").tempdir()?;
         let listener = UnixListener::bind(dir.path().join("socket"))?;
-        Ok(RemoteShell { dir, listener })
+        let mut random = [0u8; 16];
+        getrandom::fill(&mut random).map_err(std::io::Error::other)?;
+        let errors_file = format!(
+            "\"${{TMPDIR:-/tmp}}/.deployer-rsh-{}.err\"",
+            hex::encode(random)
+        );
+        Ok(RemoteShell {
+            dir,
+            listener,
+            errors_file,
+        })
+    }
+
+    /// What the commands that failed wrote on stderr on `host` (`None`: nothing), the file then
+    /// removed.
+    pub async fn errors(&self, host: &dyn Transport) -> Option<String> {
+        let f = &self.errors_file;
+        let script = format!("if [ -f {f} ]; then cat {f}; rm -f {f}; fi");
+        let out = host.exec(super::ExecRequest::new(script)).await.ok()?;
+        let text = out.stdout_text().trim_end().to_string();
+        (!text.is_empty()).then_some(text)
+    }
+
+    /// `line` with its stderr appended to the errors file (private to the login user), which a
+    /// command that succeeds removes.
+    fn with_errors_kept(&self, line: &str) -> String {
+        let f = &self.errors_file;
+        format!(
+            "umask 077; {{ {line}\n}} 2>>{f}; rc=$?; [ \"$rc\" -ne 0 ] || rm -f {f}; exit \"$rc\""
+        )
     }
 
     /// The remote shell command to give the program: the deployer binary `exe` relaying to this
@@ -86,7 +118,7 @@ impl RemoteShell {
         let mut line = vec![0; length as usize];
         stream.read_exact(&mut line).await?;
         let line = String::from_utf8(line).map_err(|_| RshError::NotText)?;
-        let pipes = match host.spawn(line).await {
+        let pipes = match host.spawn(self.with_errors_kept(&line)).await {
             Ok(Some(pipes)) => pipes,
             Ok(None) => return refuse(stream, RshError::Unsupported(host.describe())).await,
             Err(e) => return refuse(stream, RshError::Transport(e)).await,
@@ -243,11 +275,11 @@ mod tests {
         assert!(command.starts_with("'/opt/my tools/deployer' rsync-tunnel /"));
     }
 
-    #[tokio::test]
-    async fn a_relayed_command_runs_on_the_host_with_its_stdin() {
-        let shell = RemoteShell::open().unwrap();
+    /// Relays `args` (as rsync passes them) with `input` to `shell` serving the controller, and
+    /// returns what came back.
+    async fn relay_locally(shell: &RemoteShell, args: &str, input: &'static [u8]) -> Vec<u8> {
         let socket = shell.socket();
-        let args = words("-l me host tr a-z A-Z");
+        let args = words(args);
         let relayed = tokio::task::spawn_blocking(move || {
             let line = remote_line(&args).unwrap();
             let mut stream = StdUnixStream::connect(socket).unwrap();
@@ -255,16 +287,33 @@ mod tests {
                 .write_all(&u32::try_from(line.len()).unwrap().to_be_bytes())
                 .unwrap();
             stream.write_all(line.as_bytes()).unwrap();
-            stream.write_all(b"hello").unwrap();
+            stream.write_all(input).unwrap();
             stream.shutdown(std::net::Shutdown::Write).unwrap();
             let mut answer = Vec::new();
             stream.read_to_end(&mut answer).unwrap();
             answer
         });
-        let answer = tokio::select! {
+        tokio::select! {
             answer = relayed => answer.unwrap(),
             () = shell.serve(&LocalTransport) => unreachable!("serve never returns"),
-        };
+        }
+    }
+
+    #[tokio::test]
+    async fn a_relayed_command_runs_on_the_host_with_its_stdin() {
+        let shell = RemoteShell::open().unwrap();
+        let answer = relay_locally(&shell, "-l me host tr a-z A-Z", b"hello").await;
         assert_eq!(answer, b"\0HELLO");
+        assert_eq!(shell.errors(&LocalTransport).await, None);
+    }
+
+    #[tokio::test]
+    async fn a_failed_commands_stderr_is_kept_for_the_caller_then_removed() {
+        let shell = RemoteShell::open().unwrap();
+        let answer = relay_locally(&shell, "host ls /nonexistent-deployer-rsh", b"").await;
+        assert_eq!(answer, b"\0");
+        let errors = shell.errors(&LocalTransport).await.unwrap();
+        assert!(errors.contains("/nonexistent-deployer-rsh"), "{errors}");
+        assert_eq!(shell.errors(&LocalTransport).await, None);
     }
 }

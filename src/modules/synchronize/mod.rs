@@ -122,11 +122,11 @@ impl Module for Synchronize {
         let rc = out.exit_code;
         if rc != 0 {
             let mut msg = out.stderr_text();
-            if run.shell.is_some()
-                && matches!(rc, RSYNC_PROTOCOL_ERROR | RSH_ERROR)
-                && let Some(why) = remote_failure(ctx, run.invocation.rsync_path.as_deref()).await
+            // What the remote side said on stderr comes first, as ssh would have shown it.
+            if let Some(shell) = &run.shell
+                && let Some(remote) = shell.errors(ctx.transport).await
             {
-                msg = format!("{why}\n{msg}");
+                msg = format!("{remote}\n{msg}");
             }
             return Ok(ModuleResult::failed(msg).with("rc", rc).with("cmd", cmd));
         }
@@ -140,21 +140,6 @@ impl Module for Synchronize {
         .with("cmd", cmd)
         .with("stdout_lines", read.stdout_lines))
     }
-}
-
-/// rsync's exit code when the remote side closed the connection (`connection unexpectedly
-/// closed`), and the remote shell's when it could not start the command.
-const RSYNC_PROTOCOL_ERROR: i32 = 12;
-const RSH_ERROR: i32 = 255;
-
-/// Why the remote rsync could not start, as its shell said it on stderr (which the remote shell
-/// does not relay): `rsync_path --version` is run on the host the same way, and its stderr
-/// returned when it fails (`sudo: a password is required`, `rsync: not found`).
-async fn remote_failure(ctx: &ModuleContext<'_>, rsync_path: Option<&str>) -> Option<String> {
-    let script = format!("{} --version >/dev/null", rsync_path.unwrap_or("rsync"));
-    let out = ctx.transport.exec(ExecRequest::new(script)).await.ok()?;
-    let why = out.stderr_text().trim().to_string();
-    (out.exit_code != 0 && !why.is_empty()).then_some(why)
 }
 
 /// The command's inputs, and the remote shell it names (kept open while rsync runs).
