@@ -65,13 +65,14 @@ impl RemoteShell {
         (!text.is_empty()).then_some(text)
     }
 
-    /// `line` with its stderr appended to the errors file (private to the login user), which a
-    /// command that succeeds removes.
+    /// `line` run by `sh` (whatever the login shell) with its stderr appended to the errors file
+    /// (private to the login user), which a command that succeeds removes.
     fn with_errors_kept(&self, line: &str) -> String {
         let f = &self.errors_file;
-        format!(
+        let script = format!(
             "umask 077; {{ {line}\n}} 2>>{f}; rc=$?; [ \"$rc\" -ne 0 ] || rm -f {f}; exit \"$rc\""
-        )
+        );
+        format!("sh -c {}", super::quote(&script))
     }
 
     /// The remote shell command to give the program: the deployer binary `exe` relaying to this
