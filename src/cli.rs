@@ -78,6 +78,16 @@ pub enum Command {
     },
     /// Print the man page (roff; `deployer man > deployer.1`).
     Man,
+    /// The remote shell `synchronize` gives rsync: relays the command to the running deployer,
+    /// which runs it over its own connection to the host.
+    #[command(name = "rsync-tunnel", hide = true)]
+    RsyncTunnel {
+        /// The running deployer's socket.
+        socket: PathBuf,
+        /// What rsync passes a remote shell: `[-l USER] HOST COMMAND...`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 /// Shells with completion scripts.

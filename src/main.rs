@@ -184,6 +184,9 @@ async fn dispatch(
             generate::man_page(&mut std::io::stdout())?;
             Ok(EXIT_OK)
         }
+        Command::RsyncTunnel { socket, args } => {
+            Ok(deployer::transport::rsh::relay(&socket, &args))
+        }
     }
 }
 

@@ -51,10 +51,6 @@ const EXCLUDED: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// Playbooks whose Ansible side needs a collection that ansible-core does not bring (`pip install
-/// ansible` does): (playbook, collection). Without it they skip loudly.
-const NEEDS_COLLECTION: &[(&str, &str)] = &[("mount", "ansible.posix")];
-
 /// The playbooks, one test each; `corpus_lists_every_playbook` keeps this list complete.
 macro_rules! corpus {
     ($($name:ident),* $(,)?) => {
@@ -94,6 +90,7 @@ corpus!(
     replace,
     serial_run_once,
     setup,
+    synchronize,
     tempfile,
     template,
     unarchive_remote,
@@ -238,18 +235,17 @@ fn compare(name: &str) {
     let Some(ansible) = ansible_playbook() else {
         return;
     };
-    let needed = NEEDS_COLLECTION
-        .iter()
-        .find(|(playbook, _)| *playbook == name);
-    if let Some((_, collection)) = needed
-        && !has_collection(ansible, collection)
-    {
-        let reason = format!("{collection} is not installed beside ansible-playbook");
-        skip("differential", &reason);
-        return;
-    }
     let Some(fleet) = fleet() else { return };
     let playbook = corpus_dir().join(format!("{name}.yml"));
+    if let Some(collection) = needed_collection(&playbook)
+        && !has_collection(ansible, &collection)
+    {
+        skip(
+            "differential",
+            &format!("the ansible-playbook has no {collection} collection (pip install ansible)"),
+        );
+        return;
+    }
     let base = format!("/tmp/differential/{name}");
     let hosts = fleet.app_hosts();
     for host in &hosts {
@@ -283,4 +279,11 @@ fn compare(name: &str) {
             "{host}: trees differ (left: deployer, right: ansible); {both}"
         );
     }
+}
+
+/// The collection a playbook's first line says it needs (`# needs: ansible.posix`).
+fn needed_collection(playbook: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(playbook).expect("a readable playbook");
+    let first = text.lines().next()?;
+    Some(first.strip_prefix("# needs: ")?.trim().to_string())
 }

@@ -620,3 +620,71 @@ fn local_action_runs_its_module_on_the_controller() {
     let said = std::fs::read_to_string(out_dir.path().join("said")).unwrap();
     assert_eq!(said, "from localhost\n");
 }
+
+#[test]
+fn synchronize_copies_locally_and_runs_only_on_the_controller() {
+    let p = Project::local(
+        &["localhost", "other"],
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n\
+         \x20   - synchronize: {src: site/, dest: \"{{ playbook_dir }}/copy/\"}\n\
+         \x20     register: first\n\
+         \x20   - synchronize: {src: site/, dest: \"{{ playbook_dir }}/copy/\"}\n\
+         \x20     delegate_to: localhost\n\
+         \x20     register: again\n\
+         \x20   - synchronize: {src: site/, dest: /tmp/never}\n\
+         \x20     delegate_to: other\n\
+         \x20     ignore_errors: true\n\
+         \x20     register: elsewhere\n\
+         \x20   - synchronize: {src: site/, dest: /tmp/never}\n\
+         \x20     vars: {ansible_rsync_path: /nonexistent/rsync}\n\
+         \x20     ignore_errors: true\n\
+         \x20     register: missing\n\
+         \x20   - debug: {msg: \"{{ [first.cmd, again.changed, elsewhere.msg, missing.msg] }}\"}\n",
+    )
+    .file("files/site/a.txt", "a\n")
+    .file("files/site/sub/b.txt", "b\n");
+    let out = p.site(&["--format", "json"]);
+    let counts = &out.recap_counts()["localhost"];
+    let count = |name: &str| counts[name].as_u64().unwrap();
+    assert_eq!(
+        (
+            count("ok"),
+            count("changed"),
+            count("failed"),
+            count("ignored")
+        ),
+        (5, 1, 0, 2),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(p.join("copy/sub/b.txt")).unwrap(),
+        "b\n"
+    );
+    let shown = out.result("localhost", "debug")["msg"].clone();
+    let cmd = shown[0].as_str().unwrap();
+    assert!(
+        cmd.ends_with(&format!(
+            "/files/site/ {}/copy/",
+            p.join("").display().to_string().trim_end_matches('/')
+        )),
+        "{cmd}"
+    );
+    assert!(!cmd.contains("--rsh"), "{cmd}");
+    assert_eq!(shown[1], false);
+    assert!(
+        shown[2]
+            .as_str()
+            .unwrap()
+            .contains("delegate_to `other` (another host) is not supported"),
+        "{shown}"
+    );
+    assert!(
+        shown[3]
+            .as_str()
+            .unwrap()
+            .starts_with("Failed to find required executable \"/nonexistent/rsync\""),
+        "{shown}"
+    );
+}

@@ -464,3 +464,97 @@ fn apt_key_adds_a_key_to_trusted_gpg_d_once_and_removes_it() {
     }
     .exercise(|p| p);
 }
+
+#[test]
+fn synchronize_pushes_pulls_deletes_and_excludes_through_the_bastion() {
+    let runs = Case {
+        name: "natives-synchronize",
+        setup: "cd \"$ROOT\" && mkdir -p site remote rootdir && echo old > site/stale.txt && \
+                echo remote > remote/r.txt && echo same > same.txt && touch -d 2001-01-01 same.txt && \
+                chown -R deploy: . && chown root: rootdir && chmod 700 rootdir",
+        tasks: r#"    - name: push
+      synchronize:
+        src: site/
+        dest: "{{ root }}/site/"
+        delete: true
+        rsync_opts: ["--exclude=*.log"]
+    - name: checksum
+      synchronize: {src: same.txt, dest: "{{ root }}/same.txt", archive: false, checksum: true}
+    - name: pull
+      synchronize: {mode: pull, src: "{{ root }}/remote/", dest: "pulled-{{ inventory_hostname }}/"}
+    - name: become
+      synchronize: {src: site/, dest: "{{ root }}/rootdir/", rsync_opts: ["--exclude=*.log"]}
+      become: true
+"#,
+        files: &[
+            ("files/site/index.html", "<p>hi</p>\n"),
+            ("files/site/sub/b.txt", "b\n"),
+            ("files/site/skip.log", "not sent\n"),
+            ("files/same.txt", "same\n"),
+        ],
+        check_changed: 3,
+        changed: 3,
+        state: "cd \"$ROOT\" && find site rootdir | sort && cat same.txt",
+        expect: "rootdir\nrootdir/index.html\nrootdir/sub\nrootdir/sub/b.txt\n\
+                 site\nsite/index.html\nsite/sub\nsite/sub/b.txt\nsame\n",
+        ..CASE
+    }
+    .exercise(|p| p);
+    let Some(runs) = runs else { return };
+    let push = runs.first.result("app1", "push");
+    let lines = push["stdout_lines"].as_array().unwrap();
+    for line in ["<f+++++++++ index.html", "*deleting   stale.txt"] {
+        assert!(lines.iter().any(|l| l == line), "{push}");
+    }
+    let cmd = push["cmd"].as_str().unwrap();
+    assert!(cmd.contains(" rsync-tunnel "), "{cmd}");
+    assert!(
+        cmd.ends_with(" deploy@app1:/tmp/modules-fleet/natives-synchronize/site/"),
+        "{cmd}"
+    );
+    let become_ = runs.first.result("app1", "become");
+    assert!(
+        become_["cmd"]
+            .as_str()
+            .unwrap()
+            .contains(" --rsync-path='sudo -u root rsync' "),
+        "{become_}"
+    );
+    let pulled = std::fs::read_to_string(runs.project.join("pulled-app1/r.txt")).unwrap();
+    assert_eq!(pulled, "remote\n");
+}
+
+#[test]
+fn synchronize_shows_the_remote_rsyncs_errors() {
+    let Some(fleet) = crate::fleet::fleet() else {
+        return;
+    };
+    let project = fleet
+        .project(
+            "- hosts: app1\n  gather_facts: false\n  tasks:\n\
+             \x20   - name: denied\n\
+             \x20     synchronize: {src: site/, dest: /root/natives-synchronize-never/}\n\
+             \x20     ignore_errors: true\n\
+             \x20   - name: sync\n\
+             \x20     synchronize: {src: site/, dest: /tmp/natives-synchronize-never/, rsync_path: /nonexistent/rsync}\n",
+        )
+        .file("files/site/a.txt", "a\n");
+    let out = project.run(&["run", "site.yml", "-i", "inv.yml", "--format", "json"]);
+    assert_ne!(out.code, 0);
+    let result = out.result("app1", "sync");
+    assert_eq!(result["rc"], 12, "{result}");
+    let msg = result["msg"].as_str().unwrap();
+    assert!(msg.contains("/nonexistent/rsync: "), "{msg}");
+    assert!(msg.contains("connection unexpectedly closed"), "{msg}");
+    // The remote rsync's own errors, which it writes on its stderr, are in the message.
+    let denied = out.result("app1", "denied");
+    let msg = denied["msg"].as_str().unwrap();
+    assert!(msg.starts_with("rsync: [Receiver] "), "{msg}");
+    assert!(msg.contains("Permission denied"), "{msg}");
+    let (code, leftovers) = fleet.exec("app1", "ls -a /tmp | grep -c deployer-rsh || true");
+    assert_eq!(
+        (code, leftovers.trim()),
+        (0, "0"),
+        "error files left on the host"
+    );
+}

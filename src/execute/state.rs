@@ -11,7 +11,7 @@ use tokio::sync::OnceCell;
 use crate::compile::Task;
 use crate::modules::{ModuleKind, ReleaseSwitch};
 use crate::report::HostStats;
-use crate::transport::{Connector, ExecOutput, ExecRequest, Transport, TransportError};
+use crate::transport::{Connector, ExecOutput, ExecRequest, Pipes, Transport, TransportError};
 
 /// One host's run-time state.
 pub struct HostState {
@@ -121,6 +121,10 @@ impl LazyConnection {
 impl Transport for LazyConnection {
     async fn exec(&self, request: ExecRequest) -> Result<ExecOutput, TransportError> {
         self.get().await?.exec(request).await
+    }
+
+    async fn spawn(&self, line: String) -> Result<Option<Pipes>, TransportError> {
+        self.get().await?.spawn(line).await
     }
 
     fn describe(&self) -> String {

@@ -526,6 +526,20 @@ impl Run<'_> {
             },
             None => None,
         };
+        let on_controller = task.module.runs_on_controller();
+        let delegate = match delegate {
+            Some(name) if on_controller && self.is_controller(&name) => None,
+            Some(name) if on_controller => {
+                return Ok(ModuleResult::failed(at_task(
+                    task,
+                    format!(
+                        "{} runs on the controller; delegate_to `{name}` (another host) is not supported",
+                        spec.name
+                    ),
+                )));
+            }
+            other => other,
+        };
         let transport: Arc<dyn Transport>;
         let via: &dyn Transport = match delegate.as_deref() {
             Some(name) if name != host.name => {
@@ -600,16 +614,23 @@ impl Run<'_> {
     /// The transport for a `delegate_to` target: the controller for `localhost`, else the
     /// inventory host's connection.
     async fn delegate(&self, name: &str) -> Result<Arc<dyn Transport>, ModuleError> {
-        let vars = self.inventory().host_vars(name);
-        let is_local = matches!(name, "localhost" | "127.0.0.1")
-            && vars
-                .get("ansible_connection")
-                .and_then(Value::as_str)
-                .is_none_or(|c| c == "local");
-        if is_local {
+        if self.is_controller(name) {
             return Ok(Arc::new(LocalTransport));
         }
+        let vars = self.inventory().host_vars(name);
         Ok(self.connector.connect(name, &vars).await?)
+    }
+
+    /// Whether `delegate_to: name` means the controller: `localhost` or `127.0.0.1`, not
+    /// connected to otherwise than locally.
+    fn is_controller(&self, name: &str) -> bool {
+        matches!(name, "localhost" | "127.0.0.1")
+            && self
+                .inventory()
+                .host_vars(name)
+                .get("ansible_connection")
+                .and_then(Value::as_str)
+                .is_none_or(|c| c == "local")
     }
 }
 

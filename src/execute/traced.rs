@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use crate::transport::{ExecOutput, ExecRequest, Transport, TransportError};
+use crate::transport::{ExecOutput, ExecRequest, Pipes, Transport, TransportError};
 
 /// A transport that logs each command of one host and its outcome.
 pub struct Traced<'a> {
@@ -30,6 +30,11 @@ impl Transport for Traced<'_> {
             Err(e) => tracing::debug!(host, "could not run: {e}"),
         }
         outcome
+    }
+
+    async fn spawn(&self, line: String) -> Result<Option<Pipes>, TransportError> {
+        tracing::debug!(host = self.host, command = %line, "starting");
+        self.inner.spawn(line).await
     }
 
     fn describe(&self) -> String {

@@ -59,6 +59,7 @@ mod shell;
 mod slurp;
 pub mod spec;
 mod stat;
+mod synchronize;
 mod sysctl;
 mod systemd;
 mod tempfile;
@@ -306,6 +307,13 @@ pub trait Module: Send + Sync {
         args: &Map<String, Value>,
         ctx: &ModuleContext<'_>,
     ) -> Result<ModuleResult, ModuleError>;
+
+    /// Whether the module runs on the controller against the host, as Ansible's action plugins
+    /// such as `synchronize` do: `delegate_to` the controller is then where it runs anyway, and
+    /// its context's transport stays the host's own connection.
+    fn runs_on_controller(&self) -> bool {
+        false
+    }
 }
 
 /// Every built-in module, built once.
@@ -356,6 +364,7 @@ static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
         Arc::new(shell::Shell),
         Arc::new(slurp::Slurp),
         Arc::new(stat::Stat),
+        Arc::new(synchronize::Synchronize),
         Arc::new(sysctl::Sysctl),
         Arc::new(systemd::Systemd),
         Arc::new(template::Template),

@@ -75,6 +75,16 @@ impl Default for ConnectOptions {
     }
 }
 
+/// The connection type a host's variables choose (`ansible_connection`, else ansible.cfg's,
+/// else `ssh`).
+pub fn connection_kind(vars: &Map<String, Value>) -> &str {
+    let configured = crate::config::settings().connection.as_deref();
+    vars.get("ansible_connection")
+        .and_then(Value::as_str)
+        .or(configured)
+        .unwrap_or("ssh")
+}
+
 /// Opens transports for hosts, sharing connections where hosts share a path.
 pub struct Connector {
     ssh: SshConnector,
@@ -99,13 +109,7 @@ impl Connector {
         host: &str,
         vars: &Map<String, Value>,
     ) -> Result<Arc<dyn Transport>, TransportError> {
-        let configured = crate::config::settings().connection.as_deref();
-        let kind = vars
-            .get("ansible_connection")
-            .and_then(Value::as_str)
-            .or(configured)
-            .unwrap_or("ssh");
-        match kind {
+        match connection_kind(vars) {
             "local" => Ok(Arc::new(LocalTransport)),
             "ssh" | "smart" => {
                 let transport = self.ssh.connect(host, vars).await?;

@@ -6,10 +6,11 @@
 mod connect;
 mod local;
 mod resident;
+pub mod rsh;
 mod shell;
 pub mod ssh;
 
-pub use connect::{CONNECTION_VARS, ConnectOptions, Connector, KEEPALIVE_MAX};
+pub use connect::{CONNECTION_VARS, ConnectOptions, Connector, KEEPALIVE_MAX, connection_kind};
 pub use local::LocalTransport;
 pub use resident::{HostShells, ResidentTransport};
 pub use shell::{is_env_name, quote, quote_command, quote_glob, remote_command};
