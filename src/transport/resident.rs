@@ -3,15 +3,19 @@
 //! files) is paid once per run rather than once per command.
 //!
 //! The protocol, on the loop's stdin and stdout:
-//! - request: `SCRIPT_LEN STDIN_LEN\n`, the script, then exactly `STDIN_LEN` bytes of stdin;
-//! - reply: `A\n` once the script is read (the command starts), then
-//!   `STATUS STDOUT_LEN STDERR_LEN\n`, the stdout bytes, the stderr bytes.
+//! - request: `STDIN_LEN\n`, the script, an end line, then exactly `STDIN_LEN` bytes of stdin;
+//! - reply: `STATUS STDOUT_LEN STDERR_LEN\n`, the stdout bytes, the stderr bytes.
+//!
+//! Each side sends a message in one write: an SSH server does not turn Nagle's algorithm off
+//! for a command without a terminal, so a reply in two small writes waits for the controller's
+//! (or the bastion's) delayed acknowledgement of the first, 40 ms, and a request in two writes
+//! waits for the host's.
 //!
 //! The command reads its stdin through `head -c`, so it gets only its own bytes, and what it
 //! leaves unread is drained before the next request. Its output goes to files in a private
 //! folder, so binary output survives and a background process it starts cannot hold the reply.
-//! A shell that ended before the `A` of a request did not run it: a new one is started once,
-//! with a warning. A command with a timeout runs under the host's `timeout`, and its shell is
+//! A shell seen to have ended before a request is sent did not run it: a new one is started
+//! once, with a warning. A command with a timeout runs under the host's `timeout`, and its shell is
 //! dropped when the controller gives up waiting. Where the loop cannot start (no POSIX `sh`,
 //! a `head` that reads ahead, sudo refusing), commands run in a session each, as before.
 
@@ -22,6 +26,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::FutureExt;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
 use super::shell::{as_user, script_with_env, with_remote_deadline};
@@ -44,8 +49,9 @@ const END_OF_SCRIPT: &str = "__deployer_end_of_script_5c1e__";
 
 /// The loop run by `sh` on the host. The script is read with `read` and run by `eval` in a
 /// subshell, and its output's lengths taken only when there is output, so that a command that
-/// prints nothing costs a fork and no program start. In the subshell `$$` is the loop's PID, as
-/// in any subshell.
+/// prints nothing costs a fork and no program start. A reply with output is put together in a
+/// file and sent by one `cat`, in one write. In the subshell `$$` is the loop's PID, as in any
+/// subshell.
 const LOOP: &str = r#"__dpl_d=$(mktemp -d 2>/dev/null) || { echo 'deployer-shell: mktemp -d failed'; exit 0; }
 trap 'rm -rf "$__dpl_d"' EXIT
 trap 'exit 129' HUP
@@ -60,7 +66,6 @@ while IFS= read -r __dpl_m; do
 "
   done
   [ "$__dpl_l" = __deployer_end_of_script_5c1e__ ] && [ -d "$__dpl_d" ] && [ ! -L "$__dpl_d" ] || exit 1
-  printf 'A\n'
   if [ "$__dpl_m" = 0 ]; then
     (set --; eval "$__dpl_s") </dev/null >"$__dpl_d/o" 2>"$__dpl_d/e"; __dpl_r=$?
   else
@@ -68,8 +73,8 @@ while IFS= read -r __dpl_m; do
   fi
   if [ -s "$__dpl_d/o" ] || [ -s "$__dpl_d/e" ]; then
     set -- $(wc -c "$__dpl_d/o" "$__dpl_d/e")
-    printf '%s %s %s\n' "$__dpl_r" "$1" "$3"
-    cat "$__dpl_d/o" "$__dpl_d/e"
+    { printf '%s %s %s\n' "$__dpl_r" "$1" "$3"; cat "$__dpl_d/o" "$__dpl_d/e"; } >"$__dpl_d/r"
+    cat "$__dpl_d/r"
   else
     printf '%s 0 0\n' "$__dpl_r"
   fi
@@ -341,45 +346,30 @@ impl Shell {
         stdin: &Stdin,
         stdin_len: u64,
     ) -> Result<ExecOutput, RunError> {
-        // The request is sent while the reply is watched: a shell (or a connection) that ends
-        // while a large input is still being sent must not leave the sending stuck.
         let Shell { input, output, .. } = self;
+        // A shell that has ended shows it before anything is sent (its end of file, or stray
+        // bytes): then the command is certainly not run, and may be run in a new shell.
+        match output.fill_buf().now_or_never() {
+            None => {}
+            Some(Ok([]) | Err(_)) => return Err(RunError::NotStarted),
+            Some(Ok(_)) => return Err(lost("it printed something between commands")),
+        }
+        // The request is sent while the reply is watched: a shell (or a connection) that ends
+        // while a large input is still being sent must not leave the sending stuck. The reply
+        // comes only once the whole input is read.
         let sending = send(input.as_mut(), script, stdin, stdin_len);
         tokio::pin!(sending);
-        let mut ack = Vec::new();
-        let (sent, acked) = tokio::select! {
-            sent = &mut sending => (Some(sent), None),
-            acked = output.read_until(b'\n', &mut ack) => (None, Some(acked)),
-        };
-        if let Some(Err(Sending::Local(e))) = sent {
-            return Err(RunError::Local(e));
-        }
-        // Whether the command started tells a dead shell from a lost command, even when sending
-        // failed half-way.
-        let acked = match acked {
-            Some(acked) => acked,
-            None => output.read_until(b'\n', &mut ack).await,
-        };
-        match acked {
-            Ok(_) if ack == b"A\n" => {}
-            Ok(0) | Err(_) => return Err(RunError::NotStarted),
-            Ok(_) => return Err(lost("an unexpected reply")),
-        }
-        let sent = match sent {
-            Some(sent) => sent,
-            // The command runs and reads its input: finish sending it, unless the shell ends.
-            None => tokio::select! {
-                sent = &mut sending => sent,
-                filled = output.fill_buf() => match filled {
-                    Ok([]) | Err(_) => return Err(lost("the connection ended while the input was sent")),
-                    Ok(_) => sending.await,
-                },
+        let sent = tokio::select! {
+            sent = &mut sending => sent,
+            filled = output.fill_buf() => match filled {
+                Ok([]) | Err(_) => return Err(lost("the connection ended while the request was sent")),
+                Ok(_) => sending.await,
             },
         };
         if let Err(e) = sent {
             return Err(match e {
                 Sending::Local(e) => RunError::Local(e),
-                Sending::Remote => lost("it stopped reading the command's input"),
+                Sending::Remote => lost("it stopped reading the request"),
             });
         }
         let mut header = String::new();
@@ -417,7 +407,7 @@ impl Shell {
 }
 
 /// Writes a request to a shell: the input's length, the script and its end line, then exactly
-/// `stdin_len` bytes of stdin.
+/// `stdin_len` bytes of stdin. The head and input given as bytes go in one write.
 async fn send(
     input: &mut (dyn AsyncWrite + Send + Unpin),
     script: &str,
@@ -430,12 +420,16 @@ async fn send(
     }
     request.push_str(END_OF_SCRIPT);
     request.push('\n');
-    input.write_all(request.as_bytes()).await?;
+    let mut request = request.into_bytes();
     match stdin {
-        Stdin::Null => {}
-        Stdin::Bytes(bytes) => input.write_all(bytes).await?,
+        Stdin::Null => input.write_all(&request).await?,
+        Stdin::Bytes(bytes) => {
+            request.extend_from_slice(bytes);
+            input.write_all(&request).await?;
+        }
         Stdin::File(path) => {
             let file = tokio::fs::File::open(path).await.map_err(Sending::Local)?;
+            input.write_all(&request).await?;
             let mut limited = file.take(stdin_len);
             let copied = copy_local(&mut limited, input).await?;
             if copied != stdin_len {
