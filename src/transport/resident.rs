@@ -15,19 +15,23 @@
 //! leaves unread is drained before the next request. Its output goes to files in a private
 //! folder, so binary output survives and a background process it starts cannot hold the reply.
 //! A shell seen to have ended before a request is sent did not run it: a new one is started
-//! once, with a warning. A command with a timeout runs under the host's `timeout`, and its shell is
-//! dropped when the controller gives up waiting. Where the loop cannot start (no POSIX `sh`,
-//! a `head` that reads ahead, sudo refusing), commands run in a session each, as before.
+//! once, with a warning. A command with a timeout runs under the host's `timeout`, which kills
+//! it (and only it) a second or two after the limit: the caller is told of the timeout at the
+//! limit, and the shell, once the command's end is in, runs the next one. Where the loop cannot
+//! start (no POSIX `sh`, a `head` that reads ahead, sudo refusing), commands run in a session
+//! each, as before.
 
 use std::collections::{HashMap, HashSet};
 use std::io;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::FutureExt;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::sync::{Notify, oneshot};
+use tokio::time::Instant;
 
 use super::shell::{as_user, script_with_env, with_remote_deadline};
 use super::{Become, ExecOutput, ExecRequest, Pipes, Stdin, Transport, TransportError};
@@ -43,6 +47,10 @@ const MAX_SHELLS: usize = 4;
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How much a login may print before the loop's ready line.
 const MAX_BANNER: usize = 64 * 1024;
+/// How long past its limit a timed-out command's end is waited for, so that its shell can run
+/// the next command: the host kills the command a second or two after the limit
+/// ([`with_remote_deadline`]). A shell still busy then is given up.
+const RECOVERY: Duration = Duration::from_secs(5);
 
 /// The line that ends a request's script (a script holding it runs in a session of its own).
 const END_OF_SCRIPT: &str = "__deployer_end_of_script_5c1e__";
@@ -117,20 +125,34 @@ impl Transport for ResidentTransport {
     }
 }
 
-/// The shells of one host, by the user they run as (`None`: the login user).
+/// The user a shell runs as (`None`: the login user).
+type User = Option<String>;
+
+/// The shells of one host, by the user they run as.
 #[derive(Default)]
 pub struct HostShells {
-    idle: Mutex<HashMap<Option<String>, Vec<Shell>>>,
+    pool: Mutex<Pool>,
     /// Users whose shell could not start: their commands run in a session each.
-    per_command: Mutex<HashSet<Option<String>>>,
+    per_command: Mutex<HashSet<User>>,
     live: Arc<AtomicUsize>,
+    /// Woken when a shell whose caller stopped waiting is settled (back among the idle ones, or
+    /// given up).
+    settled: Notify,
+}
+
+/// A host's shells that are not running a command for a caller.
+#[derive(Default)]
+struct Pool {
+    idle: HashMap<User, Vec<Shell>>,
+    /// Shells whose caller stopped waiting (a timeout) and that are not settled yet, by user.
+    recovering: HashMap<User, usize>,
 }
 
 impl HostShells {
     /// Runs `request` in one of the shells (started through `host` when none is idle), or
     /// `None` when it must run in a session of its own.
     async fn exec(
-        &self,
+        self: &Arc<Self>,
         host: &dyn Transport,
         request: &ExecRequest,
     ) -> Option<Result<ExecOutput, TransportError>> {
@@ -141,18 +163,15 @@ impl HostShells {
         let user = request.become_user.as_ref().map(|b| b.user.clone());
         let mut restarted = false;
         loop {
-            let mut shell = match self.take_idle(&user) {
+            let shell = match self.take_idle(&user).await {
                 Some(shell) => shell,
                 None => match self.start(host, request.become_user.as_ref()).await? {
                     Ok(shell) => shell,
                     Err(e) => return Some(Err(e)),
                 },
             };
-            match shell.run(&script, request).await {
-                Ok(output) => {
-                    self.lock_idle().entry(user).or_default().push(shell);
-                    return Some(Ok(output));
-                }
+            match self.run(shell, &user, &script, request).await {
+                Ok(output) => return Some(Ok(output)),
                 Err(RunError::NotStarted) if !restarted => {
                     tracing::warn!(
                         host = %host.describe(),
@@ -176,12 +195,76 @@ impl HostShells {
         }
     }
 
-    fn lock_idle(&self) -> std::sync::MutexGuard<'_, HashMap<Option<String>, Vec<Shell>>> {
-        self.idle.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock_pool(&self) -> std::sync::MutexGuard<'_, Pool> {
+        self.pool.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn take_idle(&self, user: &Option<String>) -> Option<Shell> {
-        self.lock_idle().get_mut(user)?.pop()
+    /// Counts the shell of a command whose caller stopped waiting as recovering, unless it is
+    /// settled or counted already.
+    fn abandon(&self, user: &User, ticket: &AtomicU8) {
+        let mut pool = self.lock_pool();
+        if ticket
+            .compare_exchange(RUNNING, ABANDONED, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            *pool.recovering.entry(user.clone()).or_default() += 1;
+        }
+    }
+
+    /// An idle shell of `user`, waiting for one whose timed-out command is ending rather than
+    /// logging in again; `None` when there is none to wait for.
+    async fn take_idle(&self, user: &User) -> Option<Shell> {
+        loop {
+            let settled = self.settled.notified();
+            tokio::pin!(settled);
+            settled.as_mut().enable();
+            {
+                let mut pool = self.lock_pool();
+                if let Some(shell) = pool.idle.get_mut(user).and_then(Vec::pop) {
+                    return Some(shell);
+                }
+                if pool.recovering.get(user).is_none_or(|&n| n == 0) {
+                    return None;
+                }
+            }
+            settled.await;
+        }
+    }
+
+    /// Runs `script` in `shell` on a task of its own, which puts the shell back among the idle
+    /// ones once the command is over: a caller that stops waiting (a timeout) does not take the
+    /// shell down with it.
+    async fn run(
+        self: &Arc<Self>,
+        shell: Shell,
+        user: &User,
+        script: &str,
+        request: &ExecRequest,
+    ) -> Result<ExecOutput, RunError> {
+        let (reply, replied) = oneshot::channel();
+        let ticket = Arc::new(AtomicU8::new(RUNNING));
+        let lease = Lease {
+            shells: Arc::clone(self),
+            user: user.clone(),
+            ticket: Arc::clone(&ticket),
+            shell: None,
+        };
+        let command = Command {
+            script: script.to_string(),
+            stdin: request.stdin.clone(),
+            limit: request.timeout,
+        };
+        tokio::spawn(serve(shell, command, lease, reply));
+        let waiting = Waiting {
+            shells: self,
+            user,
+            ticket,
+        };
+        let outcome = replied
+            .await
+            .unwrap_or_else(|_| Err(lost("its task ended")));
+        drop(waiting);
+        outcome
     }
 
     /// Starts a shell for `become_user`: `None` when there cannot be one (the command then runs
@@ -245,6 +328,132 @@ impl Slot {
 impl Drop for Slot {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// What a command's caller gets.
+type Reply = Result<ExecOutput, RunError>;
+
+/// A command for a shell's task.
+struct Command {
+    script: String,
+    stdin: Stdin,
+    limit: Option<Duration>,
+}
+
+/// Where a command stands, for its caller and its shell's task (changed under the pool's lock).
+const RUNNING: u8 = 0;
+/// Its caller stopped waiting before the outcome: the shell is recovering.
+const ABANDONED: u8 = 1;
+/// Its shell is settled.
+const SETTLED: u8 = 2;
+
+/// What a shell's task does with one command: runs it and sends its outcome on `reply`. At the
+/// command's limit the timeout is sent at once, and the command's end (the host kills it) is
+/// still waited for, up to [`RECOVERY`], so that the shell can run the next one; so it is when
+/// the caller stops waiting within [`RECOVERY`] of the limit. A shell whose caller leaves sooner,
+/// or that is still busy then, is given up.
+async fn serve(mut shell: Shell, command: Command, lease: Lease, reply: oneshot::Sender<Reply>) {
+    let limit_at = command.limit.map(|limit| Instant::now() + limit);
+    let mut reply = Some(reply);
+    let (kept, outcome) = {
+        let exchange = shell.run(&command.script, &command.stdin);
+        tokio::pin!(exchange);
+        let done = tokio::select! {
+            biased;
+            outcome = &mut exchange => Some(outcome),
+            () = until(limit_at) => None,
+            () = left(&mut reply) => None,
+        };
+        match done {
+            Some(outcome) => (outcome.is_ok(), Some(outcome)),
+            None => {
+                lease.abandon();
+                if let (Some(limit), Some(reply)) = (command.limit, reply.take()) {
+                    let _ = reply.send(Err(RunError::Timeout(limit)));
+                }
+                let kept = match limit_at.filter(|at| *at <= Instant::now() + RECOVERY) {
+                    Some(at) => matches!(
+                        tokio::time::timeout_at(at + RECOVERY, exchange).await,
+                        Ok(Ok(_))
+                    ),
+                    None => false,
+                };
+                (kept, None)
+            }
+        }
+    };
+    lease.settle(kept.then_some(shell));
+    if let (Some(outcome), Some(reply)) = (outcome, reply) {
+        let _ = reply.send(outcome);
+    }
+}
+
+/// Waits until `at`, or forever.
+async fn until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Waits until the caller stops waiting for `reply`.
+async fn left(reply: &mut Option<oneshot::Sender<Reply>>) {
+    match reply {
+        Some(reply) => reply.closed().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A shell's task's hold on the shell's place: when it ends (settled, or the task gone), the
+/// shell it was given back goes among the idle ones, and those waiting for it are woken.
+struct Lease {
+    shells: Arc<HostShells>,
+    user: User,
+    ticket: Arc<AtomicU8>,
+    shell: Option<Shell>,
+}
+
+impl Lease {
+    /// The caller has been told of the timeout: the shell is recovering.
+    fn abandon(&self) {
+        self.shells.abandon(&self.user, &self.ticket);
+    }
+
+    /// The command is over: `shell` can run the next one (`None`: it is given up).
+    fn settle(mut self, shell: Option<Shell>) {
+        self.shell = shell;
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        {
+            let mut pool = self.shells.lock_pool();
+            if let Some(shell) = self.shell.take() {
+                pool.idle.entry(self.user.clone()).or_default().push(shell);
+            }
+            if self.ticket.swap(SETTLED, Ordering::SeqCst) == ABANDONED
+                && let Some(count) = pool.recovering.get_mut(&self.user)
+            {
+                *count -= 1;
+            }
+        }
+        self.shells.settled.notify_waiters();
+    }
+}
+
+/// A caller waiting for its command's outcome: if it stops waiting first (dropped, or told of
+/// the timeout), the shell is recovering until its task settles it.
+struct Waiting<'a> {
+    shells: &'a HostShells,
+    user: &'a User,
+    ticket: Arc<AtomicU8>,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.shells.abandon(self.user, &self.ticket);
     }
 }
 
@@ -319,11 +528,10 @@ impl Shell {
         }
     }
 
-    /// Sends `request` and reads its reply.
-    /// Sends `script` (the request's, with its environment and deadline) and the request's stdin,
-    /// and reads the reply.
-    async fn run(&mut self, script: &str, request: &ExecRequest) -> Result<ExecOutput, RunError> {
-        let stdin_len = match &request.stdin {
+    /// Sends `script` (the request's, with its environment and deadline) and `stdin`, and reads
+    /// the reply.
+    async fn run(&mut self, script: &str, stdin: &Stdin) -> Result<ExecOutput, RunError> {
+        let stdin_len = match stdin {
             Stdin::Null => 0,
             Stdin::Bytes(bytes) => bytes.len() as u64,
             Stdin::File(path) => tokio::fs::metadata(path)
@@ -331,13 +539,7 @@ impl Shell {
                 .map_err(RunError::Local)?
                 .len(),
         };
-        let exchange = self.exchange(script, &request.stdin, stdin_len);
-        match request.timeout {
-            Some(limit) => tokio::time::timeout(limit, exchange)
-                .await
-                .unwrap_or(Err(RunError::Timeout(limit))),
-            None => exchange.await,
-        }
+        self.exchange(script, stdin, stdin_len).await
     }
 
     async fn exchange(
@@ -580,15 +782,44 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_timeout_fails_the_command_and_the_next_one_gets_a_new_shell() {
+    async fn a_timeout_kills_only_the_command_and_the_shell_runs_the_next_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("input");
+        std::fs::write(&file, vec![b'x'; 1024 * 1024]).unwrap();
+        let marker = dir.path().join("still-ran");
         let host = resident();
         let before = run(&host, "echo $$", Stdin::Null).await.stdout_text();
-        let mut slow = ExecRequest::new("sleep 5");
+        // Its input is sent whole even though the command never reads it.
+        let mut slow = ExecRequest::new(format!(
+            "sleep 3; touch {}",
+            crate::transport::quote(&marker.display().to_string())
+        ));
+        slow.stdin = Stdin::File(file);
         slow.timeout = Some(Duration::from_millis(200));
         let err = host.exec(slow).await.unwrap_err();
         assert!(matches!(err, TransportError::Timeout(_)), "{err}");
         let after = run(&host, "echo $$", Stdin::Null).await.stdout_text();
-        assert_ne!(before, after);
+        assert_eq!(before, after);
+        assert_eq!(
+            run(&host, "cat", bytes(b"mine")).await.stdout_text(),
+            "mine"
+        );
+        assert_eq!(host.shells.live.load(Ordering::SeqCst), 1);
+        // The shell ran the next command once the killed one had ended.
+        assert!(!marker.exists(), "the command was not killed");
+    }
+
+    #[tokio::test]
+    async fn a_caller_that_stops_waiting_at_the_limit_leaves_the_shell_to_the_next_command() {
+        let host = resident();
+        let before = run(&host, "echo $$", Stdin::Null).await.stdout_text();
+        let mut slow = ExecRequest::new("sleep 5");
+        slow.timeout = Some(Duration::from_millis(300));
+        let gave_up = tokio::time::timeout(Duration::from_millis(300), host.exec(slow)).await;
+        assert!(gave_up.is_err());
+        let after = run(&host, "echo $$", Stdin::Null).await.stdout_text();
+        assert_eq!(before, after);
+        assert_eq!(host.shells.live.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]
