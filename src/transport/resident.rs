@@ -3,8 +3,13 @@
 //! files) is paid once per run rather than once per command.
 //!
 //! The protocol, on the loop's stdin and stdout:
+//! - at the start, a boundary: a line of 32 random hex digits, new for each shell;
 //! - request: `STDIN_LEN\n`, the script, an end line, then exactly `STDIN_LEN` bytes of stdin;
-//! - reply: `STATUS STDOUT_LEN STDERR_LEN\n`, the stdout bytes, the stderr bytes.
+//! - reply: the stdout bytes, the boundary, the stderr bytes, the boundary, `STATUS\n`.
+//!
+//! The boundary spares the host a program start to measure the output (a program start is the
+//! dearest thing the loop does): output that holds the boundary by chance is not to be expected,
+//! and it cannot be written on purpose by whoever does not see the loop's memory.
 //!
 //! Each side sends a message in one write: an SSH server does not turn Nagle's algorithm off
 //! for a command without a terminal, so a reply in two small writes waits for the controller's
@@ -56,15 +61,15 @@ const RECOVERY: Duration = Duration::from_secs(5);
 const END_OF_SCRIPT: &str = "__deployer_end_of_script_5c1e__";
 
 /// The loop run by `sh` on the host. The script is read with `read` and run by `eval` in a
-/// subshell, and its output's lengths taken only when there is output, so that a command that
-/// prints nothing costs a fork and no program start. A reply with output is put together in a
-/// file and sent by one `cat`, in one write. In the subshell `$$` is the loop's PID, as in any
-/// subshell.
+/// subshell, so that a command that prints nothing costs a fork and no program start. A reply
+/// with output is put together in the stdout file and sent by one `cat`, in one write (a second
+/// `cat` adds the stderr there is). In the subshell `$$` is the loop's PID, as in any subshell.
 const LOOP: &str = r#"__dpl_d=$(mktemp -d 2>/dev/null) || { echo 'deployer-shell: mktemp -d failed'; exit 0; }
 trap 'rm -rf "$__dpl_d"' EXIT
 trap 'exit 129' HUP
 trap 'exit 143' TERM
 [ "$(printf abc | { head -c 1 >/dev/null; cat; })" = bc ] || { echo 'deployer-shell: head -c reads ahead'; exit 0; }
+IFS= read -r __dpl_b || exit 0
 printf '\n%s\n' deployer-shell-ready-2
 while IFS= read -r __dpl_m; do
   __dpl_s=
@@ -79,12 +84,16 @@ while IFS= read -r __dpl_m; do
   else
     head -c "$__dpl_m" | { (set --; eval "$__dpl_s") >"$__dpl_d/o" 2>"$__dpl_d/e"; __dpl_r=$?; cat >/dev/null; exit $__dpl_r; }; __dpl_r=$?
   fi
-  if [ -s "$__dpl_d/o" ] || [ -s "$__dpl_d/e" ]; then
-    set -- $(wc -c "$__dpl_d/o" "$__dpl_d/e")
-    { printf '%s %s %s\n' "$__dpl_r" "$1" "$3"; cat "$__dpl_d/o" "$__dpl_d/e"; } >"$__dpl_d/r"
-    cat "$__dpl_d/r"
+  if [ -s "$__dpl_d/e" ]; then
+    printf '%s' "$__dpl_b" >>"$__dpl_d/o"
+    cat "$__dpl_d/e" >>"$__dpl_d/o"
+    printf '%s%s\n' "$__dpl_b" "$__dpl_r" >>"$__dpl_d/o"
+    cat "$__dpl_d/o"
+  elif [ -s "$__dpl_d/o" ]; then
+    printf '%s%s%s\n' "$__dpl_b" "$__dpl_b" "$__dpl_r" >>"$__dpl_d/o"
+    cat "$__dpl_d/o"
   else
-    printf '%s 0 0\n' "$__dpl_r"
+    printf '%s%s%s\n' "$__dpl_b" "$__dpl_b" "$__dpl_r"
   fi
 done
 "#;
@@ -473,26 +482,32 @@ enum RunError {
 struct Shell {
     input: Box<dyn AsyncWrite + Send + Unpin>,
     output: BufReader<Box<dyn AsyncRead + Send + Unpin>>,
+    /// What ends the stdout and the stderr of a reply.
+    boundary: Vec<u8>,
     _keep: Box<dyn Send>,
     _slot: Slot,
 }
 
 impl Shell {
-    /// Sends the sudo password (if any) and waits for the loop's ready line.
+    /// Sends the sudo password (if any) and the boundary, and waits for the loop's ready line.
     async fn start(pipes: Pipes, preamble: Option<String>, slot: Slot) -> Result<Shell, String> {
+        let mut random = [0; 16];
+        getrandom::fill(&mut random).map_err(|e| format!("no random boundary: {e}"))?;
         let mut shell = Shell {
             input: pipes.input,
             output: BufReader::new(pipes.output),
+            boundary: hex::encode(random).into_bytes(),
             _keep: pipes.keep,
             _slot: slot,
         };
-        if let Some(password) = preamble.map(zeroize::Zeroizing::new) {
-            shell
-                .input
-                .write_all(password.as_bytes())
-                .await
-                .map_err(|e| format!("cannot write to it: {e}"))?;
-        }
+        let mut head = zeroize::Zeroizing::new(preamble.unwrap_or_default().into_bytes());
+        head.extend_from_slice(&shell.boundary);
+        head.push(b'\n');
+        shell
+            .input
+            .write_all(&head)
+            .await
+            .map_err(|e| format!("cannot write to it: {e}"))?;
         shell.input.flush().await.map_err(|e| e.to_string())?;
         tokio::time::timeout(START_TIMEOUT, shell.wait_ready())
             .await
@@ -548,7 +563,12 @@ impl Shell {
         stdin: &Stdin,
         stdin_len: u64,
     ) -> Result<ExecOutput, RunError> {
-        let Shell { input, output, .. } = self;
+        let Shell {
+            input,
+            output,
+            boundary,
+            ..
+        } = self;
         // A shell that has ended shows it before anything is sent (its end of file, or stray
         // bytes): then the command is certainly not run, and may be run in a new shell.
         match output.fill_buf().now_or_never() {
@@ -574,37 +594,49 @@ impl Shell {
                 Sending::Remote => lost("it stopped reading the request"),
             });
         }
-        let mut header = String::new();
-        self.output
-            .read_line(&mut header)
+        let stdout = read_to(output, boundary).await?;
+        let stderr = read_to(output, boundary).await?;
+        let mut status = String::new();
+        output
+            .read_line(&mut status)
             .await
             .map_err(|e| lost(&e.to_string()))?;
-        let numbers: Vec<i64> = header
-            .split_whitespace()
-            .map(str::parse)
-            .collect::<Result<_, _>>()
-            .map_err(|_| lost("an unexpected reply"))?;
-        let [status, out_len, err_len] = numbers[..] else {
-            return Err(lost(if header.is_empty() {
-                "it ended"
-            } else {
-                "an unexpected reply"
-            }));
+        let exit_code = match status.strip_suffix('\n').map(str::parse) {
+            Some(Ok(code)) => code,
+            _ => return Err(lost("an unexpected reply")),
         };
-        let mut output = ExecOutput {
-            exit_code: status as i32,
-            stdout: vec![0; out_len.max(0) as usize],
-            stderr: vec![0; err_len.max(0) as usize],
-        };
-        self.output
-            .read_exact(&mut output.stdout)
-            .await
-            .map_err(|e| lost(&e.to_string()))?;
-        self.output
-            .read_exact(&mut output.stderr)
-            .await
-            .map_err(|e| lost(&e.to_string()))?;
-        Ok(output)
+        Ok(ExecOutput {
+            exit_code,
+            stdout,
+            stderr,
+        })
+    }
+}
+
+/// Reads up to `boundary`, which is consumed and not returned.
+async fn read_to(
+    output: &mut BufReader<Box<dyn AsyncRead + Send + Unpin>>,
+    boundary: &[u8],
+) -> Result<Vec<u8>, RunError> {
+    let mut data = Vec::new();
+    loop {
+        let buffer = output.fill_buf().await.map_err(|e| lost(&e.to_string()))?;
+        if buffer.is_empty() {
+            return Err(lost("it ended"));
+        }
+        let (old, read) = (data.len(), buffer.len());
+        data.extend_from_slice(buffer);
+        // The boundary may have begun in the bytes read before.
+        let from = old.saturating_sub(boundary.len() - 1);
+        match memchr::memmem::find(&data[from..], boundary) {
+            Some(at) => {
+                let end = from + at;
+                output.consume(end + boundary.len() - old);
+                data.truncate(end);
+                return Ok(data);
+            }
+            None => output.consume(read),
+        }
     }
 }
 
@@ -730,6 +762,19 @@ mod tests {
         assert_eq!(out.exit_code, 7);
         let killed = run(&host, "sh -c 'kill -9 $$'", Stdin::Null).await;
         assert_eq!(killed.exit_code, 137);
+        // More than a read's worth on both streams, every byte value, then the next command.
+        let big = run(
+            &host,
+            "i=0; while [ $i -lt 3000 ]; do printf '\\000\\377abc'; printf '\\377\\000' >&2; i=$((i+1)); done",
+            Stdin::Null,
+        )
+        .await;
+        assert_eq!(big.stdout, b"\0\xffabc".repeat(3000));
+        assert_eq!(big.stderr, b"\xff\0".repeat(3000));
+        assert_eq!(
+            run(&host, "echo next", Stdin::Null).await.stdout_text(),
+            "next\n"
+        );
     }
 
     #[tokio::test]
