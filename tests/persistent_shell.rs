@@ -93,3 +93,32 @@ fn a_shell_killed_between_tasks_is_replaced_with_a_warning() {
     );
     assert_eq!(logins(fleet, "app3", "shellkill"), 2);
 }
+
+#[test]
+fn a_task_timeout_kills_only_its_command_and_the_shell_runs_the_next_task() {
+    let Some(fleet) = fleet() else { return };
+    fleet.login_counting_user("app1", "shelltimeout");
+    let playbook = r#"- hosts: app1
+  gather_facts: false
+  tasks:
+    - name: before
+      command: "true"
+    - name: slow
+      shell: "sleep 30; echo late"
+      timeout: 2
+      ignore_errors: true
+    - name: after
+      shell: "echo after; pgrep -u shelltimeout -x sleep || true"
+"#;
+    let out = project_as(fleet, "app1", "shelltimeout", playbook).site(&["--format", "json"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let slow = out.result("app1", "slow");
+    assert_eq!(slow["failed"], true, "{slow}");
+    assert_eq!(
+        slow["msg"],
+        "the task did not finish within its timeout (2 s) and was stopped"
+    );
+    // The next task ran in the same shell, once the host had killed the command (no `sleep` left).
+    assert_eq!(out.result("app1", "after")["stdout"], "after");
+    assert_eq!(logins(fleet, "app1", "shelltimeout"), 1);
+}

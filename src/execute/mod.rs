@@ -4,6 +4,7 @@
 
 mod connection;
 mod context;
+mod deadline;
 mod facts;
 mod include;
 mod keywords;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 
 use super::context::{PlayContext, strip_omitted};
+use super::deadline::Deadlined;
 use super::state::HostState;
 use super::traced::Traced;
 use super::{BecomePassword, Run};
@@ -17,7 +18,7 @@ use crate::modules::{
 };
 use crate::report::{Event, HostResult, HostStats, Status};
 use crate::template::insert_data;
-use crate::transport::{Become, LocalTransport, Transport};
+use crate::transport::{Become, LocalTransport, Transport, TransportError};
 
 /// The message shown instead of a `no_log` task's result.
 const CENSORED: &str =
@@ -342,11 +343,18 @@ impl Run<'_> {
         loop {
             attempts += 1;
             let result = match time_limit(task) {
-                None => self.run_module(host, task, &context).await,
+                None => self.run_module(host, task, &context, None).await,
                 Some((limit, message)) => {
-                    tokio::time::timeout(limit, self.run_module(host, task, &context))
-                        .await
-                        .unwrap_or_else(|_| Ok(ModuleResult::failed(message)))
+                    // The commands end at the same deadline (killed on the host): a command that
+                    // reports it is the task reaching it.
+                    let deadline = tokio::time::Instant::now() + limit;
+                    let running = self.run_module(host, task, &context, Some(deadline));
+                    match tokio::time::timeout_at(deadline, running).await {
+                        Err(_) | Ok(Err(ModuleError::Transport(TransportError::Timeout(_)))) => {
+                            Ok(ModuleResult::failed(message))
+                        }
+                        Ok(result) => result,
+                    }
                 }
             };
             let mut result = match result {
@@ -493,6 +501,7 @@ impl Run<'_> {
         host: &HostState,
         task: &Task,
         context: &Value,
+        deadline: Option<tokio::time::Instant>,
     ) -> Result<ModuleResult, ModuleError> {
         let rendered = match self.templater.render_value(&task.args, context) {
             Ok(Value::Object(args)) => args,
@@ -563,6 +572,17 @@ impl Run<'_> {
                 host: &host.name,
             };
             &traced
+        };
+        let deadlined;
+        let via: &dyn Transport = match deadline {
+            Some(deadline) => {
+                deadlined = Deadlined {
+                    inner: via,
+                    deadline,
+                };
+                &deadlined
+            }
+            None => via,
         };
         let check_mode = task.check_mode_or(self.options.check);
         let environment = self.render_environment(task, context)?;

@@ -261,10 +261,16 @@ impl Probed {
 pub const STAT_FORMAT: &str = "%f %u %g %s %Y %X %Z %i %h %d %U %G";
 
 /// The shell function the probe script calls per path: three NUL-terminated fields (stat line or
-/// `absent`, checksum, link target).
+/// `absent`, checksum, link target). A path probed again right after itself is not stat'ed
+/// again unless it is a symbolic link: followed or not, the state of anything else is the same
+/// (the `file` module probes every path both ways).
 const PROBE_FUNCTION: &str = r#"probe() {
   if [ -e "$1" ] || [ -L "$1" ]; then
-    if [ "$2" = 1 ] && [ -e "$1" ]; then stat -L -c "$F" -- "$1"; else stat -c "$F" -- "$1"; fi
+    if [ "$1" != "$P" ] || [ -L "$1" ]; then
+      P=$1
+      if [ "$2" = 1 ] && [ -e "$1" ]; then S=$(stat -L -c "$F" -- "$1"); else S=$(stat -c "$F" -- "$1"); fi
+    fi
+    printf '%s\n' "$S"
   else
     printf absent
   fi

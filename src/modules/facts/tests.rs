@@ -101,27 +101,35 @@ async fn probes_more_paths_than_a_command_line_holds() {
     assert!(probed.states.iter().all(|s| s.kind == Kind::Absent));
 }
 
-#[tokio::test]
-async fn a_guard_that_exists_spares_the_other_probes() {
+/// A `PATH` (for a command's environment) where `program` is a wrapper that writes a line to
+/// the returned file each time it runs, then runs the real one.
+fn counting(dir: &std::path::Path, program: &str) -> ((String, String), std::path::PathBuf) {
     use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    let (bin, calls) = (dir.path().join("bin"), dir.path().join("calls"));
+    let (bin, calls) = (dir.join("bin"), dir.join("calls"));
     std::fs::create_dir(&bin).unwrap();
-    let counting = bin.join("sha256sum");
+    let wrapper = bin.join(program);
     std::fs::write(
-        &counting,
+        &wrapper,
         format!(
-            "#!/bin/sh\necho called >>'{}'\nexec /usr/bin/sha256sum \"$@\"\n",
+            "#!/bin/sh\necho called >>'{}'\nexec /usr/bin/{program} \"$@\"\n",
             calls.display()
         ),
     )
     .unwrap();
-    std::fs::set_permissions(&counting, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    (("PATH".into(), path), calls)
+}
+
+#[tokio::test]
+async fn a_guard_that_exists_spares_the_other_probes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, calls) = counting(dir.path(), "sha256sum");
     let (file, guard) = (dir.path().join("file"), dir.path().join("guard"));
     std::fs::write(&file, "hi\n").unwrap();
     let (vars, templater) = (Value::Null, crate::template::Templater::new());
     let ctx = ModuleContext {
-        env: vec![("PATH".into(), format!("{}:/usr/bin:/bin", bin.display()))],
+        env: vec![path],
         ..local_context(&vars, &templater)
     };
     let probes = [Probe::new(file.to_str().unwrap())];
@@ -143,4 +151,30 @@ async fn a_guard_that_exists_spares_the_other_probes() {
         "called\n",
         "no checksum computed once the guard exists"
     );
+}
+
+#[tokio::test]
+async fn a_path_probed_both_ways_is_stated_once_unless_it_is_a_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, calls) = counting(dir.path(), "stat");
+    let (folder, link) = (dir.path().join("folder"), dir.path().join("link"));
+    std::fs::create_dir(&folder).unwrap();
+    std::os::unix::fs::symlink(&folder, &link).unwrap();
+    let (vars, templater) = (Value::Null, crate::template::Templater::new());
+    let ctx = ModuleContext {
+        env: vec![path],
+        ..local_context(&vars, &templater)
+    };
+    let both = |path: &std::path::Path| {
+        let path = path.to_str().unwrap();
+        [Probe::stat_only(path), Probe::stat_only(path).followed()]
+    };
+    let probed = probe_all(&ctx, &both(&folder)).await.unwrap();
+    assert_eq!(probed.states[0], probed.states[1]);
+    assert_eq!(probed.states[0].kind, Kind::Directory);
+    assert_eq!(std::fs::read_to_string(&calls).unwrap().lines().count(), 1);
+    let probed = probe_all(&ctx, &both(&link)).await.unwrap();
+    assert_eq!(probed.states[0].kind, Kind::Link);
+    assert_eq!(probed.states[1].kind, Kind::Directory);
+    assert_eq!(std::fs::read_to_string(&calls).unwrap().lines().count(), 3);
 }

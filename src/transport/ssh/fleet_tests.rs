@@ -96,8 +96,12 @@ async fn commands_in_parallel_and_timeouts_on_a_fleet_host() {
             Err(TransportError::Timeout(_))
         ));
     }
+    // The host kills each command a second or two after its limit: wait up to 10 s for that.
     let left = transport
-        .exec(ExecRequest::new("pgrep -c -f '[s]leep 41' || true"))
+        .exec(ExecRequest::new(
+            "i=0; while pgrep -f '[s]leep 41' >/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; \
+             pgrep -c -f '[s]leep 41' || true",
+        ))
         .await
         .unwrap();
     assert_eq!(left.stdout_text(), "0\n");

@@ -15,6 +15,7 @@ mod host_keys;
 mod pool;
 mod session;
 mod target;
+mod tunnel;
 
 #[cfg(test)]
 mod fleet_tests;

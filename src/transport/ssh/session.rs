@@ -18,6 +18,7 @@ use tokio::sync::Semaphore;
 use super::auth::Authenticator;
 use super::host_keys::{self, KnownHosts, KnownHostsCache, Verdict};
 use super::target::Endpoint;
+use super::tunnel::{Acknowledging, Tunnel};
 use crate::transport::{KEEPALIVE_MAX, TransportError};
 
 /// OpenSSH's default `MaxSessions` is 10; a slot is freed only after the server's next
@@ -86,6 +87,8 @@ pub(crate) struct Session {
     pub label: String,
     /// The bastion session this one is tunnelled through, kept alive as long as this one.
     _via: Option<Arc<Session>>,
+    /// Whether a keepalive is on its way, for the hosts tunnelled through this session.
+    pub(super) acknowledging: Acknowledging,
 }
 
 impl Session {
@@ -131,7 +134,7 @@ impl Opener {
             known,
             policy: policy.clone(),
         };
-        let handshake = handshake(endpoint, via.as_deref(), config, verifier);
+        let handshake = handshake(endpoint, via.clone(), config, verifier);
         let mut handle = tokio::time::timeout(self.timeout, handshake)
             .await
             .map_err(|_| {
@@ -152,6 +155,7 @@ impl Opener {
             channels: Arc::new(Semaphore::new(CHANNELS_PER_CONNECTION)),
             label,
             _via: via,
+            acknowledging: Acknowledging::default(),
         })
     }
 }
@@ -159,7 +163,7 @@ impl Opener {
 /// Runs the SSH handshake with `endpoint`, over TCP or over a direct-tcpip channel of `via`.
 async fn handshake(
     endpoint: &Endpoint,
-    via: Option<&Session>,
+    via: Option<Arc<Session>>,
     config: Arc<client::Config>,
     verifier: Verifier,
 ) -> Result<Handle<Verifier>, HandshakeError> {
@@ -174,7 +178,8 @@ async fn handshake(
                 .handle
                 .channel_open_direct_tcpip(&endpoint.host, port, "127.0.0.1", 0)
                 .await?;
-            client::connect_stream(config, channel.into_stream(), verifier).await
+            let tunnel = Tunnel::new(channel.into_stream(), bastion);
+            client::connect_stream(config, tunnel, verifier).await
         }
     }
 }
