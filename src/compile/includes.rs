@@ -236,20 +236,7 @@ impl Compiler<'_> {
         let items = looping.items(self.templater, &Value::Object(known.clone()), action);
         let items = match items {
             Ok(items) => items,
-            Err(e) => {
-                let span = super::find_scalar(at, raw).unwrap_or(at).span.clone();
-                self.error(
-                    Diagnostic::error(
-                        span,
-                        format!("cannot resolve the include name `{raw}` for each loop item: {e}"),
-                    )
-                    .with_help(
-                        "a name that uses the loop variable needs loop items known before the \
-                         run (written in the playbook, or from `-e` values and `vars`)",
-                    ),
-                );
-                return None;
-            }
+            Err(e) => return Some(self.names_of_unknown_items(raw, at, files, &e.to_string())),
         };
         let mut names: Vec<String> = Vec::new();
         for index in 0..items.len() {
@@ -261,6 +248,32 @@ impl Compiler<'_> {
             }
         }
         Some(names)
+    }
+
+    /// The names an include looping over items known only on the hosts (a registered result)
+    /// may render to: the task files its literal parts match, else none. Like Ansible, which
+    /// resolves the name when a host reaches it, this is not an error before the run (a warning);
+    /// a host whose items name a file not compiled fails there, and an empty loop runs nothing.
+    fn names_of_unknown_items(
+        &mut self,
+        raw: &str,
+        at: &Node,
+        files: Option<&Inherited>,
+        why: &str,
+    ) -> Vec<String> {
+        let names = files.map_or_else(Vec::new, |inherited| self.name_candidates(raw, inherited));
+        if names.is_empty() {
+            let span = super::find_scalar(at, raw).unwrap_or(at).span.clone();
+            let message =
+                format!("cannot resolve the include name `{raw}` for each loop item: {why}");
+            let help = "deployer compiles what an include names before the run: a host whose \
+                        loop items name a file then fails; loop items known before the run \
+                        (written in the playbook, or from `-e` values and `vars`), or a name with \
+                        a literal part matching the files, let it compile them";
+            self.error(Diagnostic::error(span, message).with_help(help));
+            self.defer_since(self.diagnostics.len() - 1);
+        }
+        names
     }
 
     /// Compiles the tasks an include or import of `name` brings in.
@@ -567,19 +580,17 @@ mod tests {
     }
 
     #[test]
-    fn a_name_made_from_items_known_only_on_hosts_is_refused_where_it_is_written() {
-        let site =
-            play("    - include_tasks: \"{{ item }}.yml\"\n      loop: \"{{ groups['app'] }}\"\n");
-        let Err(errors) = compiled(&[("site.yml", &site)]) else {
-            panic!("refused");
-        };
-        assert_eq!(errors.len(), 1, "{errors:?}");
-        assert!(
-            errors[0].starts_with(
-                "site.yml:4:22: cannot resolve the include name `{{ item }}.yml` for each loop item:"
-            ),
-            "{errors:?}"
+    fn a_name_made_from_items_known_only_on_hosts_names_the_matching_files_or_none() {
+        let site = play(
+            "    - include_tasks: \"{{ item }}.yml\"\n      loop: \"{{ groups['app'] }}\"\n    - include_tasks: \"{{ path.item }}\"\n      loop: \"{{ found.results }}\"\n      loop_control: {loop_var: path}\n",
         );
+        let program = compiled(&[("site.yml", &site), MARK]).unwrap();
+        let [TaskNode::Include(matching), TaskNode::Include(unknown)] = tasks(&program) else {
+            panic!("two includes");
+        };
+        let names: Vec<&str> = matching.bodies.iter().map(|(n, _)| n.as_str()).collect();
+        assert!(names.contains(&"mark.yml"), "{names:?}");
+        assert!(unknown.bodies.is_empty());
     }
 
     #[test]

@@ -179,10 +179,13 @@ impl Run<'_> {
             (Some(body), None) => return (outcome, Some(body)),
             (None, _) => {
                 let known: Vec<&str> = include.bodies.iter().map(|(n, _)| *n).collect();
-                format!(
-                    "could not find or access `{name}`; compiled before the run: {}",
-                    known.join(", ")
-                )
+                let known = match known.join(", ") {
+                    none if none.is_empty() => {
+                        "nothing (its loop items were not known before the run)".to_string()
+                    }
+                    names => names,
+                };
+                format!("could not find or access `{name}`; compiled before the run: {known}")
             }
         };
         (
