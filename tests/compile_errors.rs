@@ -123,21 +123,34 @@ fn missing_role_and_include() {
 }
 
 #[test]
-fn an_include_name_made_from_items_known_only_on_hosts_is_refused() {
-    let err = rejected(
-        "- hosts: app\n  tasks:\n    - include_tasks: \"{{ item }}.yml\"\n      loop: \"{{ groups['app'] }}\"\n",
+fn an_include_looping_over_a_registered_result_warns_and_fails_only_a_host_that_names_a_file() {
+    let project = Project::local(
+        &["web1"],
+        "- hosts: app\n  gather_facts: false\n  tasks:\n    - command: echo {{ item }}\n      register: found\n      loop: \"{{ wanted }}\"\n    - include_tasks: \"{{ step.stdout }}\"\n      loop: \"{{ found.results }}\"\n      loop_control: {loop_var: step}\n",
     );
+    let out = project.run(&["validate", "site.yml", "-i", "inv.yml", "-e", "wanted=[]"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        err.contains(
-            "error: cannot resolve the include name `{{ item }}.yml` for each loop item: 'groups' is undefined\n  --> site.yml:3:22"
+        out.stderr.contains(
+            "warning: cannot resolve the include name `{{ step.stdout }}` for each loop item: 'found' is undefined\n  --> site.yml:7:22"
         ),
-        "{err}"
+        "{}",
+        out.stderr
     );
+    let empty = project.site(&["-e", r#"{"wanted": []}"#]);
+    assert_eq!(
+        empty.code, 0,
+        "an empty loop runs nothing: {}",
+        empty.stdout
+    );
+    let named = project.site(&["-e", r#"{"wanted": ["hook.yml"]}"#]);
+    assert_eq!(named.code, 2, "{}", named.stdout);
     assert!(
-        err.contains(
-            "help: a name that uses the loop variable needs loop items known before the run"
+        named.stdout.contains(
+            "could not find or access `hook.yml`; compiled before the run: nothing (its loop items were not known before the run)"
         ),
-        "{err}"
+        "{}",
+        named.stdout
     );
 }
 
