@@ -322,18 +322,23 @@ impl Run<'_> {
     /// Applies a task's change to the inventory (for `host`, the host it ran for); returns
     /// whether it changed anything, as Ansible counts it.
     fn change_inventory(&self, host: &str, change: &InventoryChange) -> Result<bool, String> {
-        let mut inventory = self.inventory.write().expect("inventory lock");
-        let (changed, host) = match change {
-            InventoryChange::AddHost { name, groups, vars } => (
-                inventory.add_dynamic_host(name, groups, vars),
-                name.as_str(),
-            ),
-            InventoryChange::GroupBy { group, parents } => {
-                (inventory.add_dynamic_group(host, group, parents)?, host)
-            }
+        // The inventory's lock is let go before the hosts' is taken: `host_state` takes them the
+        // other way round.
+        let (changed, host, vars) = {
+            let mut inventory = self.inventory.write().expect("inventory lock");
+            let (changed, host) = match change {
+                InventoryChange::AddHost { name, groups, vars } => (
+                    inventory.add_dynamic_host(name, groups, vars),
+                    name.as_str(),
+                ),
+                InventoryChange::GroupBy { group, parents } => {
+                    (inventory.add_dynamic_group(host, group, parents)?, host)
+                }
+            };
+            (changed, host, inventory.host_vars(host))
         };
         if let Some(state) = self.hosts.lock().expect("hosts lock").get(host) {
-            *state.inventory_vars.lock().expect("vars lock") = inventory.host_vars(host);
+            *state.inventory_vars.lock().expect("vars lock") = vars;
         }
         Ok(changed)
     }
