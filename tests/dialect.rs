@@ -311,3 +311,42 @@ fn with_loops_are_lookups_and_an_unknown_one_is_named() {
     );
     assert!(out.stderr.contains("2 problems found"), "{}", out.stderr);
 }
+
+#[test]
+fn vars_prompt_takes_extra_vars_or_the_default_and_play_keywords_of_ansible_are_accepted() {
+    // ansible-core 2.19, with no terminal to ask at: the same messages, ok=2 for localhost.
+    let p = Project::local(
+        &["localhost"],
+        "- hosts: app\n  gather_facts: true\n  gather_subset: [min]\n  gather_timeout: 10\n  fact_path: /etc/ansible/facts.d\n  become_flags: -H -S\n  become_exe: sudo\n  vars_prompt:\n    - name: release\n      prompt: Which release?\n      default: \"1.0\"\n      private: false\n    - name: region\n      prompt: Where?\n  tasks:\n    - debug:\n        msg: \"{{ release }} in {{ region }}\"\n      become_flags: -H\n",
+    );
+    let out = p.site(&["-e", "region=eu"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("\"msg\": \"1.0 in eu\""),
+        "{}",
+        out.stdout
+    );
+    let out = p.site(&["-e", "region=eu", "-e", "release=2.0"]);
+    assert!(
+        out.stdout.contains("\"msg\": \"2.0 in eu\""),
+        "{}",
+        out.stdout
+    );
+
+    // A prompt with no default and no `-e` value is null, with a warning, as in Ansible when it
+    // is not run from a terminal ("Not prompting as we are not in interactive mode").
+    let out = p.site(&[]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("\"msg\": \"1.0 in None\""),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(
+            "[WARNING]: `vars_prompt` `region` has no `default` and deployer does not prompt, so it is null: give it with `-e region=...` (site.yml:13:7)\n"
+        ),
+        "{}",
+        out.stdout
+    );
+}

@@ -30,11 +30,17 @@ const PLAY_KEYWORDS: &[&str] = &[
     "any_errors_fatal",
     "strategy",
     "gather_facts",
+    "gather_subset",
+    "gather_timeout",
+    "fact_path",
+    "vars_prompt",
     "environment",
     "tags",
     "become",
     "become_user",
     "become_method",
+    "become_flags",
+    "become_exe",
     "ignore_errors",
     "ignore_unreachable",
     "no_log",
@@ -160,7 +166,8 @@ impl Compiler<'_> {
         let mut search_paths = vec![dir.to_path_buf(), dir.join("files"), dir.join("templates")];
         search_paths.dedup();
         inherited.search_paths = Arc::new(search_paths);
-        let play_vars = self.play_vars(node, dir);
+        let mut play_vars = self.play_vars(node, dir);
+        play_vars.extend(self.prompted_vars(node));
         self.check_variable_loops(&play_vars, node.get("vars").unwrap_or(node));
         let play_tags = inherited.tags.clone();
         self.notified.clear();
@@ -319,6 +326,50 @@ impl Compiler<'_> {
             }
         }
         merged
+    }
+
+    /// The values of `vars_prompt`: deployer does not prompt, so each comes from `-e` (as in
+    /// Ansible, which then does not ask either), else from the prompt's `default`, else it is
+    /// null, with a warning (what Ansible does when it is not run from a terminal).
+    fn prompted_vars(&mut self, node: &Node) -> Vars {
+        let mut prompted = Vars::new();
+        let Some(list) = node.get("vars_prompt") else {
+            return prompted;
+        };
+        let Some(items) = list.as_seq() else {
+            self.error(Diagnostic::error(
+                list.span.clone(),
+                "`vars_prompt` must be a list of prompts",
+            ));
+            return prompted;
+        };
+        for item in items {
+            let Some(name) = item.get("name").and_then(Node::as_str) else {
+                self.error(Diagnostic::error(
+                    item.span.clone(),
+                    "a `vars_prompt` entry needs a `name`",
+                ));
+                continue;
+            };
+            if self.extra_vars.contains_key(name) {
+                continue;
+            }
+            let value = match item.get("default") {
+                Some(default) => default.to_json(),
+                None => {
+                    self.error(Diagnostic::warning(
+                        item.span.clone(),
+                        format!(
+                            "`vars_prompt` `{name}` has no `default` and deployer does not \
+                             prompt, so it is null: give it with `-e {name}=...`"
+                        ),
+                    ));
+                    Value::Null
+                }
+            };
+            prompted.insert(name.to_string(), value);
+        }
+        prompted
     }
 
     fn play_settings(&self, node: &Node, play_vars: &Vars) -> Result<PlaySettings, Diagnostic> {

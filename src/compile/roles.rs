@@ -20,6 +20,8 @@ const ROLE_ENTRY_KEYWORDS: &[&str] = &[
     "become",
     "become_user",
     "become_method",
+    "become_flags",
+    "become_exe",
     "remote_user",
     "port",
     "connection",
