@@ -86,6 +86,7 @@ corpus!(
     lineinfile,
     lookups,
     loops,
+    meta,
     mount,
     replace,
     serial_run_once,

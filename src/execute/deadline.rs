@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use tokio::time::Instant;
 
-use crate::transport::{ExecOutput, ExecRequest, Transport, TransportError};
+use crate::transport::{ExecOutput, ExecRequest, Pipes, Transport, TransportError};
 
 /// A transport whose commands end at a task's deadline.
 pub struct Deadlined<'a> {
@@ -23,7 +23,19 @@ impl Transport for Deadlined<'_> {
         self.inner.exec(request).await
     }
 
+    async fn spawn(&self, line: String) -> Result<Option<Pipes>, TransportError> {
+        self.inner.spawn(line).await
+    }
+
     fn describe(&self) -> String {
         self.inner.describe()
+    }
+
+    fn bastion(&self) -> Option<std::sync::Arc<dyn Transport>> {
+        self.inner.bastion()
+    }
+
+    async fn reset(&self) {
+        self.inner.reset().await
     }
 }

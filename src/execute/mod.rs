@@ -201,6 +201,16 @@ pub async fn execute(
     recap
 }
 
+/// How a batch ended.
+struct BatchOutcome {
+    /// The whole run must stop (`any_errors_fatal`, `max_fail_percentage`).
+    fatal: bool,
+    /// The play is over (`meta: end_play`).
+    ended: bool,
+    /// How many of its hosts failed or were unreachable.
+    failed: usize,
+}
+
 impl Run<'_> {
     /// Runs one play, batch by batch. Returns false when the run must stop.
     async fn play(&self, planned: &PlayPlan<'_>) -> bool {
@@ -234,9 +244,11 @@ impl Run<'_> {
             if batch.is_empty() {
                 continue;
             }
-            let (fatal, failed) = self.batch(planned, &hosts, &batch).await;
+            let outcome = self.batch(planned, &hosts, &batch).await;
+            let failed = outcome.failed;
             let all_failed = !play.serial.is_empty() && failed == batch.len();
-            if fatal || all_failed || exceeds(failed, batch.len(), play.max_fail_percentage) {
+            if outcome.fatal || all_failed || exceeds(failed, batch.len(), play.max_fail_percentage)
+            {
                 self.emitter.emit(Event::Warning {
                     message: format!(
                         "play `{}`: {failed} of {} hosts in the batch failed; stopping the rollout",
@@ -246,17 +258,20 @@ impl Run<'_> {
                 });
                 return false;
             }
+            if outcome.ended {
+                break;
+            }
         }
         true
     }
 
-    /// Runs one batch; returns whether the play was aborted and how many hosts failed.
+    /// Runs one batch.
     async fn batch(
         &self,
         planned: &PlayPlan<'_>,
         all_hosts: &[String],
         batch: &[String],
-    ) -> (bool, usize) {
+    ) -> BatchOutcome {
         let play = planned.play;
         let run = PlayRun {
             ctx: PlayContext {
@@ -268,6 +283,7 @@ impl Run<'_> {
             sections: &planned.sections,
             announced: Mutex::new(HashSet::new()),
             abort: AtomicBool::new(false),
+            ended: AtomicBool::new(false),
             fatal: AtomicBool::new(false),
             run_once: tokio::sync::Mutex::new(HashMap::new()),
             run_once_done: tokio::sync::Notify::new(),
@@ -298,8 +314,11 @@ impl Run<'_> {
             }
         });
         join_all(walks).await;
-        let failed = batch.iter().filter(|h| self.is_down(h)).count();
-        (run.fatal.load(Ordering::SeqCst), failed)
+        BatchOutcome {
+            fatal: run.fatal.load(Ordering::SeqCst),
+            ended: run.ended.load(Ordering::SeqCst),
+            failed: batch.iter().filter(|h| self.is_down(h)).count(),
+        }
     }
 
     /// The state of a host, created on first use.

@@ -84,6 +84,18 @@ impl HostState {
         }
     }
 
+    /// Forgets the facts gathered for the host (`meta: clear_facts`): `ansible_facts` and the
+    /// `ansible_*` variables it set. `set_fact` values and registered results stay, as in
+    /// Ansible.
+    pub fn clear_facts(&self) {
+        let mut facts = self.facts.lock().expect("facts lock");
+        if let Some(Value::Object(gathered)) = facts.remove("ansible_facts") {
+            for name in gathered.keys() {
+                facts.remove(&format!("ansible_{name}"));
+            }
+        }
+    }
+
     /// Sets run-time variables (facts, registered results).
     pub fn set_facts(&self, values: impl IntoIterator<Item = (String, Value)>) {
         self.facts.lock().expect("facts lock").extend(values);
@@ -136,5 +148,11 @@ impl Transport for LazyConnection {
 
     fn bastion(&self) -> Option<Arc<dyn Transport>> {
         self.cell.get()?.as_ref().ok()?.bastion()
+    }
+
+    async fn reset(&self) {
+        if let Some(Ok(transport)) = self.cell.get() {
+            transport.reset().await;
+        }
     }
 }

@@ -40,4 +40,13 @@ impl Transport for Traced<'_> {
     fn describe(&self) -> String {
         self.inner.describe()
     }
+
+    fn bastion(&self) -> Option<std::sync::Arc<dyn Transport>> {
+        self.inner.bastion()
+    }
+
+    async fn reset(&self) {
+        tracing::debug!(host = self.host, "closing the connection");
+        self.inner.reset().await
+    }
 }

@@ -43,8 +43,10 @@ pub struct PlayRun<'a> {
     pub sections: &'a [Vec<PlanStep<'a>>],
     /// Positions already announced with `TaskStarted`.
     pub announced: std::sync::Mutex<std::collections::HashSet<Position>>,
-    /// Set when the play must stop for every host.
+    /// Set when the batch must stop for every host.
     pub abort: AtomicBool,
+    /// Set when the play is over (`meta: end_play`): no further batch runs.
+    pub ended: AtomicBool,
     /// Set when the whole run must stop (`any_errors_fatal`, `max_fail_percentage`).
     pub fatal: AtomicBool,
     /// Results of `run_once` steps by position, shared by the hosts of the batch.
@@ -102,8 +104,14 @@ impl PlayRun<'_> {
         self.end_play();
     }
 
-    /// Ends the play for every host, waking the hosts waiting for a `run_once` step.
+    /// Ends the play for every host: this batch and the batches after it.
     pub fn end_play(&self) {
+        self.ended.store(true, Ordering::SeqCst);
+        self.end_batch();
+    }
+
+    /// Ends this batch for every host, waking the hosts waiting for a `run_once` step.
+    pub fn end_batch(&self) {
         self.abort.store(true, Ordering::SeqCst);
         self.run_once_done.notify_waiters();
     }
@@ -290,6 +298,14 @@ impl Run<'_> {
             (_, Some(Control::EndPlay)) => {
                 play.end_play();
                 Flow::EndPlay
+            }
+            (_, Some(Control::EndBatch)) => {
+                play.end_batch();
+                Flow::EndPlay
+            }
+            (_, Some(Control::ClearFacts)) => {
+                host.clear_facts();
+                Flow::Continue
             }
             (_, Some(Control::ClearHostErrors)) => {
                 self.clear_down(&host.name);

@@ -1,4 +1,5 @@
-//! `meta`: asks the executor itself to act (flush handlers, end the play or the host).
+//! `meta`: asks the executor itself to act (flush handlers, end the play, the batch or the host,
+//! forget the host's facts or errors), or closes the host's connection.
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
@@ -16,11 +17,14 @@ static SPEC: ModuleSpec = ModuleSpec {
 };
 
 /// The actions `meta` understands.
-pub const ACTIONS: [&str; 5] = [
+pub const ACTIONS: [&str; 8] = [
     "flush_handlers",
     "end_play",
+    "end_batch",
     "end_host",
     "clear_host_errors",
+    "clear_facts",
+    "reset_connection",
     "noop",
 ];
 
@@ -40,14 +44,20 @@ impl Module for Meta {
     async fn run(
         &self,
         args: &Map<String, Value>,
-        _ctx: &ModuleContext<'_>,
+        ctx: &ModuleContext<'_>,
     ) -> Result<ModuleResult, ModuleError> {
         let action = arg_str(args, "_raw_params").unwrap_or_default().trim();
         let control = match action {
             "flush_handlers" => Some(Control::FlushHandlers),
             "end_play" => Some(Control::EndPlay),
+            "end_batch" => Some(Control::EndBatch),
             "end_host" => Some(Control::EndHost),
             "clear_host_errors" => Some(Control::ClearHostErrors),
+            "clear_facts" => Some(Control::ClearFacts),
+            "reset_connection" => {
+                ctx.transport.reset().await;
+                None
+            }
             "noop" => None,
             other => {
                 return Ok(ModuleResult::failed(format!(

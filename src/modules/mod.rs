@@ -90,10 +90,14 @@ pub enum Control {
     FlushHandlers,
     /// Stop the play for every host.
     EndPlay,
+    /// Stop the current batch of the play for every host of it; the next batch runs.
+    EndBatch,
     /// Stop the play for this host.
     EndHost,
     /// Forget this host's failures so it continues.
     ClearHostErrors,
+    /// Forget this host's gathered facts.
+    ClearFacts,
 }
 
 /// A before/after pair for `--diff`.

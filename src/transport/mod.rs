@@ -156,4 +156,8 @@ pub trait Transport: Send + Sync {
     fn bastion(&self) -> Option<std::sync::Arc<dyn Transport>> {
         None
     }
+
+    /// Closes the host's own connection and shells (not the bastions'): the next command logs
+    /// in again (`meta: reset_connection`, and after a reboot).
+    async fn reset(&self) {}
 }

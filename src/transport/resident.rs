@@ -132,6 +132,11 @@ impl Transport for ResidentTransport {
     fn bastion(&self) -> Option<Arc<dyn Transport>> {
         self.inner.bastion()
     }
+
+    async fn reset(&self) {
+        self.shells.close_idle();
+        self.inner.reset().await
+    }
 }
 
 /// The user a shell runs as (`None`: the login user).
@@ -202,6 +207,13 @@ impl HostShells {
                 Err(RunError::Local(e)) => return Some(Err(TransportError::Io(e))),
             }
         }
+    }
+
+    /// Ends the shells that are not running a command (their loops end at the end of their
+    /// input); the next command starts a new one.
+    fn close_idle(&self) {
+        let idle = std::mem::take(&mut self.lock_pool().idle);
+        drop(idle);
     }
 
     fn lock_pool(&self) -> std::sync::MutexGuard<'_, Pool> {

@@ -162,6 +162,10 @@ impl Transport for SshTransport {
         Ok(Some(exec::spawn(&session, line).await?))
     }
 
+    async fn reset(&self) {
+        self.pool.close(&self.target).await
+    }
+
     fn describe(&self) -> String {
         self.description.clone()
     }

@@ -58,6 +58,21 @@ impl Pool {
         Ok(via.expect("a route always ends with the host itself"))
     }
 
+    /// Disconnects the session to `target` itself (the bastions' stay open); the next use opens
+    /// a new one.
+    pub(crate) async fn close(&self, target: &SshTarget) {
+        let route: Route = target
+            .route()
+            .map(|hop| (hop.user.clone(), hop.host.clone(), hop.port))
+            .collect();
+        let slot = self.slots.lock().expect("pool lock").get(&route).cloned();
+        let Some(slot) = slot else { return };
+        let previous = std::mem::replace(&mut *slot.lock().await, Slot::Empty);
+        if let Slot::Ready(session) = previous {
+            session.disconnect().await;
+        }
+    }
+
     /// Disconnects every session, hosts before the bastions they go through.
     pub(crate) async fn shutdown(&self) {
         let mut slots: Vec<_> = self.slots.lock().expect("pool lock").drain().collect();
