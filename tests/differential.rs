@@ -88,6 +88,7 @@ corpus!(
     loops,
     meta,
     mount,
+    reboot,
     replace,
     serial_run_once,
     setup,

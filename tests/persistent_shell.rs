@@ -122,3 +122,36 @@ fn a_task_timeout_kills_only_its_command_and_the_shell_runs_the_next_task() {
     assert_eq!(out.result("app1", "after")["stdout"], "after");
     assert_eq!(logins(fleet, "app1", "shelltimeout"), 1);
 }
+
+#[test]
+fn reboot_waits_for_a_new_boot_id_over_a_new_connection_and_the_next_task_runs() {
+    let Some(fleet) = fleet() else { return };
+    fleet.login_counting_user("app3", "rebooter");
+    // The "reboot" kills every process of the user, the SSH session's among them, as a reboot
+    // drops the connection; the boot id it reads is a file it rewrites first.
+    let playbook = r#"- hosts: app3
+  gather_facts: false
+  tasks:
+    - copy: {content: "first\n", dest: /home/rebooter/boot_id}
+    - name: reboot
+      reboot:
+        boot_time_command: cat /home/rebooter/boot_id
+        reboot_command: sh -c 'echo second > /home/rebooter/boot_id; (sleep 0.5; pkill -KILL -u rebooter) >/dev/null 2>&1 &'
+        connect_timeout: 5
+        reboot_timeout: 60
+    - name: after
+      command: cat /home/rebooter/boot_id
+      register: after
+"#;
+    let out = project_as(fleet, "app3", "rebooter", playbook).site(&["--format", "json"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let rebooted = out.result("app3", "reboot");
+    assert_eq!(
+        (&rebooted["rebooted"], &rebooted["changed"]),
+        (&true.into(), &true.into()),
+        "{rebooted}"
+    );
+    assert_eq!(out.result("app3", "after")["stdout"], "second");
+    // The first login, and the one after the connection dropped.
+    assert!(logins(fleet, "app3", "rebooter") >= 2);
+}

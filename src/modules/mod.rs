@@ -48,6 +48,7 @@ mod ping;
 mod pip;
 mod probe;
 mod raw;
+mod reboot;
 mod release;
 mod replace;
 mod script;
@@ -358,6 +359,7 @@ static MODULES: LazyLock<Vec<Arc<dyn Module>>> = LazyLock::new(|| {
         Arc::new(pip::Pip),
         Arc::new(ping::Ping),
         Arc::new(raw::Raw),
+        Arc::new(reboot::Reboot),
         Arc::new(release::Release),
         Arc::new(replace::Replace),
         Arc::new(script::Script),
@@ -406,6 +408,12 @@ pub fn names() -> Vec<&'static str> {
 /// Reads a string argument that the spec declared.
 pub fn arg_str<'a>(args: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
     args.get(name).and_then(Value::as_str)
+}
+
+/// Reads a whole number of seconds that the spec declared, with its default.
+pub fn arg_seconds(args: &Map<String, Value>, name: &str, default: u64) -> std::time::Duration {
+    let seconds = args.get(name).and_then(Value::as_u64).unwrap_or(default);
+    std::time::Duration::from_secs(seconds)
 }
 
 /// Reads a boolean argument that the spec declared, with its default.

@@ -3,13 +3,13 @@
 //! `connect_timeout`, for at most `timeout` seconds; a connection or a long-lived shell that
 //! went away is reopened by the try. Changes nothing, also in check mode, as in Ansible.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 use super::spec::{ArgSpec, ArgType, ModuleSpec};
-use super::{Module, ModuleContext, ModuleError, ModuleResult};
+use super::{Module, ModuleContext, ModuleError, ModuleResult, arg_seconds};
 
 static SPEC: ModuleSpec = ModuleSpec {
     name: "wait_for_connection",
@@ -28,12 +28,6 @@ static SPEC: ModuleSpec = ModuleSpec {
 /// The `wait_for_connection` module.
 pub struct WaitForConnection;
 
-/// A whole number of seconds from `args`, or `default`.
-fn seconds(args: &Map<String, Value>, name: &str, default: u64) -> Duration {
-    let value = args.get(name).and_then(Value::as_u64).unwrap_or(default);
-    Duration::from_secs(value)
-}
-
 #[async_trait]
 impl Module for WaitForConnection {
     fn spec(&self) -> &'static ModuleSpec {
@@ -45,10 +39,10 @@ impl Module for WaitForConnection {
         args: &Map<String, Value>,
         ctx: &ModuleContext<'_>,
     ) -> Result<ModuleResult, ModuleError> {
-        let connect_timeout = seconds(args, "connect_timeout", 5);
-        let pause = seconds(args, "sleep", 1);
-        let timeout = seconds(args, "timeout", 600);
-        tokio::time::sleep(seconds(args, "delay", 0)).await;
+        let connect_timeout = arg_seconds(args, "connect_timeout", 5);
+        let pause = arg_seconds(args, "sleep", 1);
+        let timeout = arg_seconds(args, "timeout", 600);
+        tokio::time::sleep(arg_seconds(args, "delay", 0)).await;
         let started = Instant::now();
         loop {
             let why = match tokio::time::timeout(connect_timeout, ctx.run("echo pong")).await {
