@@ -155,3 +155,50 @@ fn reboot_waits_for_a_new_boot_id_over_a_new_connection_and_the_next_task_runs()
     // The first login, and the one after the connection dropped.
     assert!(logins(fleet, "app3", "rebooter") >= 2);
 }
+
+#[test]
+fn ansibles_module_code_is_kept_on_the_host_and_never_run_from_another_users_folder() {
+    let Some(fleet) = fleet() else { return };
+    let Some(ansible) = crate::differential::ansible_playbook() else {
+        return;
+    };
+    fleet.login_counting_user("app1", "keeper");
+    fleet.exec("app1", "rm -rf /home/keeper/.cache");
+    let playbook = r#"- hosts: app1
+  gather_facts: false
+  tasks:
+    - name: first
+      ansible.builtin.dpkg_selections: {name: openssh-server, selection: install}
+    - name: second
+      ansible.builtin.dpkg_selections: {name: openssh-server, selection: install}
+      register: second
+"#;
+    let project = project_as(fleet, "app1", "keeper", playbook);
+    let path = crate::differential::path_with(ansible.parent().expect("a folder"));
+    let path = path.to_str().expect("a UTF-8 PATH");
+    let out = project.site_env(&["--format", "json"], &[("PATH", path)]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(out.result("app1", "second")["after"], "install");
+    // One folder, the user's own and private to it.
+    let kept = "/home/keeper/.cache/deployer/ansible";
+    let (_, listing) = fleet.exec("app1", &format!("stat -c '%U %a' {kept}/*"));
+    assert_eq!(listing, "keeper 700\n");
+
+    // A folder the user does not own (here: made someone else's and readable, holding other code)
+    // is not run:
+    // the module's own code is sent again, and runs from the zip.
+    fleet.exec(
+        "app1",
+        &format!(
+            "for d in {kept}/*; do printf 'print(\"{{\\\\\"changed\\\\\": true, \\\\\"msg\\\\\": \\\\\"not ours\\\\\"}}\")\\n' > $d/__main__.py; chown -R deploy $d; chmod -R a+rX $d; done"
+        ),
+    );
+    let out = project.site_env(&["--format", "json"], &[("PATH", path)]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let second = out.result("app1", "second");
+    assert_eq!(
+        (&second["changed"], &second["after"]),
+        (&false.into(), &"install".into()),
+        "{second}"
+    );
+}

@@ -3,6 +3,12 @@
 //! folder (`install.rs`), is packed with the code it imports (`package.rs`) and run by the host's
 //! Python over the task's connection; its JSON result is read back. Check mode and diff are
 //! passed as Ansible passes them (a module without check mode support skips itself).
+//!
+//! The first time a host runs a packed module, the runner keeps the zip's files in a folder of
+//! the user's (`~/.cache/deployer/ansible/<the zip's SHA-256>`, mode 0700), where Python also
+//! keeps their compiled code; later tasks send only the request and run from there. A task tries
+//! the kept folder first and sends the whole zip when it is not there, or is a link, or is not
+//! owned by the user the module runs as (whose `HOME` may be another user's under `become`).
 
 mod install;
 mod package;
@@ -30,6 +36,9 @@ const OWN_KEYS: &[&str] = &[
     "ansible_facts",
     "invocation",
 ];
+
+/// What the script prints when the host does not keep the module's files (yet).
+const NOT_KEPT: &str = "deployer-ansible-code-not-kept";
 
 /// A module run with Ansible's code.
 pub struct AnsibleCode {
@@ -70,13 +79,26 @@ impl Module for AnsibleCode {
         ] {
             request.insert(name.into(), value);
         }
-        let bundle = match package::with_request(&packed, &self.source.import_name, &request) {
+        let request = package::request(&self.source.import_name, &request, &packed.digest);
+        let python = interpreter(ctx.vars);
+        let kept = format!(
+            "d=\"$HOME\"/.cache/deployer/ansible/{}\n\
+             [ ! -L \"$d\" ] && [ -O \"$d\" ] && [ -f \"$d/__main__.py\" ] || {{ echo {NOT_KEPT} >&2; exit 75; }}\n\
+             {python} \"$d/__main__.py\"",
+            packed.digest
+        );
+        let output = ctx
+            .run_with_stdin(kept, Stdin::Bytes(Arc::new(request.clone())))
+            .await?;
+        if output.exit_code != 75 || output.stderr_text().trim() != NOT_KEPT {
+            return Ok(result_of(&output, ctx));
+        }
+        let bundle = match package::with_request(&packed, &request) {
             Ok(bundle) => bundle,
             Err(e) => return Ok(ModuleResult::failed(e.to_string())),
         };
         let script = format!(
-            "f=$(mktemp) || exit 1\ntrap 'rm -f \"$f\"' EXIT\ncat > \"$f\" && {} \"$f\"",
-            interpreter(ctx.vars)
+            "f=$(mktemp) || exit 1\ntrap 'rm -f \"$f\"' EXIT\ncat > \"$f\" && {python} \"$f\""
         );
         let output = ctx
             .run_with_stdin(script, Stdin::Bytes(Arc::new(bundle)))

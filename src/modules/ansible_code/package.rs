@@ -2,7 +2,8 @@
 //! runs as a program. It holds deployer's runner (`__main__.py`), ansible-core's whole
 //! `module_utils` (some of it is imported by name at run time), the module, and the collection
 //! code the module imports (followed through `import` statements), with `__init__.py` files for
-//! the namespace packages. Each task appends its request (module and arguments) to a copy.
+//! the namespace packages. Each task appends its request (module and arguments) to a copy, or,
+//! where the host keeps the zip's files from an earlier task, sends only the request.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{Cursor, Write};
@@ -14,6 +15,7 @@ use zip::ZipWriter;
 use zip::write::SimpleFileOptions;
 
 use super::install::{Installation, ModuleSource};
+use crate::modules::transfer::sha256_hex;
 
 /// The runner, run as the zip's `__main__.py`.
 const RUNNER: &str = include_str!("runner.py");
@@ -37,30 +39,43 @@ impl From<zip::result::ZipError> for PackError {
     }
 }
 
+/// A module packed for the host.
+pub struct Packed {
+    /// The zip.
+    pub zip: Vec<u8>,
+    /// The zip's SHA-256 (hex): the name of the folder where a host keeps its files.
+    pub digest: String,
+}
+
 /// The packed module of `source`, packed once per run.
-pub fn packed(install: &Installation, source: &ModuleSource) -> Result<Arc<Vec<u8>>, PackError> {
-    static PACKED: LazyLock<Mutex<HashMap<PathBuf, Arc<Vec<u8>>>>> = LazyLock::new(Mutex::default);
-    if let Some(zip) = PACKED.lock().expect("packed lock").get(&source.file) {
-        return Ok(zip.clone());
+pub fn packed(install: &Installation, source: &ModuleSource) -> Result<Arc<Packed>, PackError> {
+    static PACKED: LazyLock<Mutex<HashMap<PathBuf, Arc<Packed>>>> = LazyLock::new(Mutex::default);
+    if let Some(packed) = PACKED.lock().expect("packed lock").get(&source.file) {
+        return Ok(packed.clone());
     }
-    let zip = Arc::new(pack(install, source)?);
+    let zip = pack(install, source)?;
+    let digest = sha256_hex(&zip);
+    let packed = Arc::new(Packed { zip, digest });
     PACKED
         .lock()
         .expect("packed lock")
-        .insert(source.file.clone(), zip.clone());
-    Ok(zip)
+        .insert(source.file.clone(), packed.clone());
+    Ok(packed)
 }
 
-/// A copy of `packed` with the request to run module `import_name` with `args`.
-pub fn with_request(
-    packed: &[u8],
-    import_name: &str,
-    args: &Map<String, Value>,
-) -> Result<Vec<u8>, PackError> {
-    let mut zip = ZipWriter::new_append(Cursor::new(packed.to_vec()))?;
+/// The request to run module `import_name` with `args`, the runner's input. `keep` names the
+/// folder the runner keeps the zip's files in, when it runs from the zip.
+pub fn request(import_name: &str, args: &Map<String, Value>, keep: &str) -> Vec<u8> {
+    serde_json::json!({"module": import_name, "args": args, "keep": keep})
+        .to_string()
+        .into_bytes()
+}
+
+/// A copy of `packed` with `request` in it.
+pub fn with_request(packed: &Packed, request: &[u8]) -> Result<Vec<u8>, PackError> {
+    let mut zip = ZipWriter::new_append(Cursor::new(packed.zip.clone()))?;
     zip.start_file(REQUEST, options())?;
-    let request = serde_json::json!({"module": import_name, "args": args});
-    zip.write_all(request.to_string().as_bytes())?;
+    zip.write_all(request)?;
     Ok(zip.finish()?.into_inner())
 }
 
@@ -303,9 +318,14 @@ mod tests {
             collection_roots: vec![dir.path().join("cols")],
         };
         let source = install.module("ns.col.thing", &[]).unwrap();
-        let packed = pack(&install, &source).unwrap();
+        let zip = pack(&install, &source).unwrap();
+        let packed = Packed {
+            digest: sha256_hex(&zip),
+            zip,
+        };
         let args = Map::from_iter([("name".to_string(), Value::from("x"))]);
-        let bundle = with_request(&packed, &source.import_name, &args).unwrap();
+        let request = request(&source.import_name, &args, &packed.digest);
+        let bundle = with_request(&packed, &request).unwrap();
         let mut zip = zip::ZipArchive::new(Cursor::new(bundle)).unwrap();
         let names: BTreeSet<String> = zip.file_names().map(|n| n.unwrap().into_owned()).collect();
         for expected in [
@@ -330,7 +350,10 @@ mod tests {
         std::io::Read::read_to_string(&mut zip.by_name(REQUEST).unwrap(), &mut request).unwrap();
         assert_eq!(
             request,
-            r#"{"module":"ansible_collections.ns.col.plugins.modules.thing","args":{"name":"x"}}"#
+            format!(
+                r#"{{"module":"ansible_collections.ns.col.plugins.modules.thing","args":{{"name":"x"}},"keep":"{}"}}"#,
+                packed.digest
+            )
         );
     }
 }
