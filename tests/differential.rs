@@ -70,6 +70,7 @@ corpus!(
     assemble,
     block_rescue,
     blockinfile,
+    collections_fallback,
     command,
     copy,
     deb822_repository,
