@@ -179,6 +179,16 @@ fn ansibles_module_code_is_kept_on_the_host_and_never_run_from_another_users_fol
     let out = project.site_env(&["--format", "json"], &[("PATH", path)]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert_eq!(out.result("app1", "second")["after"], "install");
+    // The events say which code a task runs (the terminal says it at `-v`).
+    assert!(
+        out.stdout
+            .lines()
+            .any(|line| line.contains(r#""event":"task_started""#)
+                && line.contains(r#""ansible_code":""#)
+                && line.contains(r#"/ansible/modules/dpkg_selections.py""#)),
+        "{}",
+        out.stdout
+    );
     // One folder, the user's own and private to it.
     let kept = "/home/keeper/.cache/deployer/ansible";
     let (_, listing) = fleet.exec("app1", &format!("stat -c '%U %a' {kept}/*"));

@@ -20,6 +20,7 @@ impl Run<'_> {
             task: "Gathering Facts".into(),
             location: play.play.span.to_string(),
             handler: false,
+            ansible_code: None,
         });
         let probes = hosts.iter().map(|host| async move {
             let _permit = self

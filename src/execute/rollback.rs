@@ -56,6 +56,7 @@ impl Run<'_> {
             task: rollback.title(),
             location: record.task.span.to_string(),
             handler: false,
+            ansible_code: None,
         });
         let outcome = self
             .run_task(&play.ctx, host, &rollback, &Map::new(), false)
@@ -73,6 +74,7 @@ impl Run<'_> {
                     task: handler.title(),
                     location: handler.span.to_string(),
                     handler: true,
+                    ansible_code: None,
                 });
                 self.run_task(&play.ctx, host, handler, &Map::new(), false)
                     .await;
@@ -83,6 +85,7 @@ impl Run<'_> {
                 task: check.title(),
                 location: check.span.to_string(),
                 handler: false,
+                ansible_code: None,
             });
             self.run_task(&play.ctx, host, check, &Map::new(), false)
                 .await;

@@ -394,6 +394,10 @@ impl Run<'_> {
                 task: task.title(),
                 location: task.span.to_string(),
                 handler,
+                ansible_code: task
+                    .module
+                    .ansible_code()
+                    .map(|file| file.display().to_string()),
             });
         }
     }

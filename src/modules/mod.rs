@@ -305,6 +305,11 @@ pub trait Module: Send + Sync {
         ModuleKind::Task
     }
 
+    /// The file of Ansible's module code it runs, for a module deployer has not built in.
+    fn ansible_code(&self) -> Option<&std::path::Path> {
+        None
+    }
+
     /// Decides what must change and, unless `ctx.check_mode`, applies it. `args` are rendered and
     /// normalised (canonical names, declared types).
     async fn run(

@@ -139,6 +139,10 @@ pub enum Event {
         location: String,
         /// Whether it is a handler.
         handler: bool,
+        /// The file of Ansible's module code it runs, when it runs a module deployer has not
+        /// built in.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ansible_code: Option<String>,
     },
     /// A task ended on a host.
     HostResult(HostResult),

@@ -113,6 +113,7 @@ mod tests {
             task: "install".into(),
             location: "site.yml:3:7".into(),
             handler: false,
+            ansible_code: None,
         });
         reporter.event(&result("a", Status::Ok));
         reporter.event(&result("a", Status::Changed));
@@ -127,6 +128,7 @@ mod tests {
             task: "restart".into(),
             location: "site.yml:5:7".into(),
             handler: true,
+            ansible_code: None,
         });
         assert_eq!(reporter.bar.position(), 0);
         reporter.event(&Event::RunFinished {

@@ -137,9 +137,17 @@ impl<W: Write + Send> Reporter for TerminalReporter<W> {
     fn event(&mut self, event: &Event) {
         match event {
             Event::PlayStarted { name, .. } => self.banner(&format!("PLAY [{name}]")),
-            Event::TaskStarted { task, handler, .. } => {
+            Event::TaskStarted {
+                task,
+                handler,
+                ansible_code,
+                ..
+            } => {
                 let kind = if *handler { "RUNNING HANDLER" } else { "TASK" };
                 self.banner(&format!("{kind} [{task}]"));
+                if let Some(file) = ansible_code.as_ref().filter(|_| self.verbosity > 0) {
+                    let _ = writeln!(self.out, "runs Ansible's module code: {file}");
+                }
             }
             Event::HostResult(r) => self.host_result(r),
             Event::Warning { message } => {
@@ -209,6 +217,26 @@ mod tests {
     }
 
     #[test]
+    fn the_module_code_a_task_runs_is_named_at_verbosity_one() {
+        for (verbosity, shown) in [(0, false), (1, true)] {
+            let mut out = Vec::new();
+            let mut reporter = TerminalReporter::new(&mut out, false, verbosity);
+            reporter.event(&Event::TaskStarted {
+                task: "ini".into(),
+                location: "x".into(),
+                handler: false,
+                ansible_code: Some("/c/ini_file.py".into()),
+            });
+            let text = String::from_utf8(out).unwrap();
+            assert_eq!(
+                text.contains("\nruns Ansible's module code: /c/ini_file.py\n"),
+                shown,
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
     fn lines_look_like_ansible() {
         let mut out = Vec::new();
         let mut reporter = TerminalReporter::new(&mut out, false, 0);
@@ -216,6 +244,7 @@ mod tests {
             task: "say hi".into(),
             location: "x".into(),
             handler: false,
+            ansible_code: None,
         });
         reporter.event(&result(
             Status::Ok,

@@ -62,6 +62,10 @@ impl Module for AnsibleCode {
         self.spec
     }
 
+    fn ansible_code(&self) -> Option<&std::path::Path> {
+        Some(&self.source.file)
+    }
+
     async fn run(
         &self,
         args: &Map<String, Value>,
