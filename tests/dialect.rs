@@ -350,3 +350,37 @@ fn vars_prompt_takes_extra_vars_or_the_default_and_play_keywords_of_ansible_are_
         out.stdout
     );
 }
+
+#[test]
+fn arguments_of_ansibles_own_modules_are_checked_against_their_documentation() {
+    let Some(ansible) = crate::differential::ansible_playbook() else {
+        return;
+    };
+    let p = Project::local(
+        &["localhost"],
+        "- hosts: app\n  gather_facts: false\n  tasks:\n    - community.general.ini_file:\n        path: /tmp/x.ini\n        section: s\n        option: o\n        value: v\n        dest: /tmp/alias-of-path.ini\n        mode: '0600'\n        vaule: typo\n        backup: \"{{ keep | default(omit) }}\"\n    - ansible.windows.win_shell: |\n        $version = Get-Item x\n        echo $version chdir=C:\\\\\n",
+    );
+    let path = crate::differential::path_with(ansible.parent().expect("a folder"));
+    let out = p.run_env(
+        &["validate", "site.yml", "-i", "inv.yml"],
+        &[("PATH", path.to_str().expect("UTF-8"))],
+    );
+    // ansible-core finds the misspelt `vaule` only when a host runs the task
+    // ("Unsupported parameters for (community.general.ini_file) module: vaule").
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains(
+            "warning: Unsupported parameters for (community.general.ini_file) module: vaule. Supported parameters include: "
+        ) && out.stderr.contains("  --> site.yml:11:9\n"),
+        "{}",
+        out.stderr
+    );
+    // `dest` (an alias), `mode` (from the `files` doc fragment), a value that may be `omit`, and
+    // the free-form PowerShell of win_shell are fine.
+    assert_eq!(
+        out.stderr.matches("Unsupported parameters").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+}

@@ -609,7 +609,7 @@ impl Compiler<'_> {
                 Err(d) => self.error(d),
             }
         }
-        for problem in module.spec().validate(&args) {
+        for problem in module.check_args(&args) {
             let span = problem
                 .arg
                 .as_deref()

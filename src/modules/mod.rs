@@ -305,6 +305,11 @@ pub trait Module: Send + Sync {
         ModuleKind::Task
     }
 
+    /// What is wrong with a task's arguments, as far as is known before the run.
+    fn check_args(&self, args: &Map<String, Value>) -> Vec<spec::ArgError> {
+        self.spec().validate(args)
+    }
+
     /// The file of Ansible's module code it runs, for a module deployer has not built in.
     fn ansible_code(&self) -> Option<&std::path::Path> {
         None

@@ -10,7 +10,7 @@ use std::sync::{LazyLock, Mutex};
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use super::spec::ModuleSpec;
+use super::spec::{ArgSpec, ArgType, ModuleSpec};
 use super::{Module, ModuleContext, ModuleError, ModuleResult};
 
 /// What `ansible_modules.txt` lists.
@@ -99,8 +99,25 @@ impl NotBuiltIn {
     }
 }
 
-/// A spec that takes any argument, named `name`: one per distinct name, kept for the process.
+/// The arguments Ansible takes out of the free-form string of its free-form Windows modules
+/// (`win_shell: Get-Item x creates=C:\\y`); the rest of the line is the command.
+static FREE_FORM_ARGS: [ArgSpec; 8] = [
+    ArgSpec::new("creates", ArgType::Raw),
+    ArgSpec::new("removes", ArgType::Raw),
+    ArgSpec::new("chdir", ArgType::Raw),
+    ArgSpec::new("executable", ArgType::Raw),
+    ArgSpec::new("warn", ArgType::Raw),
+    ArgSpec::new("stdin", ArgType::Raw),
+    ArgSpec::new("stdin_add_newline", ArgType::Raw),
+    ArgSpec::new("strip_empty_ends", ArgType::Raw),
+];
+
+/// A spec named `name` that takes any argument, or for Ansible's free-form Windows modules
+/// (`win_command`, `win_shell`) the free-form command and [`FREE_FORM_ARGS`] only: one per
+/// distinct name, kept for the process.
 pub(super) fn spec_named(name: &str) -> &'static ModuleSpec {
+    let short = name.rsplit('.').next().unwrap_or(name);
+    let free_form_only = matches!(short, "win_command" | "win_shell");
     static SPECS: LazyLock<Mutex<HashMap<String, &'static ModuleSpec>>> =
         LazyLock::new(Mutex::default);
     let mut specs = SPECS.lock().expect("module specs lock");
@@ -108,10 +125,10 @@ pub(super) fn spec_named(name: &str) -> &'static ModuleSpec {
         Box::leak(Box::new(ModuleSpec {
             name: Box::leak(name.to_string().into_boxed_str()),
             aliases: &[],
-            args: &[],
+            args: if free_form_only { &FREE_FORM_ARGS } else { &[] },
             free_form: true,
             one_of: &[],
-            open: true,
+            open: !free_form_only,
         }))
     })
 }

@@ -11,10 +11,12 @@
 //! owned by the user the module runs as (whose `HOME` may be another user's under `become`).
 
 mod install;
+mod options;
 mod package;
 
 pub use install::{Installation, ModuleSource, Unavailable, library_module};
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -22,7 +24,7 @@ use serde_json::{Map, Value};
 
 use super::not_built_in::spec_named;
 use super::setup::facts_result;
-use super::spec::ModuleSpec;
+use super::spec::{ArgError, ModuleSpec};
 use super::{Diff, Module, ModuleContext, ModuleError, ModuleResult};
 use crate::transport::{ExecOutput, Stdin, quote};
 
@@ -44,14 +46,18 @@ const NOT_KEPT: &str = "deployer-ansible-code-not-kept";
 pub struct AnsibleCode {
     spec: &'static ModuleSpec,
     source: ModuleSource,
+    /// The argument names its documentation gives (`None`: not known).
+    documented: Option<BTreeSet<String>>,
 }
 
 impl AnsibleCode {
     /// The module a task names as `name`, whose code is `source`.
     pub fn new(name: &str, source: ModuleSource) -> Self {
+        let documented = options::documented(&source, Installation::get().core.as_deref());
         AnsibleCode {
             spec: spec_named(name),
             source,
+            documented,
         }
     }
 }
@@ -64,6 +70,32 @@ impl Module for AnsibleCode {
 
     fn ansible_code(&self) -> Option<&std::path::Path> {
         Some(&self.source.file)
+    }
+
+    /// Names its documentation does not give, as Ansible's check of the module's
+    /// `argument_spec` finds them on the host ("Unsupported parameters").
+    fn check_args(&self, args: &Map<String, Value>) -> Vec<ArgError> {
+        let Some(documented) = &self.documented else {
+            return Vec::new();
+        };
+        // A value that may render to `omit` leaves its argument out, as in Ansible.
+        let may_be_omitted = |value: &Value| value.as_str().is_some_and(|v| v.contains("omit"));
+        args.iter()
+            .filter(|(name, value)| {
+                !documented.contains(name.as_str())
+                    && name.as_str() != "_raw_params"
+                    && !may_be_omitted(value)
+            })
+            .map(|(name, _)| name)
+            .map(|name| ArgError {
+                arg: Some(name.clone()),
+                message: format!(
+                    "Unsupported parameters for ({}) module: {name}. Supported parameters include: {}",
+                    self.spec.name,
+                    documented.iter().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            })
+            .collect()
     }
 
     async fn run(
