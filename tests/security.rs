@@ -317,3 +317,31 @@ fn a_command_whose_first_word_holds_an_equals_sign_is_not_an_assignment() {
         "the first word became an assignment"
     );
 }
+
+#[test]
+fn fetch_never_writes_outside_its_dest() {
+    // Ansible's CVE-2019-3828: `dest/<host>/<src>` must stay inside `dest`.
+    let playbook = r#"
+- hosts: app
+  gather_facts: false
+  tasks:
+    - name: Climb within
+      fetch: {src: /etc/../etc/hostname, dest: out}
+    - name: Climb out
+      fetch: {src: /../../etc/hostname, dest: out}
+"#;
+    let project = Project::local(&["h1"], playbook);
+    let out = project.site(&["--format", "json"]);
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(
+        out.result("h1", "Climb out")["msg"]
+            .as_str()
+            .is_some_and(|m| m.starts_with(
+                "Detected directory traversal, expected to be contained in 'out' but got 'out/h1/../../etc/hostname'"
+            )),
+        "{}",
+        out.stdout
+    );
+    assert!(!project.join("etc").exists(), "fetch wrote outside dest");
+    assert!(project.join("out/h1/etc/hostname").is_file());
+}

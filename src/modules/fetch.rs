@@ -6,7 +6,7 @@
 //! configuration-sized files. A relative `dest` is relative to deployer's working directory.
 //! Returns `checksum`/`remote_checksum` as SHA-256 (Ansible: SHA-1) and no `md5sum`.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
@@ -54,12 +54,15 @@ async fn fetch(
     ctx: &ModuleContext<'_>,
 ) -> Result<ModuleResult, FileError> {
     let src = arg_str(args, "src").unwrap_or_default();
-    let dest = local_dest(
+    let dest = match local_dest(
         arg_str(args, "dest").unwrap_or_default(),
         src,
         ctx.host,
         arg_bool(args, "flat", false),
-    );
+    ) {
+        Ok(dest) => dest,
+        Err(message) => return Ok(ModuleResult::failed(message)),
+    };
     let state = probe_all(ctx, &[Probe::new(src).followed()])
         .await?
         .states
@@ -115,15 +118,31 @@ fn remote_checksum(
 
 /// Where the file lands on the controller: `dest/<host>/<src without leading />`, or with
 /// `flat` `dest` itself (`dest/<basename>` when `dest` ends with a slash).
-fn local_dest(dest: &str, src: &str, host: &str, flat: bool) -> PathBuf {
+fn local_dest(dest: &str, src: &str, host: &str, flat: bool) -> Result<PathBuf, String> {
     if flat {
-        return if dest.ends_with('/') {
+        return Ok(if dest.ends_with('/') {
             Path::new(dest).join(basename(src))
         } else {
             PathBuf::from(dest)
-        };
+        });
     }
-    Path::new(dest).join(host).join(src.trim_start_matches('/'))
+    // `src` may climb with `..`, but never out of `dest`, as Ansible checks since CVE-2019-3828.
+    let relative = Path::new(host).join(src.trim_start_matches('/'));
+    let mut inside = PathBuf::new();
+    for part in relative.components() {
+        match part {
+            Component::Normal(name) => inside.push(name),
+            Component::ParentDir if inside.pop() => {}
+            Component::CurDir => {}
+            _ => {
+                return Err(format!(
+                    "Detected directory traversal, expected to be contained in '{dest}' but got '{}'",
+                    Path::new(dest).join(relative).display()
+                ));
+            }
+        }
+    }
+    Ok(Path::new(dest).join(inside))
 }
 
 /// Writes `bytes` to a temp file beside `dest` and renames it over `dest`, making parent
@@ -171,9 +190,21 @@ mod tests {
         for (dest, src, flat, expected) in table {
             assert_eq!(
                 local_dest(dest, src, "localhost", flat),
-                PathBuf::from(expected)
+                Ok(PathBuf::from(expected))
             );
         }
+        assert_eq!(
+            local_dest("out", "/var/log/../app/./x.log", "h", false),
+            Ok(PathBuf::from("out/h/var/app/x.log"))
+        );
+        assert_eq!(
+            local_dest("out", "/../../etc/cron.d/x", "h", false),
+            Err(
+                "Detected directory traversal, expected to be contained in 'out' but got \
+                 'out/h/../../etc/cron.d/x'"
+                    .into()
+            )
+        );
     }
 
     #[tokio::test]
