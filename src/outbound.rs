@@ -18,7 +18,7 @@ pub type Warn = Arc<dyn Fn(&str) + Send + Sync>;
 #[derive(Debug, thiserror::Error)]
 #[error("POST {url}: {reason}")]
 pub struct PostError {
-    /// Where it was sent.
+    /// Where it was sent, without its credentials ([`redacted`]).
     pub url: String,
     /// What went wrong (connection, timeout or HTTP status).
     pub reason: String,
@@ -36,9 +36,29 @@ pub fn post(url: &str, content_type: &str, body: &[u8]) -> Result<(), PostError>
         .send(body)
         .map(drop)
         .map_err(|e| PostError {
-            url: url.to_string(),
-            reason: e.to_string(),
+            url: redacted(url),
+            reason: e.to_string().replace(url, &redacted(url)),
         })
+}
+
+/// `url` fit for messages: a user and password become `***`, and so does the path and query,
+/// which often hold the token (`https://hooks.slack.com/services/T0/B0/XXXX`).
+pub fn redacted(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let (authority, path) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+    let host = match authority.rsplit_once('@') {
+        Some((_, host)) => format!("***@{host}"),
+        None => authority.to_string(),
+    };
+    let path = if path.trim_start_matches('/').is_empty() {
+        path
+    } else {
+        "/***"
+    };
+    match scheme {
+        "" => format!("{host}{path}"),
+        _ => format!("{scheme}://{host}{path}"),
+    }
 }
 
 /// Waits for a background thread to end, at most `limit`; whether it did.
@@ -56,6 +76,18 @@ pub fn wait_for(thread: &JoinHandle<()>, limit: Duration) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_in_messages_keep_no_credentials_or_token_paths() {
+        assert_eq!(
+            redacted("https://bot:s3cret@chat.example.com:8443/hooks/T0/B0/XXXX?token=y"),
+            "https://***@chat.example.com:8443/***"
+        );
+        assert_eq!(redacted("http://127.0.0.1:9/"), "http://127.0.0.1:9/");
+        let error = post("http://u:pw@127.0.0.1:9/services/tok", "text/plain", b"x").unwrap_err();
+        let text = error.to_string();
+        assert!(!text.contains("pw") && !text.contains("tok"), "{text}");
+    }
 
     #[test]
     fn a_server_that_is_down_is_an_error_not_a_hang() {

@@ -58,7 +58,7 @@ impl std::str::FromStr for Sink {
 impl std::fmt::Display for Sink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Sink::Http(url) => f.write_str(url),
+            Sink::Http(url) => f.write_str(&outbound::redacted(url)),
             Sink::Syslog(address) => write!(f, "syslog://{address}"),
         }
     }
