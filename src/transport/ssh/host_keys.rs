@@ -110,17 +110,21 @@ impl KnownHosts {
         if let Some(place) = self.revoked(key) {
             return Verdict::Revoked(place);
         }
-        let mut changed = None;
+        // A host with any key recorded is known: a key of a type not recorded for it is as
+        // suspect as a changed one (so `accept-new` never learns it), and the line named is the
+        // first of the same type, else the first of any.
+        let (mut same_type, mut any) = (None, None);
         for line in self.lines_for(name).filter(|l| l.entry.marker().is_none()) {
             let recorded = line.entry.public_key();
             if recorded.key_data() == key.key_data() {
                 return Verdict::Trusted;
             }
             if recorded.algorithm() == key.algorithm() {
-                changed.get_or_insert_with(|| line.place.clone());
+                same_type.get_or_insert_with(|| line.place.clone());
             }
+            any.get_or_insert_with(|| line.place.clone());
         }
-        changed.map_or(Verdict::Unknown, Verdict::Changed)
+        same_type.or(any).map_or(Verdict::Unknown, Verdict::Changed)
     }
 
     fn check_certificate(&self, name: &str, host: &str, cert: &Certificate) -> Verdict {
@@ -395,7 +399,8 @@ mod tests {
             ("web1", 22, KEY_A, Verdict::Trusted),
             ("WEB2", 22, KEY_A, Verdict::Trusted),
             ("web1", 22, KEY_B, Verdict::Changed(at(3))),
-            ("web1", 22, KEY_C, Verdict::Unknown),
+            // A known host offering a key of a type not recorded for it.
+            ("web1", 22, KEY_C, Verdict::Changed(at(3))),
             ("web1", 2222, KEY_A, Verdict::Unknown),
             ("127.0.0.1", 2222, KEY_B, Verdict::Trusted),
             ("127.0.0.1", 2222, KEY_C, Verdict::Trusted),
